@@ -1,0 +1,1 @@
+//! Sandboxes, the git pipeline and agent strategies.

@@ -1,0 +1,79 @@
+//! Sign-in methods, the current user and local accounts.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Which ways of signing in this server offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthMethods {
+    /// Whether the username/password form is enabled.
+    pub local: bool,
+    /// Whether no user exists yet and the one-time setup link is waiting to be used.
+    pub setup_required: bool,
+    /// OAuth providers, in display order.
+    pub providers: Vec<AuthProvider>,
+}
+
+/// An OAuth2/OIDC provider a user can sign in with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthProvider {
+    /// Stable identifier used in URLs (`github`, `vercel`, ...).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Path that starts the sign-in redirect.
+    pub login_url: String,
+}
+
+/// Username and password for a local account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalLogin {
+    /// The account name.
+    pub username: String,
+    /// The account password.
+    pub password: String,
+}
+
+/// Creates the first administrator with the one-time setup token printed by `drydock serve`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetupRequest {
+    /// The token from the setup link.
+    pub setup_token: String,
+    /// The administrator's name.
+    pub username: String,
+    /// The administrator's password (at least 8 characters).
+    pub password: String,
+}
+
+/// The signed-in user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    /// User id.
+    pub id: Uuid,
+    /// Unique username.
+    pub username: String,
+    /// Display name, where the provider gave one.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Email, where known.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Avatar image URL, where known.
+    #[serde(default)]
+    pub avatar_url: Option<String>,
+    /// Whether the user may use the admin endpoints.
+    pub is_admin: bool,
+    /// How the user signs in: `local`, `github` or a configured provider id.
+    pub auth_provider: String,
+    /// Whether a GitHub token is on file for repository access.
+    pub github_connected: bool,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+    /// Token to send as `X-CSRF-Token` on unsafe requests authenticated by the session cookie.
+    /// Absent when the request was authenticated with a bearer token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csrf_token: Option<String>,
+}

@@ -1,0 +1,194 @@
+//! The normalised task event model: an append-only log per task, `seq` strictly increasing.
+//!
+//! On the wire an event is `{"seq", "at", "kind", "payload"}`; in the database `kind` and
+//! `payload` are columns of their own, so the adjacently tagged enum maps onto both.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::tasks::{TaskStage, TaskStatus};
+
+/// One stored event of a task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskEvent {
+    /// Position in the task's log, starting at 1, strictly increasing, never reused.
+    pub seq: i64,
+    /// When the event was recorded.
+    pub at: DateTime<Utc>,
+    /// What happened.
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+/// Severity of a [`EventBody::Log`] line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogLevel {
+    /// Routine progress.
+    Info,
+    /// Something odd that did not stop the run.
+    Warn,
+    /// A failure.
+    Error,
+}
+
+/// Which output stream a raw line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// The kinds of event and their payloads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+pub enum EventBody {
+    /// The task's public status changed. A terminal status is the last event of a run.
+    Status {
+        /// The new status.
+        status: TaskStatus,
+        /// Why the run failed or stopped, for `error` and `stopped`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// The run entered a new stage.
+    Stage {
+        /// The new stage.
+        stage: TaskStage,
+    },
+    /// A line of progress from Drydock itself.
+    Log {
+        /// Severity.
+        level: LogLevel,
+        /// The message, secrets redacted.
+        message: String,
+    },
+    /// A command Drydock ran in the sandbox.
+    Command {
+        /// The argv, secrets redacted.
+        argv: Vec<String>,
+        /// Exit code; absent when killed by a signal.
+        #[serde(default)]
+        exit_code: Option<i32>,
+        /// Wall time in milliseconds.
+        duration_ms: u64,
+    },
+    /// Text the agent wrote for the user (markdown).
+    AgentMessage {
+        /// The text.
+        text: String,
+    },
+    /// The agent invoked a tool.
+    ToolCall {
+        /// The tool's own name (`Write`, `bash`, `apply_patch`, ...).
+        tool: String,
+        /// A human summary such as "Editing src/main.rs" or "Running: cargo test".
+        summary: String,
+        /// The agent's id for the call, to pair it with its result.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        call_id: Option<String>,
+    },
+    /// A tool finished.
+    ToolResult {
+        /// The id of the call this answers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        call_id: Option<String>,
+        /// Whether the tool reported success.
+        ok: bool,
+        /// The start of the tool's output.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        output: Option<String>,
+    },
+    /// A file in the workspace changed.
+    FileChange {
+        /// Path relative to the repository root.
+        path: String,
+        /// `added`, `modified`, `deleted` or `renamed`.
+        change: String,
+    },
+    /// Token usage and cost the agent reported.
+    Usage {
+        /// Input tokens.
+        #[serde(default)]
+        input_tokens: Option<u64>,
+        /// Output tokens.
+        #[serde(default)]
+        output_tokens: Option<u64>,
+        /// Cost in US dollars.
+        #[serde(default)]
+        cost_usd: Option<f64>,
+    },
+    /// The agent's session id, used to resume it.
+    Session {
+        /// The CLI's own session id.
+        session_id: String,
+    },
+    /// Something failed.
+    Error {
+        /// What failed, for a person to read.
+        message: String,
+    },
+    /// A raw output line of the agent, kept so normalisation can be re-run.
+    Raw {
+        /// Which stream it came from.
+        stream: Stream,
+        /// The line, secrets redacted.
+        line: String,
+    },
+}
+
+impl EventBody {
+    /// The `kind` tag as stored in the database.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Status { .. } => "status",
+            Self::Stage { .. } => "stage",
+            Self::Log { .. } => "log",
+            Self::Command { .. } => "command",
+            Self::AgentMessage { .. } => "agent_message",
+            Self::ToolCall { .. } => "tool_call",
+            Self::ToolResult { .. } => "tool_result",
+            Self::FileChange { .. } => "file_change",
+            Self::Usage { .. } => "usage",
+            Self::Session { .. } => "session",
+            Self::Error { .. } => "error",
+            Self::Raw { .. } => "raw",
+        }
+    }
+
+    /// Whether this event ends a run: a terminal status.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Self::Status { status, .. } if status.is_terminal())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_shape_is_kind_and_payload() {
+        let body = EventBody::ToolCall {
+            tool: "Write".into(),
+            summary: "Editing a.txt".into(),
+            call_id: None,
+        };
+        let json = serde_json::to_value(&body).unwrap();
+        assert_eq!(json["kind"], "tool_call");
+        assert_eq!(json["payload"]["summary"], "Editing a.txt");
+        assert_eq!(body.kind(), "tool_call");
+        let back: EventBody = serde_json::from_value(json).unwrap();
+        assert_eq!(back, body);
+    }
+
+    #[test]
+    fn only_terminal_status_is_terminal() {
+        let done = EventBody::Status { status: TaskStatus::Stopped, reason: None };
+        let running = EventBody::Status { status: TaskStatus::Processing, reason: None };
+        assert!(done.is_terminal());
+        assert!(!running.is_terminal());
+    }
+}

@@ -1,0 +1,14 @@
+//! Wire types shared by the Drydock API server and the web app.
+//!
+//! Everything here is plain serde data so that the crate builds for `wasm32-unknown-unknown`;
+//! the API maps its database rows into these types, never the other way round.
+
+pub mod agents;
+pub mod auth;
+pub mod error;
+pub mod events;
+pub mod page;
+pub mod tasks;
+pub mod tokens;
+
+pub use error::Problem;
