@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// An agent CLI Drydock can drive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AgentKind {
     /// Claude Code (`@anthropic-ai/claude-code`).
@@ -55,6 +56,7 @@ impl AgentKind {
 
 /// Whose API key an agent needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum KeyProvider {
     /// Anthropic (Claude).
@@ -71,13 +73,8 @@ pub enum KeyProvider {
 
 impl KeyProvider {
     /// All providers.
-    pub const ALL: [Self; 5] = [
-        Self::Anthropic,
-        Self::Openai,
-        Self::Gemini,
-        Self::Cursor,
-        Self::GithubCopilot,
-    ];
+    pub const ALL: [Self; 5] =
+        [Self::Anthropic, Self::Openai, Self::Gemini, Self::Cursor, Self::GithubCopilot];
 
     /// The kebab-case name used in URLs.
     pub fn as_str(self) -> &'static str {

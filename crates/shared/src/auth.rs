@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 /// Which ways of signing in this server offers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthMethods {
     /// Whether the username/password form is enabled.
     pub local: bool,
@@ -17,6 +18,7 @@ pub struct AuthMethods {
 
 /// An OAuth2/OIDC provider a user can sign in with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthProvider {
     /// Stable identifier used in URLs (`github`, `vercel`, ...).
     pub id: String,
@@ -28,6 +30,7 @@ pub struct AuthProvider {
 
 /// Username and password for a local account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LocalLogin {
     /// The account name.
@@ -38,6 +41,7 @@ pub struct LocalLogin {
 
 /// Creates the first administrator with the one-time setup token printed by `drydock serve`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SetupRequest {
     /// The token from the setup link.
@@ -50,6 +54,7 @@ pub struct SetupRequest {
 
 /// The signed-in user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     /// User id.
     pub id: Uuid,

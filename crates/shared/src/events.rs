@@ -10,6 +10,7 @@ use crate::tasks::{TaskStage, TaskStatus};
 
 /// One stored event of a task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskEvent {
     /// Position in the task's log, starting at 1, strictly increasing, never reused.
     pub seq: i64,
@@ -22,6 +23,7 @@ pub struct TaskEvent {
 
 /// Severity of a [`EventBody::Log`] line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LogLevel {
     /// Routine progress.
@@ -34,6 +36,7 @@ pub enum LogLevel {
 
 /// Which output stream a raw line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Stream {
     /// Standard output.
@@ -44,6 +47,7 @@ pub enum Stream {
 
 /// The kinds of event and their payloads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
 pub enum EventBody {
     /// The task's public status changed. A terminal status is the last event of a run.

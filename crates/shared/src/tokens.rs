@@ -9,6 +9,7 @@ pub const TOKEN_NAME_MAX: usize = 100;
 
 /// Request to create a token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
     /// A label to recognise the token by (1 to 100 characters).
@@ -17,6 +18,7 @@ pub struct CreateToken {
 
 /// A token as listed: never the secret itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiToken {
     /// Token id, used to revoke it.
     pub id: Uuid,
@@ -33,6 +35,7 @@ pub struct ApiToken {
 
 /// A freshly created token: the only time the secret is shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedToken {
     /// The token's listing.
     #[serde(flatten)]

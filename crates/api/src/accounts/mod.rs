@@ -1,0 +1,6 @@
+//! Users: rows, queries and password hashing.
+
+pub mod model;
+pub mod password;
+
+pub use model::User;

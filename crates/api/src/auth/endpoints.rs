@@ -1,0 +1,200 @@
+//! Sign-in methods, local login, first-run setup, logout and `/me`.
+
+use actix_web::{get, post, web, HttpResponse};
+use serde::Deserialize;
+use shared::auth::{AuthMethods, AuthProvider, LocalLogin, Me, SetupRequest};
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::current_user::AuthVia;
+use super::providers;
+use super::session::TypedSession;
+use super::setup;
+use crate::accounts::model::{self as users, NewUser};
+use crate::accounts::{password, User};
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Registers the routes.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(auth_methods)
+        .service(local_login)
+        .service(first_setup)
+        .service(logout)
+        .service(get_me);
+}
+
+async fn me(state: &AppState, user: &User, csrf: Option<String>) -> ApiResult<Me> {
+    let mut conn = state.conn().await?;
+    let github = users::identity(&mut conn, user.id, "github").await?;
+    Ok(Me {
+        id: user.id,
+        username: user.username.clone(),
+        name: user.name.clone(),
+        email: user.email.clone(),
+        avatar_url: user.avatar_url.clone(),
+        is_admin: user.is_admin,
+        auth_provider: user.auth_provider.clone(),
+        github_connected: github.is_some_and(|g| g.access_token_enc.is_some()),
+        created_at: user.created_at,
+        csrf_token: csrf,
+    })
+}
+
+/// How one can sign in here.
+#[utoipa::path(tag = "auth", operation_id = "get_auth_methods", responses((status = 200, body = AuthMethods)))]
+#[get("/auth/methods")]
+async fn auth_methods(state: web::Data<AppState>) -> ApiResult<web::Json<AuthMethods>> {
+    let providers = providers::enabled(&state.settings)
+        .map_err(ApiError::Internal)?
+        .into_iter()
+        .map(|p| AuthProvider {
+            login_url: format!("/api/v1/auth/{}/login", p.id),
+            id: p.id,
+            name: p.name,
+        })
+        .collect();
+    let mut conn = state.conn().await?;
+    Ok(web::Json(AuthMethods {
+        local: state.settings.local_auth,
+        setup_required: state.settings.local_auth && setup::pending(&mut conn).await?,
+        providers,
+    }))
+}
+
+/// Signs in with a local username and password.
+#[utoipa::path(
+    tag = "auth", operation_id = "login_local", request_body = LocalLogin,
+    responses((status = 200, body = Me), (status = 400, body = shared::Problem), (status = 401, body = shared::Problem), (status = 404, body = shared::Problem))
+)]
+#[post("/auth/login")]
+async fn local_login(
+    state: web::Data<AppState>,
+    session: TypedSession,
+    body: web::Json<LocalLogin>,
+) -> ApiResult<web::Json<Me>> {
+    if !state.settings.local_auth {
+        return Err(ApiError::NotFound);
+    }
+    let LocalLogin { username, password } = body.into_inner();
+    let mut conn = state.conn().await?;
+    let user = users::find_by_username(&mut conn, &username).await?;
+    drop(conn);
+    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+    // Same answer, and about the same time, whether the user or the password was wrong.
+    let ok = password::verify(password, stored).await;
+    let Some(user) = user.filter(|_| ok) else {
+        tracing::info!(%username, "local sign-in refused");
+        return Err(ApiError::Unauthorized);
+    };
+    let csrf = session.sign_in(user.id)?;
+    tracing::info!(user_id = %user.id, "signed in locally");
+    Ok(web::Json(me(&state, &user, Some(csrf)).await?))
+}
+
+/// Creates the first administrator with the one-time setup token and signs them in.
+#[utoipa::path(
+    tag = "auth", operation_id = "complete_setup", request_body = SetupRequest,
+    responses((status = 201, body = Me), (status = 400, body = shared::Problem), (status = 403, body = shared::Problem), (status = 422, body = shared::Problem))
+)]
+#[post("/auth/setup")]
+async fn first_setup(
+    state: web::Data<AppState>,
+    session: TypedSession,
+    body: web::Json<SetupRequest>,
+) -> ApiResult<HttpResponse> {
+    let SetupRequest { setup_token, username, password } = body.into_inner();
+    let mut errors = std::collections::BTreeMap::new();
+    if let Some(reason) = password::username_problem(&username) {
+        errors.insert("username".to_owned(), vec![reason]);
+    }
+    if let Some(reason) = password::weakness(&password) {
+        errors.insert("password".to_owned(), vec![reason]);
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let hash = password::hash(password).await?;
+    let mut conn = state.conn().await?;
+    let created = setup::consume(&mut conn, &setup_token, move |conn| {
+        Box::pin(async move {
+            users::insert(
+                conn,
+                NewUser {
+                    id: Uuid::new_v4(),
+                    username: &username,
+                    name: None,
+                    email: None,
+                    avatar_url: None,
+                    password_hash: Some(&hash),
+                    is_admin: true,
+                    auth_provider: "local",
+                },
+            )
+            .await
+        })
+    })
+    .await?;
+    let Some(user) = created else {
+        return Err(ApiError::Forbidden("The setup link is invalid or was already used.".into()));
+    };
+    let csrf = session.sign_in(user.id)?;
+    tracing::info!(user_id = %user.id, "first administrator created");
+    Ok(HttpResponse::Created().json(me(&state, &user, Some(csrf)).await?))
+}
+
+/// Query of logout.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct LogoutQuery {
+    /// Also revoke the GitHub token at GitHub and forget it.
+    #[serde(default)]
+    revoke_github: bool,
+}
+
+/// Signs out: the session is destroyed. Optionally revokes the GitHub token too.
+#[utoipa::path(
+    tag = "auth", operation_id = "logout", params(LogoutQuery),
+    responses((status = 204, description = "Signed out"), (status = 401, body = shared::Problem), (status = 403, body = shared::Problem)),
+    security(("cookie" = []), ("bearer" = []))
+)]
+#[post("/auth/logout")]
+async fn logout(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: TypedSession,
+    query: web::Query<LogoutQuery>,
+) -> ApiResult<HttpResponse> {
+    if query.revoke_github {
+        let mut conn = state.conn().await?;
+        if let Some(identity) = users::identity(&mut conn, user.id, "github").await? {
+            if let Some(sealed) = &identity.access_token_enc {
+                use secrecy::ExposeSecret;
+                let token = state.secrets.open(sealed)?;
+                if let Err(e) =
+                    super::oauth::revoke_github_token(&state, token.expose_secret()).await
+                {
+                    tracing::warn!(user_id = %user.id, error = %e, "revoking the GitHub token failed");
+                }
+                users::forget_tokens(&mut conn, identity.id).await?;
+            }
+        }
+    }
+    session.sign_out();
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The signed-in user. Carries the CSRF token when authenticated by cookie.
+#[utoipa::path(
+    tag = "auth", operation_id = "get_me",
+    responses((status = 200, body = Me), (status = 401, body = shared::Problem)),
+    security(("cookie" = []), ("bearer" = []))
+)]
+#[get("/me")]
+async fn get_me(state: web::Data<AppState>, user: CurrentUser) -> ApiResult<web::Json<Me>> {
+    let csrf = match user.via {
+        AuthVia::Session { csrf } => Some(csrf),
+        AuthVia::Token => None,
+    };
+    Ok(web::Json(me(&state, &user.user, csrf).await?))
+}

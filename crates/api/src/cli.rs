@@ -1,0 +1,265 @@
+//! The `drydock` command line.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
+use uuid::Uuid;
+
+use crate::accounts::model::{self as users, NewUser};
+use crate::accounts::password;
+use crate::config::Settings;
+use crate::runtime::Runtime;
+use crate::startup::Application;
+use crate::tokens::model as tokens;
+
+/// Drydock runs AI coding agents against your repositories in isolated sandboxes.
+#[derive(Debug, Parser)]
+#[command(name = "drydock", version, about, long_about = None)]
+pub struct Cli {
+    /// A TOML configuration file (keys as in README.md); environment variables override it.
+    #[arg(long, global = true, env = "DRYDOCK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the API server, the web app and the workers. Without DATABASE_URL it starts an
+    /// embedded PostgreSQL under the data directory.
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage personal API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Print the OpenAPI document (YAML) of this build.
+    Openapi,
+}
+
+/// Options of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "DRYDOCK_LISTEN")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Data directory [default: $XDG_DATA_HOME/drydock or ~/.local/share/drydock].
+    #[arg(long, env = "DRYDOCK_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Directory of the built web app to serve at `/`.
+    #[arg(long, env = "DRYDOCK_WEB_DIR")]
+    pub web_dir: Option<PathBuf>,
+}
+
+/// `drydock user ...`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a local user.
+    Create {
+        /// The username.
+        #[arg(long)]
+        username: String,
+        /// Make the user an administrator.
+        #[arg(long)]
+        admin: bool,
+        /// Read a password from standard input so the user can sign in with a password;
+        /// without it the user signs in only through API tokens.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+}
+
+/// `drydock token ...`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token for a user and print only the token on stdout.
+    Create {
+        /// Whose token.
+        #[arg(long)]
+        username: String,
+        /// A label for the token.
+        #[arg(long)]
+        name: String,
+    },
+    /// List a user's tokens.
+    List {
+        /// Whose tokens.
+        #[arg(long)]
+        username: String,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        /// The token id.
+        id: Uuid,
+    },
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut settings = Settings::load(cli.config.as_deref())?;
+    crate::telemetry::init(settings.log_format);
+    match cli.command {
+        Command::Openapi => {
+            print!("{}", crate::openapi::yaml()?);
+            Ok(())
+        }
+        Command::Serve(args) => {
+            if let Some(listen) = args.listen {
+                settings.listen = listen;
+            }
+            if let Some(dir) = args.data_dir {
+                settings.data_dir = dir;
+            }
+            if let Some(dir) = args.web_dir {
+                settings.web_dir = Some(dir);
+            }
+            serve(settings).await
+        }
+        Command::Migrate => {
+            let rt = Runtime::start(settings).await?;
+            println!("migrations are up to date");
+            rt.shutdown().await
+        }
+        Command::User(cmd) => with_runtime(settings, |rt| Box::pin(user(rt, cmd))).await,
+        Command::Token(cmd) => with_runtime(settings, |rt| Box::pin(token(rt, cmd))).await,
+    }
+}
+
+async fn with_runtime<F>(settings: Settings, f: F) -> anyhow::Result<()>
+where
+    F: for<'a> FnOnce(&'a Runtime) -> futures_util::future::LocalBoxFuture<'a, anyhow::Result<()>>,
+{
+    let rt = Runtime::start(settings).await?;
+    let result = f(&rt).await;
+    rt.shutdown().await?;
+    result
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let rt = Runtime::start(settings).await?;
+    let mut conn = rt.pool.get().await?;
+    if rt.settings.local_auth {
+        if let Some(token) = crate::auth::setup::issue_if_needed(&mut conn).await? {
+            let link = format!("{}/setup?token={token}", rt.settings.web_base());
+            println!(
+                "No users yet. Create the first administrator here (one-time link):\n  {link}"
+            );
+        }
+    }
+    drop(conn);
+    let app = Application::build(rt.settings.clone(), rt.pool.clone(), rt.secrets.clone())?;
+    tracing::info!(address = %rt.settings.listen, port = app.port(), "Drydock is listening");
+    println!("Drydock is listening on http://{}:{}", rt.settings.listen.ip(), app.port());
+    let result = app.run().await;
+    tracing::info!("shutting down");
+    rt.shutdown().await?;
+    Ok(result?)
+}
+
+async fn user(rt: &Runtime, cmd: UserCommand) -> anyhow::Result<()> {
+    let mut conn = rt.pool.get().await?;
+    match cmd {
+        UserCommand::Create { username, admin, password_stdin } => {
+            if let Some(reason) = password::username_problem(&username) {
+                anyhow::bail!("username {reason}");
+            }
+            let hash = if password_stdin {
+                let mut password = String::new();
+                std::io::stdin().read_to_string(&mut password)?;
+                let password = password.trim_end_matches(['\r', '\n']).to_owned();
+                if let Some(reason) = password::weakness(&password) {
+                    anyhow::bail!("password {reason}");
+                }
+                Some(password::hash(password).await?)
+            } else {
+                None
+            };
+            if users::find_by_username(&mut conn, &username).await?.is_some() {
+                anyhow::bail!("a user named `{username}` already exists");
+            }
+            let user = users::insert(
+                &mut conn,
+                NewUser {
+                    id: Uuid::new_v4(),
+                    username: &username,
+                    name: None,
+                    email: None,
+                    avatar_url: None,
+                    password_hash: hash.as_deref(),
+                    is_admin: admin,
+                    auth_provider: "local",
+                },
+            )
+            .await?;
+            println!("{}", user.id);
+            eprintln!("created user {} ({})", user.username, if admin { "admin" } else { "user" });
+        }
+        UserCommand::List => {
+            println!(
+                "{:<36}  {:<24}  {:<6}  {:<8}  created",
+                "id", "username", "admin", "provider"
+            );
+            for u in users::list(&mut conn).await? {
+                println!(
+                    "{:<36}  {:<24}  {:<6}  {:<8}  {}",
+                    u.id,
+                    u.username,
+                    u.is_admin,
+                    u.auth_provider,
+                    u.created_at.to_rfc3339()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn token(rt: &Runtime, cmd: TokenCommand) -> anyhow::Result<()> {
+    let mut conn = rt.pool.get().await?;
+    match cmd {
+        TokenCommand::Create { username, name } => {
+            let user = users::find_by_username(&mut conn, &username)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no user named `{username}`"))?;
+            let (_, secret) = tokens::create(&mut conn, user.id, &name).await?;
+            let secret = SecretString::from(secret);
+            use secrecy::ExposeSecret;
+            println!("{}", secret.expose_secret());
+        }
+        TokenCommand::List { username } => {
+            let user = users::find_by_username(&mut conn, &username)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no user named `{username}`"))?;
+            println!(
+                "{:<36}  {:<10}  {:<24}  {:<25}  last used",
+                "id", "prefix", "name", "created"
+            );
+            for t in tokens::list(&mut conn, user.id).await? {
+                println!(
+                    "{:<36}  {:<10}  {:<24}  {:<25}  {}",
+                    t.id,
+                    t.prefix,
+                    t.name,
+                    t.created_at.to_rfc3339(),
+                    t.last_used_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "never".into())
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            if !tokens::revoke_any(&mut conn, id).await? {
+                anyhow::bail!("no live token with id {id}");
+            }
+            eprintln!("revoked {id}");
+        }
+    }
+    Ok(())
+}

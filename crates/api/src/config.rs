@@ -1,0 +1,213 @@
+//! Typed configuration.
+//!
+//! Sources, later ones winning: built-in defaults, an optional TOML file (`--config FILE` or
+//! `DRYDOCK_CONFIG`), then `DRYDOCK_*` environment variables, with `__` separating nested keys
+//! (`DRYDOCK_GITHUB__CLIENT_ID`), plus `DATABASE_URL`. Every key and its default is listed in
+//! README.md. Secrets are `SecretString`: they never appear in `Debug` output or logs.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// All settings of a Drydock process.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address the HTTP server binds.
+    pub listen: SocketAddr,
+    /// Directory for the embedded database, the generated master key, sandboxes and tools.
+    pub data_dir: PathBuf,
+    /// External PostgreSQL; when absent, `serve` runs an embedded cluster under `data_dir`.
+    pub database_url: Option<SecretString>,
+    /// Connection pool.
+    pub database: DatabaseSettings,
+    /// Base64 of 32 bytes; encrypts secrets at rest and signs session cookies.
+    pub master_key: Option<SecretString>,
+    /// Earlier master keys, still accepted for decryption during a rotation.
+    pub previous_master_keys: Vec<SecretString>,
+    /// The URL users reach Drydock at; used for OAuth redirects and to decide `Secure` cookies.
+    pub public_url: Option<String>,
+    /// Where the web app lives, when deployed apart from the API; sign-in redirects land there.
+    /// Defaults to `public_url`.
+    pub web_url: Option<String>,
+    /// Origins allowed to call the API with credentials (the SPA on another host).
+    pub cors_origins: Vec<String>,
+    /// `text` or `json` logs.
+    pub log_format: LogFormat,
+    /// Directory of the built web app to serve at `/`; unset disables it.
+    pub web_dir: Option<PathBuf>,
+    /// Whether local username/password accounts can sign in.
+    pub local_auth: bool,
+    /// Browser session lifetime in hours.
+    pub session_ttl_hours: i64,
+    /// Largest accepted JSON body in bytes.
+    pub max_body_bytes: usize,
+    /// GitHub OAuth and API.
+    pub github: GithubSettings,
+    /// A second, generic OAuth2/OIDC sign-in provider.
+    pub oidc: Option<OidcSettings>,
+}
+
+/// Connection pool settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// Maximum open connections.
+    pub pool_size: usize,
+    /// How long a request waits for a free connection before a 503, in milliseconds.
+    pub pool_timeout_ms: u64,
+    /// How long opening a connection may take, in milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Server-side `statement_timeout`, in milliseconds.
+    pub statement_timeout_ms: u64,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// GitHub OAuth app and API endpoints; overridable for GitHub Enterprise and tests.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GithubSettings {
+    /// OAuth app client id; sign-in with GitHub is enabled when set.
+    pub client_id: Option<String>,
+    /// OAuth app client secret.
+    pub client_secret: Option<SecretString>,
+    /// Authorization endpoint.
+    pub authorize_url: String,
+    /// Token endpoint.
+    pub token_url: String,
+    /// REST API base URL.
+    pub api_url: String,
+}
+
+/// A generic OAuth2/OIDC provider. `preset = "vercel"` fills in Vercel's endpoints.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcSettings {
+    /// Fills in endpoints, scopes and name for a known provider.
+    pub preset: Option<String>,
+    /// Identifier in URLs; defaults to the preset name or `oidc`.
+    pub id: Option<String>,
+    /// Display name.
+    pub name: Option<String>,
+    /// OAuth client id.
+    pub client_id: String,
+    /// OAuth client secret.
+    pub client_secret: Option<SecretString>,
+    /// Authorization endpoint.
+    pub authorize_url: Option<String>,
+    /// Token endpoint.
+    pub token_url: Option<String>,
+    /// Userinfo endpoint returning the profile as JSON.
+    pub userinfo_url: Option<String>,
+    /// Requested scopes.
+    pub scopes: Option<Vec<String>>,
+}
+
+#[derive(Serialize)]
+struct Defaults {
+    listen: String,
+    data_dir: PathBuf,
+    database: DatabaseSettings,
+    previous_master_keys: Vec<String>,
+    cors_origins: Vec<String>,
+    log_format: LogFormat,
+    local_auth: bool,
+    session_ttl_hours: i64,
+    max_body_bytes: usize,
+    github: GithubDefaults,
+}
+
+#[derive(Serialize)]
+struct GithubDefaults {
+    authorize_url: &'static str,
+    token_url: &'static str,
+    api_url: &'static str,
+}
+
+fn default_data_dir() -> PathBuf {
+    match std::env::var_os("XDG_DATA_HOME") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir).join("drydock"),
+        _ => match std::env::var_os("HOME") {
+            Some(home) => PathBuf::from(home).join(".local/share/drydock"),
+            None => PathBuf::from(".drydock"),
+        },
+    }
+}
+
+fn defaults() -> Defaults {
+    Defaults {
+        listen: "127.0.0.1:8080".into(),
+        data_dir: default_data_dir(),
+        database: DatabaseSettings {
+            pool_size: 16,
+            pool_timeout_ms: 5_000,
+            connect_timeout_ms: 5_000,
+            statement_timeout_ms: 30_000,
+        },
+        previous_master_keys: Vec::new(),
+        cors_origins: Vec::new(),
+        log_format: LogFormat::Text,
+        local_auth: true,
+        session_ttl_hours: 24 * 14,
+        max_body_bytes: 1024 * 1024,
+        github: GithubDefaults {
+            authorize_url: "https://github.com/login/oauth/authorize",
+            token_url: "https://github.com/login/oauth/access_token",
+            api_url: "https://api.github.com",
+        },
+    }
+}
+
+impl Settings {
+    /// Loads defaults, then the TOML file if given, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, figment::Error> {
+        let mut figment = Figment::from(Serialized::defaults(defaults()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment
+            .merge(Env::prefixed("DRYDOCK_").split("__").ignore(&["config"]))
+            .merge(Env::raw().only(&["DATABASE_URL"]))
+            .extract()
+    }
+
+    /// Settings for tests and tools: the defaults plus `overrides` as a TOML document, with no
+    /// environment involved.
+    pub fn from_toml(overrides: &str) -> Result<Self, figment::Error> {
+        Figment::from(Serialized::defaults(defaults())).merge(Toml::string(overrides)).extract()
+    }
+
+    /// The externally visible base URL, without a trailing slash.
+    pub fn public_base(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
+    /// The web app's base URL, without a trailing slash.
+    pub fn web_base(&self) -> String {
+        match &self.web_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => self.public_base(),
+        }
+    }
+
+    /// Whether cookies must be `Secure`: Drydock is reached over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_base().starts_with("https://")
+    }
+}

@@ -1,0 +1,15 @@
+//! Every route, registered in one place so that serving and the OpenAPI document agree.
+
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Registers the API under `/api/v1` and the operations endpoints at the root.
+pub fn all(cfg: &mut ServiceConfig) {
+    cfg.service(scope::scope("/api/v1").configure(api_v1)).configure(crate::ops::health::configure);
+}
+
+fn api_v1(cfg: &mut ServiceConfig) {
+    crate::auth::endpoints::configure(cfg);
+    crate::auth::oauth::configure(cfg);
+    crate::tokens::endpoints::configure(cfg);
+}

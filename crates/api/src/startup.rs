@@ -1,0 +1,176 @@
+//! Building the HTTP server: state, middleware, routes, the SPA, all passed in.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_cors::Cors;
+use actix_session::config::{CookieContentSecurity, PersistentSession};
+use actix_session::SessionMiddleware;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::Server;
+use actix_web::http::header;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpRequest, HttpServer};
+use tracing_actix_web::TracingLogger;
+use utoipa_actix_web::AppExt;
+
+use crate::auth::session_store::PgSessionStore;
+use crate::config::Settings;
+use crate::crypto::SecretBox;
+use crate::db::DbPool;
+use crate::error::ApiError;
+use crate::ops::metrics::Metrics;
+use crate::state::AppState;
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "drydock_session";
+
+/// A bound, not yet running, server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds `settings.listen` (port 0 picks a free port) and builds the server.
+    pub fn build(settings: Settings, pool: DbPool, secrets: SecretBox) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.listen)
+            .map_err(|e| anyhow::anyhow!("binding {}: {e}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        crate::auth::providers::enabled(&settings)?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent("drydock")
+            .build()?;
+        let state = AppState {
+            pool: pool.clone(),
+            settings: Arc::new(settings),
+            secrets,
+            http,
+            metrics: Metrics::new()?,
+        };
+        let server = serve(listener, state)?;
+        Ok(Self { port, server })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Runs until stopped (SIGINT/SIGTERM stop it gracefully).
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    /// The server, for callers that need its handle.
+    pub fn into_server(self) -> Server {
+        self.server
+    }
+}
+
+fn cors(settings: &Settings) -> Cors {
+    // The API's own origin and the web app's are always allowed: browsers send `Origin` on
+    // same-origin POSTs too.
+    let mut origins: Vec<String> = settings.cors_origins.clone();
+    origins.push(settings.public_base());
+    origins.push(settings.web_base());
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            header::ACCEPT,
+            header::HeaderName::from_static("x-csrf-token"),
+            header::HeaderName::from_static("last-event-id"),
+        ])
+        .expose_headers([header::RETRY_AFTER, header::HeaderName::from_static("x-request-id")])
+        .supports_credentials()
+        .max_age(3600);
+    for origin in origins {
+        cors = cors.allowed_origin(&origin);
+    }
+    cors
+}
+
+fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default().limit(limit).error_handler(|err, _req| {
+        use actix_web::error::JsonPayloadError as E;
+        let api = match &err {
+            E::OverflowKnownLength { .. } | E::Overflow { .. } => ApiError::PayloadTooLarge,
+            E::ContentType => ApiError::BadRequest("Send the body as application/json.".into()),
+            E::Deserialize(e) if e.is_data() => data_error(&e.to_string()),
+            E::Deserialize(e) => ApiError::BadRequest(format!("Malformed JSON: {e}")),
+            other => ApiError::BadRequest(format!("Unreadable body: {other}")),
+        };
+        api.into()
+    })
+}
+
+/// Turns serde's data errors into a field-level validation problem.
+fn data_error(message: &str) -> ApiError {
+    let quoted = |s: &str| s.split('`').nth(1).map(str::to_owned);
+    let (field, reason) = if let Some(rest) = message.strip_prefix("unknown field ") {
+        (
+            quoted(rest),
+            "is not a known field (server-owned and unknown fields are rejected)".to_owned(),
+        )
+    } else if let Some(rest) = message.strip_prefix("missing field ") {
+        (quoted(rest), "is required".to_owned())
+    } else {
+        (None, message.split(" at line").next().unwrap_or(message).to_owned())
+    };
+    ApiError::invalid(field.as_deref().unwrap_or("body"), reason)
+}
+
+async fn no_route(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    tracing::debug!(path = %req.path(), "no such route");
+    Err(ApiError::NotFound)
+}
+
+fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+    let settings = state.settings.clone();
+    let key = Key::derive_from(state.secrets.current_key());
+    let store = PgSessionStore::new(state.pool.clone());
+    let web_dir = settings.web_dir.clone().filter(|d| d.join("index.html").is_file());
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        let session =
+            SessionMiddleware::builder(store.clone(), key.clone())
+                .cookie_name(SESSION_COOKIE.to_owned())
+                .cookie_secure(settings.secure_cookies())
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Lax)
+                .cookie_content_security(CookieContentSecurity::Signed)
+                .session_lifecycle(PersistentSession::default().session_ttl(
+                    actix_web::cookie::time::Duration::hours(settings.session_ttl_hours),
+                ))
+                .build();
+        let (app, _) = App::new()
+            .into_utoipa_app()
+            .app_data(data.clone())
+            .app_data(json_config(settings.max_body_bytes))
+            .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                ApiError::BadRequest(format!("Invalid query: {err}")).into()
+            }))
+            .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()))
+            .configure(crate::routes::all)
+            .split_for_parts();
+        let app = app
+            .wrap(session)
+            .wrap(cors(&settings))
+            .wrap(from_fn(crate::ops::metrics::record))
+            .wrap(from_fn(crate::request_id::stamp))
+            .wrap(TracingLogger::default());
+        match &web_dir {
+            Some(dir) => app.service(crate::spa::files(dir)),
+            None => app.default_service(web::to(no_route)),
+        }
+    })
+    .shutdown_timeout(10)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,30 @@
+//! What every handler can reach: passed in, never global.
+
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::crypto::SecretBox;
+use crate::db::DbPool;
+use crate::ops::metrics::Metrics;
+
+/// Shared application state.
+#[derive(Clone)]
+pub struct AppState {
+    /// Database pool.
+    pub pool: DbPool,
+    /// Settings the process started with.
+    pub settings: Arc<Settings>,
+    /// Seals and opens secrets at rest.
+    pub secrets: SecretBox,
+    /// Outbound HTTP (OAuth providers, GitHub), with timeouts and no redirects.
+    pub http: reqwest::Client,
+    /// Prometheus registry and instruments.
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    /// A pooled connection, or a 503 when the pool cannot supply one in time.
+    pub async fn conn(&self) -> Result<crate::db::Conn, crate::error::ApiError> {
+        Ok(self.pool.get().await?)
+    }
+}
