@@ -21,6 +21,9 @@ pub struct Cli {
     /// A TOML configuration file (keys as in README.md); environment variables override it.
     #[arg(long, global = true, env = "DRYDOCK_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Data directory [default: $XDG_DATA_HOME/drydock or ~/.local/share/drydock].
+    #[arg(long, global = true, env = "DRYDOCK_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -50,9 +53,6 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "DRYDOCK_LISTEN")]
     pub listen: Option<std::net::SocketAddr>,
-    /// Data directory [default: $XDG_DATA_HOME/drydock or ~/.local/share/drydock].
-    #[arg(long, env = "DRYDOCK_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
     /// Directory of the built web app to serve at `/`.
     #[arg(long, env = "DRYDOCK_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
@@ -107,6 +107,9 @@ pub enum TokenCommand {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut settings = Settings::load(cli.config.as_deref())?;
     crate::telemetry::init(settings.log_format);
+    if let Some(dir) = cli.data_dir {
+        settings.data_dir = dir;
+    }
     match cli.command {
         Command::Openapi => {
             print!("{}", crate::openapi::yaml()?);
@@ -115,9 +118,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => {
             if let Some(listen) = args.listen {
                 settings.listen = listen;
-            }
-            if let Some(dir) = args.data_dir {
-                settings.data_dir = dir;
             }
             if let Some(dir) = args.web_dir {
                 settings.web_dir = Some(dir);

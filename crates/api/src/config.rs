@@ -25,6 +25,8 @@ pub struct Settings {
     pub database_url: Option<SecretString>,
     /// Connection pool.
     pub database: DatabaseSettings,
+    /// Where `initdb` and `pg_ctl` live for the embedded cluster; searched when unset.
+    pub pg_bin_dir: Option<PathBuf>,
     /// Base64 of 32 bytes; encrypts secrets at rest and signs session cookies.
     pub master_key: Option<SecretString>,
     /// Earlier master keys, still accepted for decryption during a rotation.

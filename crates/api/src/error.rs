@@ -13,6 +13,9 @@ use chrono::{DateTime, Utc};
 use shared::error::PROBLEM_CONTENT_TYPE;
 use shared::Problem;
 
+/// The detail of a 404 for a path no endpoint serves (as opposed to a missing resource).
+pub const NO_SUCH_ROUTE: &str = "No endpoint has this path and method.";
+
 /// Every way a request can fail.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -28,6 +31,9 @@ pub enum ApiError {
     /// The resource does not exist or is not the caller's.
     #[error("not found")]
     NotFound,
+    /// No endpoint has this path and method.
+    #[error("no such endpoint")]
+    NoSuchRoute,
     /// The request conflicts with the resource's state.
     #[error("{0}")]
     Conflict(String),
@@ -79,6 +85,7 @@ impl ApiError {
                 Some("Sign in, or send a valid API token as `Authorization: Bearer`.".into()),
             ),
             Self::NotFound => Problem::new(status.as_u16(), title, None),
+            Self::NoSuchRoute => Problem::new(status.as_u16(), title, Some(NO_SUCH_ROUTE.into())),
             Self::PayloadTooLarge => Problem::new(status.as_u16(), title, Some(self.to_string())),
             Self::Validation(errors) => {
                 let mut p = Problem::new(
@@ -107,7 +114,7 @@ impl ResponseError for ApiError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::NoSuchRoute => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,

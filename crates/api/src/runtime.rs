@@ -31,7 +31,7 @@ impl Runtime {
         let (database_url, embedded) = match &settings.database_url {
             Some(url) => (url.clone(), None),
             None => {
-                let pg = EmbeddedPostgres::start(&settings.data_dir).await?;
+                let pg = EmbeddedPostgres::start(&settings.data_dir, settings.pg_bin_dir.as_deref()).await?;
                 (SecretString::from(pg.url.clone()), Some(pg))
             }
         };
@@ -69,7 +69,6 @@ impl Runtime {
         self.pool.close();
         if let Some(pg) = self.embedded {
             pg.stop().await?;
-            tracing::info!("embedded PostgreSQL stopped");
         }
         Ok(())
     }

@@ -17,7 +17,7 @@ pub fn files(dir: &Path) -> Files {
             async move {
                 let (req, _) = req.into_parts();
                 if req.path().starts_with("/api/") {
-                    let res = actix_web::ResponseError::error_response(&ApiError::NotFound);
+                    let res = actix_web::ResponseError::error_response(&ApiError::NoSuchRoute);
                     return Ok(ServiceResponse::new(req, res));
                 }
                 let file = NamedFile::open_async(index).await?;

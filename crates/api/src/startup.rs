@@ -34,10 +34,12 @@ pub struct Application {
 
 impl Application {
     /// Binds `settings.listen` (port 0 picks a free port) and builds the server.
-    pub fn build(settings: Settings, pool: DbPool, secrets: SecretBox) -> anyhow::Result<Self> {
+    pub fn build(mut settings: Settings, pool: DbPool, secrets: SecretBox) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(settings.listen)
             .map_err(|e| anyhow::anyhow!("binding {}: {e}", settings.listen))?;
-        let port = listener.local_addr()?.port();
+        // With port 0 the OS picked one; URLs derived from `listen` must carry the real port.
+        settings.listen = listener.local_addr()?;
+        let port = settings.listen.port();
         crate::auth::providers::enabled(&settings)?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(20))
@@ -127,7 +129,7 @@ fn data_error(message: &str) -> ApiError {
 
 async fn no_route(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
     tracing::debug!(path = %req.path(), "no such route");
-    Err(ApiError::NotFound)
+    Err(ApiError::NoSuchRoute)
 }
 
 fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {

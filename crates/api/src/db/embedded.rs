@@ -22,6 +22,9 @@ pub struct EmbeddedPostgres {
     bin_dir: PathBuf,
     data: PathBuf,
     run_as: Option<String>,
+    /// Whether this process started the cluster (and so stops it). An operator command run
+    /// beside `drydock serve` uses the running cluster and leaves it alone.
+    owned: bool,
     /// Connection string for the cluster's `drydock` database.
     pub url: String,
 }
@@ -32,8 +35,12 @@ const PORT: u16 = 5432;
 
 impl EmbeddedPostgres {
     /// Initialises the cluster on first use, starts it and makes sure the database exists.
-    pub async fn start(data_dir: &Path) -> anyhow::Result<Self> {
-        let bin_dir = find_bin_dir().with_context(|| {
+    pub async fn start(data_dir: &Path, bin_dir: Option<&Path>) -> anyhow::Result<Self> {
+        let found = match bin_dir {
+            Some(dir) => Some(dir.to_path_buf()).filter(|d| d.join("initdb").is_file() && d.join("pg_ctl").is_file()),
+            None => find_bin_dir(),
+        };
+        let bin_dir = found.with_context(|| {
             format!("`initdb` and `pg_ctl` were not found on PATH or under /usr/lib/postgresql: {PACKAGE_HINT}")
         })?;
         let root = data_dir.join("postgres");
@@ -47,7 +54,7 @@ impl EmbeddedPostgres {
             chown_to(user, &root)?;
             chown_to(user, &socket_dir)?;
         }
-        let this = Self {
+        let mut this = Self {
             url: format!(
                 "host={} port={PORT} user={DB_USER} dbname={DB_NAME}",
                 socket_dir.display()
@@ -55,6 +62,7 @@ impl EmbeddedPostgres {
             bin_dir,
             data,
             run_as,
+            owned: false,
         };
         if !this.data.join("PG_VERSION").exists() {
             tracing::info!(dir = %this.data.display(), "initialising the embedded PostgreSQL cluster");
@@ -65,21 +73,31 @@ impl EmbeddedPostgres {
             )
             .await?;
         }
+        if this.run("pg_ctl", &["-D", &this.data.display().to_string(), "status"]).await.is_ok() {
+            this.ensure_database(&socket_dir).await?;
+            return Ok(this);
+        }
         let opts = format!("-c listen_addresses='' -k {} -p {PORT}", socket_dir.display());
         let log = root.join("postgres.log").display().to_string();
         let data = this.data.display().to_string();
         this.run("pg_ctl", &["-D", &data, "-o", &opts, "-l", &log, "-w", "-t", "60", "start"])
             .await
             .with_context(|| format!("starting the embedded PostgreSQL (its log: {log})"))?;
+        this.owned = true;
         this.ensure_database(&socket_dir).await?;
         tracing::info!(socket = %socket_dir.display(), "embedded PostgreSQL is running");
         Ok(this)
     }
 
-    /// Stops the cluster, waiting for it to shut down.
+    /// Stops the cluster if this process started it, waiting for it to shut down.
     pub async fn stop(&self) -> anyhow::Result<()> {
+        if !self.owned {
+            return Ok(());
+        }
         let data = self.data.display().to_string();
-        self.run("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"]).await
+        self.run("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"]).await?;
+        tracing::info!("embedded PostgreSQL stopped");
+        Ok(())
     }
 
     async fn ensure_database(&self, socket_dir: &Path) -> anyhow::Result<()> {

@@ -1,0 +1,132 @@
+//! Test harness: databases, the app, fake servers and spec validation.
+
+pub mod db;
+pub mod fake_github;
+pub mod spec;
+
+use std::time::Duration;
+
+use drydock_api::config::Settings;
+use drydock_api::crypto::SecretBox;
+use drydock_api::db::DbPool;
+use drydock_api::startup::Application;
+use reqwest::Client;
+use serde_json::Value;
+
+pub use db::TestDb;
+pub use fake_github::FakeGithub;
+
+/// A running app on its own database.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The app's pool, for direct inspection.
+    pub pool: DbPool,
+    /// The settings it runs with.
+    pub settings: Settings,
+    /// A client without cookies (token auth).
+    pub client: Client,
+    /// The database; dropped after the test.
+    pub db: TestDb,
+}
+
+/// The master key of every test app.
+pub const TEST_MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+impl TestApp {
+    /// Spawns the app with default test settings plus `extra` TOML.
+    pub async fn spawn() -> Self {
+        Self::spawn_with("").await
+    }
+
+    /// Spawns the app with `extra` TOML merged over the test defaults.
+    pub async fn spawn_with(extra: &str) -> Self {
+        let db = TestDb::new().await;
+        let toml = format!(
+            "listen = \"127.0.0.1:0\"\ndatabase_url = \"{}\"\nmaster_key = \"{TEST_MASTER_KEY}\"\ndata_dir = \"{}\"\n{extra}",
+            db.url,
+            std::env::temp_dir().join(format!("drydock-test-{}", db.name)).display()
+        );
+        let mut settings = Settings::from_toml(&toml).expect("test settings");
+        if std::env::var_os("TEST_LOG").is_some() {
+            drydock_api::telemetry::init(settings.log_format);
+        }
+        let pool = drydock_api::db::build_pool(&db.url, &settings.database).expect("pool");
+        let secrets = SecretBox::from_config(settings.master_key.as_ref().expect("key"), &[]).expect("box");
+        let app = Application::build(settings.clone(), pool.clone(), secrets).expect("build app");
+        let port = app.port();
+        settings.listen = format!("127.0.0.1:{port}").parse().expect("addr");
+        let server = app.into_server();
+        actix_web::rt::spawn(server);
+        Self { base: format!("http://127.0.0.1:{port}"), pool, settings, client: client(false), db }
+    }
+
+    /// Absolute URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Creates a local user with a password; returns its id.
+    pub async fn create_user(&self, username: &str, password: &str, admin: bool) -> uuid::Uuid {
+        use drydock_api::accounts::model::{insert, NewUser};
+        let hash = drydock_api::accounts::password::hash(password.into()).await.expect("hash");
+        let mut conn = self.pool.get().await.expect("conn");
+        insert(
+            &mut conn,
+            NewUser {
+                id: uuid::Uuid::new_v4(),
+                username,
+                name: None,
+                email: None,
+                avatar_url: None,
+                password_hash: Some(&hash),
+                is_admin: admin,
+                auth_provider: "local",
+            },
+        )
+        .await
+        .expect("insert user")
+        .id
+    }
+
+    /// Creates a user and an API token for them; returns (user id, token).
+    pub async fn user_with_token(&self, username: &str) -> (uuid::Uuid, String) {
+        let id = self.create_user(username, "password123", false).await;
+        let mut conn = self.pool.get().await.expect("conn");
+        let (_, secret) = drydock_api::tokens::model::create(&mut conn, id, "test").await.expect("token");
+        (id, secret)
+    }
+
+    /// A cookie-keeping client signed in as a new local user; returns it and the CSRF token.
+    pub async fn browser_session(&self, username: &str) -> (Client, String) {
+        self.create_user(username, "password123", false).await;
+        let browser = client(true);
+        let res = browser
+            .post(self.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({"username": username, "password": "password123"}))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(res.status(), 200, "login should succeed");
+        let me: Value = res.json().await.expect("me");
+        (browser, me["csrf_token"].as_str().expect("csrf").to_owned())
+    }
+}
+
+/// A client that does not follow redirects, optionally keeping cookies.
+pub fn client(cookies: bool) -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(cookies)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+/// The response body as JSON, asserting the status first.
+pub async fn json(res: reqwest::Response, status: u16) -> Value {
+    let got = res.status().as_u16();
+    let text = res.text().await.expect("body");
+    assert_eq!(got, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
