@@ -3,13 +3,19 @@ use serde_json::{json, Value};
 use crate::support::{client, json, spec, TestApp};
 
 fn set_cookie(res: &reqwest::Response) -> String {
-    res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>().join("\n")
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[actix_web::test]
 async fn first_run_setup_creates_an_admin_once() {
     let app = TestApp::spawn().await;
-    let methods = json(app.client.get(app.url("/api/v1/auth/methods")).send().await.unwrap(), 200).await;
+    let methods =
+        json(app.client.get(app.url("/api/v1/auth/methods")).send().await.unwrap(), 200).await;
     spec::assert_valid("get", "/api/v1/auth/methods", 200, &methods);
     assert_eq!(methods["setup_required"], true);
     let token = {
@@ -48,7 +54,8 @@ async fn first_run_setup_creates_an_admin_once() {
         .await
         .unwrap();
     json(again, 403).await;
-    let methods = json(app.client.get(app.url("/api/v1/auth/methods")).send().await.unwrap(), 200).await;
+    let methods =
+        json(app.client.get(app.url("/api/v1/auth/methods")).send().await.unwrap(), 200).await;
     assert_eq!(methods["setup_required"], false);
 }
 
@@ -74,7 +81,13 @@ async fn login_sets_a_hardened_cookie_and_logout_destroys_the_session() {
     // The raw cookie works until logout, and never again after it.
     let get_me = || client(false).get(app.url("/api/v1/me")).header("cookie", &pair).send();
     assert_eq!(get_me().await.unwrap().status(), 200);
-    let out = client(false).post(app.url("/api/v1/auth/logout")).header("cookie", &pair).header("x-csrf-token", &csrf).send().await.unwrap();
+    let out = client(false)
+        .post(app.url("/api/v1/auth/logout"))
+        .header("cookie", &pair)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(out.status(), 204);
     assert_eq!(get_me().await.unwrap().status(), 401);
 }
@@ -99,7 +112,10 @@ async fn wrong_credentials_do_not_say_which_part_was_wrong() {
     let app = TestApp::spawn().await;
     app.create_user("walt", "password123", false).await;
     let attempt = |username: &'static str, password: &'static str| {
-        client(false).post(app.url("/api/v1/auth/login")).json(&json!({"username": username, "password": password})).send()
+        client(false)
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({"username": username, "password": password}))
+            .send()
     };
     let wrong_password = json(attempt("walt", "nope-nope").await.unwrap(), 401).await;
     let no_user = json(attempt("nobody", "password123").await.unwrap(), 401).await;
@@ -112,7 +128,8 @@ async fn cookie_authenticated_changes_need_the_csrf_token() {
     let app = TestApp::spawn().await;
     let (browser, csrf) = app.browser_session("cara").await;
     let create = |csrf: Option<&str>| {
-        let mut req = browser.post(app.url("/api/v1/me/tokens")).json(&json!({"name": "from browser"}));
+        let mut req =
+            browser.post(app.url("/api/v1/me/tokens")).json(&json!({"name": "from browser"}));
         if let Some(csrf) = csrf {
             req = req.header("x-csrf-token", csrf);
         }
@@ -143,6 +160,11 @@ async fn cors_allows_only_configured_origins_with_credentials() {
     assert_eq!(ok.headers()["access-control-allow-credentials"], "true");
     let bad = preflight("https://evil.example").await.unwrap();
     assert!(bad.headers().get("access-control-allow-origin").is_none());
-    let simple = client(false).get(app.url("/healthz")).header("origin", "https://evil.example").send().await.unwrap();
+    let simple = client(false)
+        .get(app.url("/healthz"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
     assert!(simple.headers().get("access-control-allow-origin").is_none());
 }

@@ -19,7 +19,12 @@ fn session_cookie(res: &reqwest::Response) -> Option<String> {
 }
 
 /// Walks the redirects of a sign-in by hand, returning the final Location and the browser.
-async fn sign_in(app: &TestApp, provider: &str, redirect: &str, tamper_state: bool) -> (String, Client) {
+async fn sign_in(
+    app: &TestApp,
+    provider: &str,
+    redirect: &str,
+    tamper_state: bool,
+) -> (String, Client) {
     let browser = client(true);
     let res = browser
         .get(app.url(&format!("/api/v1/auth/{provider}/login?redirect={}", urlencode(redirect))))
@@ -37,7 +42,10 @@ async fn sign_in(app: &TestApp, provider: &str, redirect: &str, tamper_state: bo
     if tamper_state {
         let pairs: Vec<(String, String)> = callback
             .query_pairs()
-            .map(|(k, v)| { let forged = k == "state"; (k.into_owned(), if forged { "forged".to_owned() } else { v.into_owned() }) })
+            .map(|(k, v)| {
+                let forged = k == "state";
+                (k.into_owned(), if forged { "forged".to_owned() } else { v.into_owned() })
+            })
             .collect();
         callback.query_pairs_mut().clear().extend_pairs(pairs);
     }
@@ -54,7 +62,8 @@ fn urlencode(s: &str) -> String {
 async fn github_sign_in_with_state_and_pkce() {
     let gh = FakeGithub::start().await;
     let app = TestApp::spawn_with(&gh.settings_toml()).await;
-    let methods = json(app.client.get(app.url("/api/v1/auth/methods")).send().await.unwrap(), 200).await;
+    let methods =
+        json(app.client.get(app.url("/api/v1/auth/methods")).send().await.unwrap(), 200).await;
     assert_eq!(methods["providers"][0]["id"], "github");
 
     let (landing, browser) = sign_in(&app, "github", "/tasks/abc", false).await;
@@ -71,17 +80,24 @@ async fn github_sign_in_with_state_and_pkce() {
     // The GitHub token is stored sealed, never in clear.
     use drydock_api::db::schema::identities;
     let mut conn = app.pool.get().await.unwrap();
-    let sealed: Option<String> = identities::table.select(identities::access_token_enc).first(&mut conn).await.unwrap();
+    let sealed: Option<String> =
+        identities::table.select(identities::access_token_enc).first(&mut conn).await.unwrap();
     let sealed = sealed.unwrap();
     let issued = gh.with(|s| s.tokens[0].clone());
     assert!(sealed.starts_with("v1.") && !sealed.contains(&issued));
 
     // Sign-out can revoke the token at GitHub.
     let csrf = me["csrf_token"].as_str().unwrap();
-    let res = browser.post(app.url("/api/v1/auth/logout?revoke_github=true")).header("x-csrf-token", csrf).send().await.unwrap();
+    let res = browser
+        .post(app.url("/api/v1/auth/logout?revoke_github=true"))
+        .header("x-csrf-token", csrf)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 204);
     assert_eq!(gh.with(|s| s.revoked.clone()), [issued]);
-    let cleared: Option<String> = identities::table.select(identities::access_token_enc).first(&mut conn).await.unwrap();
+    let cleared: Option<String> =
+        identities::table.select(identities::access_token_enc).first(&mut conn).await.unwrap();
     assert!(cleared.is_none());
     assert_eq!(browser.get(app.url("/api/v1/me")).send().await.unwrap().status(), 401);
 }
@@ -119,7 +135,11 @@ async fn a_forged_state_is_refused() {
 async fn a_callback_without_a_started_sign_in_is_refused() {
     let gh = FakeGithub::start().await;
     let app = TestApp::spawn_with(&gh.settings_toml()).await;
-    let res = client(true).get(app.url("/api/v1/auth/github/callback?code=x&state=y")).send().await.unwrap();
+    let res = client(true)
+        .get(app.url("/api/v1/auth/github/callback?code=x&state=y"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(location(&res), format!("{}/login?error=state_mismatch", app.base));
 }
 
@@ -157,7 +177,8 @@ async fn redirects_after_sign_in_stay_on_this_origin() {
 async fn the_generic_provider_signs_in_through_userinfo() {
     let gh = FakeGithub::start().await;
     let app = TestApp::spawn_with(&gh.oidc_toml()).await;
-    let methods = json(app.client.get(app.url("/api/v1/auth/methods")).send().await.unwrap(), 200).await;
+    let methods =
+        json(app.client.get(app.url("/api/v1/auth/methods")).send().await.unwrap(), 200).await;
     assert_eq!(methods["providers"][0]["id"], "vercel");
     assert_eq!(methods["providers"][0]["name"], "Vercel");
     let (landing, browser) = sign_in(&app, "vercel", "/", false).await;

@@ -21,14 +21,23 @@ fn drydock(app: &TestApp) -> Command {
 #[actix_web::test]
 async fn user_and_token_commands_give_a_working_token() {
     let app = TestApp::spawn().await;
-    let out = drydock(&app).args(["user", "create", "--username", "ops", "--admin"]).output().unwrap();
+    let out =
+        drydock(&app).args(["user", "create", "--username", "ops", "--admin"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = drydock(&app).args(["token", "create", "--username", "ops", "--name", "script"]).output().unwrap();
+    let out = drydock(&app)
+        .args(["token", "create", "--username", "ops", "--name", "script"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let token = String::from_utf8(out.stdout).unwrap();
     let token = token.trim();
-    assert!(token.starts_with("dd_") && !token.contains(' '), "stdout is only the token: {token:?}");
-    let me = json(app.client.get(app.url("/api/v1/me")).bearer_auth(token).send().await.unwrap(), 200).await;
+    assert!(
+        token.starts_with("dd_") && !token.contains(' '),
+        "stdout is only the token: {token:?}"
+    );
+    let me =
+        json(app.client.get(app.url("/api/v1/me")).bearer_auth(token).send().await.unwrap(), 200)
+            .await;
     assert_eq!(me["is_admin"], true);
     assert_eq!(app.client.get(app.url("/api/v1/me")).send().await.unwrap().status(), 401);
 
@@ -38,7 +47,10 @@ async fn user_and_token_commands_give_a_working_token() {
     let id = listing.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
     let out = drydock(&app).args(["token", "revoke", &id]).output().unwrap();
     assert!(out.status.success());
-    assert_eq!(app.client.get(app.url("/api/v1/me")).bearer_auth(token).send().await.unwrap().status(), 401);
+    assert_eq!(
+        app.client.get(app.url("/api/v1/me")).bearer_auth(token).send().await.unwrap().status(),
+        401
+    );
 }
 
 #[actix_web::test]
@@ -66,7 +78,16 @@ async fn a_password_from_stdin_allows_local_login() {
 
 #[test]
 fn every_subcommand_explains_itself() {
-    for args in [&["--help"][..], &["serve", "--help"], &["migrate", "--help"], &["user", "create", "--help"], &["user", "list", "--help"], &["token", "create", "--help"], &["token", "list", "--help"], &["token", "revoke", "--help"]] {
+    for args in [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["migrate", "--help"],
+        &["user", "create", "--help"],
+        &["user", "list", "--help"],
+        &["token", "create", "--help"],
+        &["token", "list", "--help"],
+        &["token", "revoke", "--help"],
+    ] {
         let out = Command::new(BIN).args(args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
         let text = String::from_utf8(out.stdout).unwrap();
@@ -85,7 +106,8 @@ fn secrets_never_show_in_errors() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let all =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(all.contains("master key"), "{all}");
     assert!(!all.contains("hunter2") && !all.contains("hunter3"), "{all}");
 }
@@ -121,9 +143,15 @@ fn serve_runs_on_an_embedded_cluster_and_stops_it() {
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let status = rt.block_on(async { reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await.unwrap().status() });
+    let status = rt.block_on(async {
+        reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await.unwrap().status()
+    });
     assert_eq!(status, 200);
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
     let started = Instant::now();
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -133,7 +161,10 @@ fn serve_runs_on_an_embedded_cluster_and_stops_it() {
         assert!(started.elapsed() < Duration::from_secs(30), "serve did not stop");
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert!(!dir.path().join("postgres/data/postmaster.pid").exists(), "the embedded cluster was stopped");
+    assert!(
+        !dir.path().join("postgres/data/postmaster.pid").exists(),
+        "the embedded cluster was stopped"
+    );
 }
 
 #[test]
@@ -150,5 +181,9 @@ fn missing_postgres_binaries_name_the_package() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("apt-get install postgresql"), "{err}");
-    assert_eq!(err.lines().filter(|l| l.starts_with("drydock:")).count(), 1, "one clear error: {err}");
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("drydock:")).count(),
+        1,
+        "one clear error: {err}"
+    );
 }

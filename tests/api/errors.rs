@@ -23,8 +23,16 @@ async fn malformed_json_is_a_400_problem() {
 async fn unknown_and_missing_fields_name_the_field() {
     let app = TestApp::spawn().await;
     let (_, token) = app.user_with_token("fields").await;
-    let post = |body: serde_json::Value| app.client.post(app.url("/api/v1/me/tokens")).bearer_auth(&token).json(&body).send();
-    let body = json(post(serde_json::json!({"name": "x", "id": "00000000-0000-0000-0000-000000000000"})).await.unwrap(), 422).await;
+    let post = |body: serde_json::Value| {
+        app.client.post(app.url("/api/v1/me/tokens")).bearer_auth(&token).json(&body).send()
+    };
+    let body = json(
+        post(serde_json::json!({"name": "x", "id": "00000000-0000-0000-0000-000000000000"}))
+            .await
+            .unwrap(),
+        422,
+    )
+    .await;
     spec::assert_valid("post", "/api/v1/me/tokens", 422, &body);
     assert!(body["errors"]["id"][0].as_str().unwrap().contains("not a known field"), "{body}");
     let body = json(post(serde_json::json!({})).await.unwrap(), 422).await;
@@ -32,7 +40,11 @@ async fn unknown_and_missing_fields_name_the_field() {
     let body = json(post(serde_json::json!({"name": ""})).await.unwrap(), 422).await;
     assert!(body["errors"]["name"].is_array());
     // Nothing was created by the rejected requests.
-    let list = json(app.client.get(app.url("/api/v1/me/tokens")).bearer_auth(&token).send().await.unwrap(), 200).await;
+    let list = json(
+        app.client.get(app.url("/api/v1/me/tokens")).bearer_auth(&token).send().await.unwrap(),
+        200,
+    )
+    .await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
 }
 
@@ -41,7 +53,14 @@ async fn oversized_bodies_are_413() {
     let app = TestApp::spawn_with("max_body_bytes = 1024\n").await;
     let (_, token) = app.user_with_token("big").await;
     let name = "x".repeat(4096);
-    let res = app.client.post(app.url("/api/v1/me/tokens")).bearer_auth(&token).json(&serde_json::json!({"name": name})).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/v1/me/tokens"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"name": name}))
+        .send()
+        .await
+        .unwrap();
     let body = json(res, 413).await;
     assert_eq!(body["status"], 413);
 }

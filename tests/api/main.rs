@@ -10,4 +10,5 @@ mod errors;
 mod migrations;
 mod openapi;
 mod ops;
+mod tasks_api;
 mod tokens;

@@ -24,12 +24,25 @@ async fn every_documented_operation_has_a_route() {
     let mut count = 0;
     for (path, ops) in doc["paths"].as_object().unwrap() {
         for method in ops.as_object().unwrap().keys() {
-            let concrete = path.replace("{id}", "00000000-0000-0000-0000-000000000000").replace("{provider}", "github");
+            let concrete = path
+                .replace("{id}", "00000000-0000-0000-0000-000000000000")
+                .replace("{provider}", "github");
             let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let res = app.client.request(m, app.url(&concrete)).header("content-type", "application/json").body("{}").send().await.unwrap();
+            let res = app
+                .client
+                .request(m, app.url(&concrete))
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
             if res.status() == 404 {
                 let body = json(res, 404).await;
-                assert_ne!(body["detail"], drydock_api::error::NO_SUCH_ROUTE, "{method} {path} has no route");
+                assert_ne!(
+                    body["detail"],
+                    drydock_api::error::NO_SUCH_ROUTE,
+                    "{method} {path} has no route"
+                );
             }
             count += 1;
         }

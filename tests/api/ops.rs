@@ -35,9 +35,13 @@ async fn an_exhausted_pool_answers_503_with_only_a_request_id() {
     assert_eq!(body["request_id"], request_id);
     assert_eq!(body["status"], 503);
     let text = body.to_string().to_lowercase();
-    assert!(!text.contains("pool") && !text.contains("diesel") && !text.contains("timeout"), "{body}");
+    assert!(
+        !text.contains("pool") && !text.contains("diesel") && !text.contains("timeout"),
+        "{body}"
+    );
     drop(held);
-    json(app.client.get(app.url("/api/v1/me")).bearer_auth(&token).send().await.unwrap(), 200).await;
+    json(app.client.get(app.url("/api/v1/me")).bearer_auth(&token).send().await.unwrap(), 200)
+        .await;
 }
 
 #[actix_web::test]
@@ -49,8 +53,11 @@ async fn a_database_that_is_down_makes_readyz_503_without_hanging() {
     ))
     .unwrap();
     let pool = drydock_api::db::build_pool(url, &settings.database).unwrap();
-    let secrets = drydock_api::crypto::SecretBox::from_config(settings.master_key.as_ref().unwrap(), &[]).unwrap();
-    let app = drydock_api::startup::Application::build(settings, pool, secrets).unwrap();
+    let secrets =
+        drydock_api::crypto::SecretBox::from_config(settings.master_key.as_ref().unwrap(), &[])
+            .unwrap();
+    let hub = drydock_api::events::hub::Hub::start(url.to_owned());
+    let app = drydock_api::startup::Application::build(settings, pool, secrets, hub).unwrap();
     let readyz = format!("http://127.0.0.1:{}/readyz", app.port());
     actix_web::rt::spawn(app.into_server());
     let started = std::time::Instant::now();

@@ -10,9 +10,12 @@ use uuid::Uuid;
 use crate::accounts::model::{self as users, NewUser};
 use crate::accounts::password;
 use crate::config::Settings;
+use crate::events::hub::Hub;
 use crate::runtime::Runtime;
 use crate::startup::Application;
 use crate::tokens::model as tokens;
+use secrecy::ExposeSecret;
+use tokio::sync::watch;
 
 /// Drydock runs AI coding agents against your repositories in isolated sandboxes.
 #[derive(Debug, Parser)]
@@ -35,6 +38,8 @@ pub enum Command {
     /// Run the API server, the web app and the workers. Without DATABASE_URL it starts an
     /// embedded PostgreSQL under the data directory.
     Serve(ServeArgs),
+    /// Run workers only (no HTTP server), for scaling out beside `serve`.
+    Worker(WorkerArgs),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Manage users.
@@ -56,6 +61,14 @@ pub struct ServeArgs {
     /// Directory of the built web app to serve at `/`.
     #[arg(long, env = "DRYDOCK_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
+}
+
+/// Options of `worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// How many workers to run [default: the `tasks.workers` setting].
+    #[arg(long, env = "DRYDOCK_WORKERS")]
+    pub workers: Option<usize>,
 }
 
 /// `drydock user ...`
@@ -124,6 +137,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             serve(settings).await
         }
+        Command::Worker(args) => {
+            if let Some(n) = args.workers {
+                settings.tasks.workers = n;
+            }
+            worker(settings).await
+        }
         Command::Migrate => {
             let rt = Runtime::start(settings).await?;
             println!("migrations are up to date");
@@ -156,13 +175,63 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         }
     }
     drop(conn);
-    let app = Application::build(rt.settings.clone(), rt.pool.clone(), rt.secrets.clone())?;
+    let hub = Hub::start(rt.database_url.expose_secret().to_owned());
+    let app =
+        Application::build(rt.settings.clone(), rt.pool.clone(), rt.secrets.clone(), hub.clone())?;
+    let (stop_workers, shutdown) = watch::channel(false);
+    let workers =
+        crate::worker::spawn(worker_context(&rt, hub)?, rt.settings.tasks.workers, shutdown);
     tracing::info!(address = %rt.settings.listen, port = app.port(), "Drydock is listening");
     println!("Drydock is listening on http://{}:{}", rt.settings.listen.ip(), app.port());
     let result = app.run().await;
     tracing::info!("shutting down");
+    let _ = stop_workers.send(true);
+    for w in workers {
+        let _ = w.await;
+    }
     rt.shutdown().await?;
     Ok(result?)
+}
+
+fn worker_context(rt: &Runtime, hub: Hub) -> anyhow::Result<crate::worker::WorkerContext> {
+    Ok(crate::worker::WorkerContext {
+        pool: rt.pool.clone(),
+        hub,
+        settings: std::sync::Arc::new(rt.settings.clone()),
+        secrets: rt.secrets.clone(),
+        executor: crate::worker::pipeline::executor(&rt.settings)?,
+    })
+}
+
+async fn worker(settings: Settings) -> anyhow::Result<()> {
+    let rt = Runtime::start(settings).await?;
+    let hub = Hub::start(rt.database_url.expose_secret().to_owned());
+    let (stop_workers, shutdown) = watch::channel(false);
+    let count = rt.settings.tasks.workers.max(1);
+    let workers = crate::worker::spawn(worker_context(&rt, hub)?, count, shutdown);
+    println!("Drydock worker running {count} workers");
+    shutdown_signal().await;
+    tracing::info!("stopping workers");
+    let _ = stop_workers.send(true);
+    for w in workers {
+        let _ = w.await;
+    }
+    rt.shutdown().await
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }
 
 async fn user(rt: &Runtime, cmd: UserCommand) -> anyhow::Result<()> {
@@ -232,7 +301,6 @@ async fn token(rt: &Runtime, cmd: TokenCommand) -> anyhow::Result<()> {
                 .ok_or_else(|| anyhow::anyhow!("no user named `{username}`"))?;
             let (_, secret) = tokens::create(&mut conn, user.id, &name).await?;
             let secret = SecretString::from(secret);
-            use secrecy::ExposeSecret;
             println!("{}", secret.expose_secret());
         }
         TokenCommand::List { username } => {

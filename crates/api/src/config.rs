@@ -48,6 +48,8 @@ pub struct Settings {
     pub session_ttl_hours: i64,
     /// Largest accepted JSON body in bytes.
     pub max_body_bytes: usize,
+    /// Task queue, workers, quotas and limits.
+    pub tasks: TaskSettings,
     /// GitHub OAuth and API.
     pub github: GithubSettings,
     /// A second, generic OAuth2/OIDC sign-in provider.
@@ -66,6 +68,29 @@ pub struct DatabaseSettings {
     pub connect_timeout_ms: u64,
     /// Server-side `statement_timeout`, in milliseconds.
     pub statement_timeout_ms: u64,
+}
+
+/// Task queue, workers, quotas and limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskSettings {
+    /// Workers `serve` runs in-process (`drydock worker` runs its own).
+    pub workers: usize,
+    /// How long a claimed run stays a worker's without a heartbeat, in seconds. Another process
+    /// recovers a run whose lease expired.
+    pub lease_secs: u64,
+    /// How often a worker renews its lease and checks for stop requests, in milliseconds.
+    pub heartbeat_ms: u64,
+    /// Tasks and follow-ups a user may start per UTC day, unless an admin sets their own.
+    pub daily_quota: u32,
+    /// Longest run a user may ask for, in minutes, unless an admin sets their own.
+    pub max_duration_minutes: u32,
+    /// Runs one user may have processing at once; more wait as `pending`/`queued`.
+    pub per_user_concurrency: u32,
+    /// Runs processing at once across all workers.
+    pub global_concurrency: u32,
+    /// Whether tasks may use local paths and `file://` URLs as repositories.
+    pub allow_local_repos: bool,
 }
 
 /// Log output format.
@@ -129,6 +154,7 @@ struct Defaults {
     local_auth: bool,
     session_ttl_hours: i64,
     max_body_bytes: usize,
+    tasks: TaskSettings,
     github: GithubDefaults,
 }
 
@@ -165,6 +191,16 @@ fn defaults() -> Defaults {
         local_auth: true,
         session_ttl_hours: 24 * 14,
         max_body_bytes: 1024 * 1024,
+        tasks: TaskSettings {
+            workers: 2,
+            lease_secs: 15,
+            heartbeat_ms: 1_000,
+            daily_quota: 5,
+            max_duration_minutes: 60,
+            per_user_concurrency: 2,
+            global_concurrency: 8,
+            allow_local_repos: false,
+        },
         github: GithubDefaults {
             authorize_url: "https://github.com/login/oauth/authorize",
             token_url: "https://github.com/login/oauth/access_token",
@@ -189,7 +225,17 @@ impl Settings {
     /// Settings for tests and tools: the defaults plus `overrides` as a TOML document, with no
     /// environment involved.
     pub fn from_toml(overrides: &str) -> Result<Self, figment::Error> {
-        Figment::from(Serialized::defaults(defaults())).merge(Toml::string(overrides)).extract()
+        Self::from_toml_layers(&[overrides])
+    }
+
+    /// Like [`Settings::from_toml`] with several documents, later ones winning key by key.
+    pub fn from_toml_layers(layers: &[&str]) -> Result<Self, figment::Error> {
+        layers
+            .iter()
+            .fold(Figment::from(Serialized::defaults(defaults())), |f, layer| {
+                f.merge(Toml::string(layer))
+            })
+            .extract()
     }
 
     /// The externally visible base URL, without a trailing slash.

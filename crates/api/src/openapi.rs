@@ -16,6 +16,10 @@ use utoipa::Modify;
     tags(
         (name = "auth", description = "Sign-in and the current user"),
         (name = "tokens", description = "Personal API tokens"),
+        (name = "tasks", description = "Tasks, their runs, conversation and events"),
+        (name = "keys", description = "Provider API keys (write-only)"),
+        (name = "agents", description = "The agent catalogue"),
+        (name = "admin", description = "Administration"),
         (name = "ops", description = "Health and metrics")
     )
 )]

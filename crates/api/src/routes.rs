@@ -12,4 +12,8 @@ fn api_v1(cfg: &mut ServiceConfig) {
     crate::auth::endpoints::configure(cfg);
     crate::auth::oauth::configure(cfg);
     crate::tokens::endpoints::configure(cfg);
+    crate::tasks::endpoints::configure(cfg);
+    crate::events::endpoints::configure(cfg);
+    crate::keys::endpoints::configure(cfg);
+    crate::agents::configure(cfg);
 }

@@ -31,7 +31,9 @@ impl Runtime {
         let (database_url, embedded) = match &settings.database_url {
             Some(url) => (url.clone(), None),
             None => {
-                let pg = EmbeddedPostgres::start(&settings.data_dir, settings.pg_bin_dir.as_deref()).await?;
+                let pg =
+                    EmbeddedPostgres::start(&settings.data_dir, settings.pg_bin_dir.as_deref())
+                        .await?;
                 (SecretString::from(pg.url.clone()), Some(pg))
             }
         };

@@ -20,6 +20,7 @@ use crate::config::Settings;
 use crate::crypto::SecretBox;
 use crate::db::DbPool;
 use crate::error::ApiError;
+use crate::events::hub::Hub;
 use crate::ops::metrics::Metrics;
 use crate::state::AppState;
 
@@ -34,7 +35,12 @@ pub struct Application {
 
 impl Application {
     /// Binds `settings.listen` (port 0 picks a free port) and builds the server.
-    pub fn build(mut settings: Settings, pool: DbPool, secrets: SecretBox) -> anyhow::Result<Self> {
+    pub fn build(
+        mut settings: Settings,
+        pool: DbPool,
+        secrets: SecretBox,
+        hub: Hub,
+    ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(settings.listen)
             .map_err(|e| anyhow::anyhow!("binding {}: {e}", settings.listen))?;
         // With port 0 the OS picked one; URLs derived from `listen` must carry the real port.
@@ -53,7 +59,7 @@ impl Application {
             http,
             metrics: Metrics::new()?,
         };
-        let server = serve(listener, state)?;
+        let server = serve(listener, state, hub)?;
         Ok(Self { port, server })
     }
 
@@ -132,12 +138,13 @@ async fn no_route(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError>
     Err(ApiError::NoSuchRoute)
 }
 
-fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+fn serve(listener: TcpListener, state: AppState, hub: Hub) -> anyhow::Result<Server> {
     let settings = state.settings.clone();
     let key = Key::derive_from(state.secrets.current_key());
     let store = PgSessionStore::new(state.pool.clone());
     let web_dir = settings.web_dir.clone().filter(|d| d.join("index.html").is_file());
     let data = web::Data::new(state);
+    let hub = web::Data::new(hub);
     let server = HttpServer::new(move || {
         let session =
             SessionMiddleware::builder(store.clone(), key.clone())
@@ -153,6 +160,7 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
         let (app, _) = App::new()
             .into_utoipa_app()
             .app_data(data.clone())
+            .app_data(hub.clone())
             .app_data(json_config(settings.max_body_bytes))
             .app_data(web::QueryConfig::default().error_handler(|err, _| {
                 ApiError::BadRequest(format!("Invalid query: {err}")).into()

@@ -92,3 +92,65 @@ impl KeyProvider {
         Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
 }
+
+/// One agent of the catalogue, as `GET /api/v1/agents` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgentInfo {
+    /// The agent.
+    pub id: AgentKind,
+    /// Display name.
+    pub name: String,
+    /// Models offered for it; the first is the default.
+    pub models: Vec<String>,
+    /// Whose key it needs.
+    pub key_provider: KeyProvider,
+    /// Whether the caller has that key configured (or a fallback, such as a GitHub token for
+    /// Copilot).
+    pub has_key: bool,
+    /// The pinned CLI version.
+    pub version: String,
+    /// Whether this server can run it (Cursor's CLI is not on npm).
+    pub available: bool,
+}
+
+/// Admin view and update of one user's limits (`GET`/`PUT /api/v1/admin/users/{id}/limits`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UserLimits {
+    /// Tasks and follow-ups per UTC day; `null` uses the server default.
+    #[serde(default)]
+    pub daily_quota: Option<u32>,
+    /// Longest run in minutes; `null` uses the server default.
+    #[serde(default)]
+    pub max_duration_minutes: Option<u32>,
+}
+
+/// Body of `PUT /api/v1/me/keys/{provider}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PutKey {
+    /// The key itself; stored encrypted, never returned.
+    pub value: String,
+    /// Optional base URL for a gateway or proxy (LiteLLM, an AI gateway).
+    #[serde(default)]
+    pub base_url: Option<String>,
+}
+
+/// What the API shows of a key: never the key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct KeyStatus {
+    /// The provider.
+    pub provider: KeyProvider,
+    /// Whether a key is stored.
+    pub configured: bool,
+    /// The key's last 4 characters.
+    pub last4: Option<String>,
+    /// The base URL, if one was set.
+    pub base_url: Option<String>,
+    /// When the key was last set.
+    pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
+}

@@ -8,7 +8,8 @@ use sha2::{Digest, Sha256};
 
 /// The server tests run against.
 pub fn admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 fn with_db(url: &str, db: &str) -> String {
@@ -44,9 +45,9 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 async fn admin() -> AsyncPgConnection {
-    AsyncPgConnection::establish(&admin_url())
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL must be reachable at {} for the tests: {e}", admin_url()))
+    AsyncPgConnection::establish(&admin_url()).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL must be reachable at {} for the tests: {e}", admin_url())
+    })
 }
 
 async fn exists(conn: &mut AsyncPgConnection, name: &str) -> bool {
@@ -55,10 +56,12 @@ async fn exists(conn: &mut AsyncPgConnection, name: &str) -> bool {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    let row: N = diesel::sql_query(format!("SELECT count(*) AS n FROM pg_database WHERE datname = '{name}'"))
-        .get_result(conn)
-        .await
-        .expect("query pg_database");
+    let row: N = diesel::sql_query(format!(
+        "SELECT count(*) AS n FROM pg_database WHERE datname = '{name}'"
+    ))
+    .get_result(conn)
+    .await
+    .expect("query pg_database");
     row.n > 0
 }
 
@@ -68,15 +71,26 @@ async fn ensure_template() -> String {
     diesel::sql_query("SELECT pg_advisory_lock(727274)").execute(&mut conn).await.expect("lock");
     if !exists(&mut conn, &name).await {
         let building = format!("{name}_building");
-        diesel::sql_query(format!("DROP DATABASE IF EXISTS {building}")).execute(&mut conn).await.expect("drop");
-        diesel::sql_query(format!("CREATE DATABASE {building}")).execute(&mut conn).await.expect("create");
-        drydock_api::db::migrate(&with_db(&admin_url(), &building)).await.expect("migrate template");
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {building}"))
+            .execute(&mut conn)
+            .await
+            .expect("drop");
+        diesel::sql_query(format!("CREATE DATABASE {building}"))
+            .execute(&mut conn)
+            .await
+            .expect("create");
+        drydock_api::db::migrate(&with_db(&admin_url(), &building))
+            .await
+            .expect("migrate template");
         diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}"))
             .execute(&mut conn)
             .await
             .expect("rename template");
     }
-    diesel::sql_query("SELECT pg_advisory_unlock(727274)").execute(&mut conn).await.expect("unlock");
+    diesel::sql_query("SELECT pg_advisory_unlock(727274)")
+        .execute(&mut conn)
+        .await
+        .expect("unlock");
     name
 }
 
@@ -123,10 +137,15 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         let name = self.name.clone();
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
             rt.block_on(async {
                 let mut conn = admin().await;
-                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await;
             });
         })
         .join();

@@ -88,9 +88,13 @@ struct AuthorizeQuery {
     code_challenge_method: Option<String>,
 }
 
-async fn authorize(state: web::Data<Mutex<FakeState>>, q: web::Query<AuthorizeQuery>) -> HttpResponse {
+async fn authorize(
+    state: web::Data<Mutex<FakeState>>,
+    q: web::Query<AuthorizeQuery>,
+) -> HttpResponse {
     let mut s = state.lock().expect("state");
-    s.requested_scopes = q.scope.clone().unwrap_or_default().split(' ').map(str::to_owned).collect();
+    s.requested_scopes =
+        q.scope.clone().unwrap_or_default().split(' ').map(str::to_owned).collect();
     if q.client_id != CLIENT_ID || q.code_challenge_method.as_deref() != Some("S256") {
         return HttpResponse::BadRequest().body("bad client or no PKCE");
     }
@@ -98,7 +102,10 @@ async fn authorize(state: web::Data<Mutex<FakeState>>, q: web::Query<AuthorizeQu
         format!("{}?error=access_denied&state={}", q.redirect_uri, q.state)
     } else {
         let code = format!("code-{}", uuid::Uuid::new_v4().simple());
-        s.codes.insert(code.clone(), (q.code_challenge.clone().unwrap_or_default(), q.redirect_uri.clone()));
+        s.codes.insert(
+            code.clone(),
+            (q.code_challenge.clone().unwrap_or_default(), q.redirect_uri.clone()),
+        );
         format!("{}?code={code}&state={}", q.redirect_uri, q.state)
     };
     HttpResponse::Found().insert_header(("location", location)).finish()
@@ -124,7 +131,11 @@ fn bad_code() -> HttpResponse {
     HttpResponse::BadRequest().json(json!({"error": "bad_verification_code", "error_description": "The code passed is incorrect or expired."}))
 }
 
-async fn access_token(state: web::Data<Mutex<FakeState>>, req: HttpRequest, form: web::Form<TokenForm>) -> HttpResponse {
+async fn access_token(
+    state: web::Data<Mutex<FakeState>>,
+    req: HttpRequest,
+    form: web::Form<TokenForm>,
+) -> HttpResponse {
     let mut s = state.lock().expect("state");
     let (id, secret) = basic_auth(&req)
         .or_else(|| Some((form.client_id.clone()?, form.client_secret.clone()?)))
@@ -144,7 +155,11 @@ async fn access_token(state: web::Data<Mutex<FakeState>>, req: HttpRequest, form
 }
 
 fn bearer_ok(state: &Mutex<FakeState>, req: &HttpRequest) -> bool {
-    let token = req.headers().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let token = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
     let s = state.lock().expect("state");
     token.is_some_and(|t| s.tokens.iter().any(|x| x == t) && !s.revoked.iter().any(|x| x == t))
 }
@@ -175,7 +190,12 @@ struct RevokeBody {
     access_token: String,
 }
 
-async fn revoke(state: web::Data<Mutex<FakeState>>, req: HttpRequest, path: web::Path<String>, body: web::Json<RevokeBody>) -> HttpResponse {
+async fn revoke(
+    state: web::Data<Mutex<FakeState>>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<RevokeBody>,
+) -> HttpResponse {
     let Some((id, secret)) = basic_auth(&req) else { return unauthorized() };
     if id != CLIENT_ID || secret != CLIENT_SECRET || path.as_str() != CLIENT_ID {
         return unauthorized();

@@ -28,6 +28,9 @@ pub struct TestApp {
     pub client: Client,
     /// The database; dropped after the test.
     pub db: TestDb,
+    /// The process's notification hub.
+    pub hub: drydock_api::events::hub::Hub,
+    _stop_workers: tokio::sync::watch::Sender<bool>,
 }
 
 /// The master key of every test app.
@@ -42,23 +45,46 @@ impl TestApp {
     /// Spawns the app with `extra` TOML merged over the test defaults.
     pub async fn spawn_with(extra: &str) -> Self {
         let db = TestDb::new().await;
-        let toml = format!(
-            "listen = \"127.0.0.1:0\"\ndatabase_url = \"{}\"\nmaster_key = \"{TEST_MASTER_KEY}\"\ndata_dir = \"{}\"\n{extra}",
+        let base = format!(
+            "listen = \"127.0.0.1:0\"\ndatabase_url = \"{}\"\nmaster_key = \"{TEST_MASTER_KEY}\"\ndata_dir = \"{}\"\n[tasks]\nworkers = 0\n",
             db.url,
             std::env::temp_dir().join(format!("drydock-test-{}", db.name)).display()
         );
-        let mut settings = Settings::from_toml(&toml).expect("test settings");
+        let mut settings = Settings::from_toml_layers(&[&base, extra]).expect("test settings");
         if std::env::var_os("TEST_LOG").is_some() {
             drydock_api::telemetry::init(settings.log_format);
         }
         let pool = drydock_api::db::build_pool(&db.url, &settings.database).expect("pool");
-        let secrets = SecretBox::from_config(settings.master_key.as_ref().expect("key"), &[]).expect("box");
-        let app = Application::build(settings.clone(), pool.clone(), secrets).expect("build app");
+        let secrets =
+            SecretBox::from_config(settings.master_key.as_ref().expect("key"), &[]).expect("box");
+        let hub = drydock_api::events::hub::Hub::start(db.url.clone());
+        let app = Application::build(settings.clone(), pool.clone(), secrets.clone(), hub.clone())
+            .expect("build app");
         let port = app.port();
         settings.listen = format!("127.0.0.1:{port}").parse().expect("addr");
         let server = app.into_server();
         actix_web::rt::spawn(server);
-        Self { base: format!("http://127.0.0.1:{port}"), pool, settings, client: client(false), db }
+        let (stop_workers, shutdown) = tokio::sync::watch::channel(false);
+        let workers = settings.tasks.workers;
+        if workers > 0 {
+            let ctx = drydock_api::worker::WorkerContext {
+                pool: pool.clone(),
+                hub: hub.clone(),
+                settings: std::sync::Arc::new(settings.clone()),
+                secrets,
+                executor: drydock_api::worker::pipeline::executor(&settings).expect("executor"),
+            };
+            drydock_api::worker::spawn(ctx, workers, shutdown);
+        }
+        Self {
+            base: format!("http://127.0.0.1:{port}"),
+            pool,
+            settings,
+            client: client(false),
+            db,
+            hub,
+            _stop_workers: stop_workers,
+        }
     }
 
     /// Absolute URL of `path`.
@@ -93,7 +119,8 @@ impl TestApp {
     pub async fn user_with_token(&self, username: &str) -> (uuid::Uuid, String) {
         let id = self.create_user(username, "password123", false).await;
         let mut conn = self.pool.get().await.expect("conn");
-        let (_, secret) = drydock_api::tokens::model::create(&mut conn, id, "test").await.expect("token");
+        let (_, secret) =
+            drydock_api::tokens::model::create(&mut conn, id, "test").await.expect("token");
         (id, secret)
     }
 

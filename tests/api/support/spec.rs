@@ -25,6 +25,10 @@ pub fn assert_valid(method: &str, path: &str, status: u16, body: &Value) {
         obj.insert("components".into(), spec["components"].clone());
     }
     let validator = jsonschema::draft202012::new(&root).expect("schema compiles");
-    let errors: Vec<String> = validator.iter_errors(body).map(|e| format!("{e} at {}", e.instance_path)).collect();
-    assert!(errors.is_empty(), "{method} {path} {status} does not match the spec: {errors:?}\nbody: {body}");
+    let errors: Vec<String> =
+        validator.iter_errors(body).map(|e| format!("{e} at {}", e.instance_path)).collect();
+    assert!(
+        errors.is_empty(),
+        "{method} {path} {status} does not match the spec: {errors:?}\nbody: {body}"
+    );
 }

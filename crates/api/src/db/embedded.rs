@@ -37,7 +37,8 @@ impl EmbeddedPostgres {
     /// Initialises the cluster on first use, starts it and makes sure the database exists.
     pub async fn start(data_dir: &Path, bin_dir: Option<&Path>) -> anyhow::Result<Self> {
         let found = match bin_dir {
-            Some(dir) => Some(dir.to_path_buf()).filter(|d| d.join("initdb").is_file() && d.join("pg_ctl").is_file()),
+            Some(dir) => Some(dir.to_path_buf())
+                .filter(|d| d.join("initdb").is_file() && d.join("pg_ctl").is_file()),
             None => find_bin_dir(),
         };
         let bin_dir = found.with_context(|| {

@@ -68,3 +68,137 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     setup_tokens
 );
+
+diesel::table! {
+    tasks (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        title -> Text,
+        prompt -> Text,
+        repo_url -> Text,
+        agent -> Text,
+        model -> Nullable<Text>,
+        agent_version -> Nullable<Text>,
+        status -> Text,
+        stage -> Text,
+        base_branch -> Nullable<Text>,
+        branch_name -> Nullable<Text>,
+        error -> Nullable<Text>,
+        install_dependencies -> Bool,
+        max_duration_minutes -> Int4,
+        keep_alive -> Bool,
+        create_pr -> Bool,
+        connector_ids -> Array<Uuid>,
+        session_id -> Nullable<Text>,
+        sandbox_id -> Nullable<Text>,
+        pr_url -> Nullable<Text>,
+        pr_number -> Nullable<Int8>,
+        last_seq -> Int8,
+        stop_requested_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
+        completed_at -> Nullable<Timestamptz>,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    runs (id) {
+        id -> Uuid,
+        task_id -> Uuid,
+        user_id -> Uuid,
+        number -> Int4,
+        prompt -> Text,
+        status -> Text,
+        attempts -> Int4,
+        worker_id -> Nullable<Text>,
+        lease_expires_at -> Nullable<Timestamptz>,
+        agent_version -> Nullable<Text>,
+        error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    task_messages (id) {
+        id -> Uuid,
+        task_id -> Uuid,
+        run_id -> Nullable<Uuid>,
+        role -> Text,
+        content -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    task_events (task_id, seq) {
+        task_id -> Uuid,
+        seq -> Int8,
+        at -> Timestamptz,
+        kind -> Text,
+        payload -> Jsonb,
+    }
+}
+
+diesel::table! {
+    user_limits (user_id) {
+        user_id -> Uuid,
+        daily_quota -> Nullable<Int4>,
+        max_duration_minutes -> Nullable<Int4>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    quota_usage (user_id, day) {
+        user_id -> Uuid,
+        day -> Date,
+        used -> Int4,
+    }
+}
+
+diesel::joinable!(tasks -> users (user_id));
+diesel::joinable!(runs -> tasks (task_id));
+diesel::joinable!(task_messages -> tasks (task_id));
+diesel::joinable!(task_events -> tasks (task_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    tasks,
+    runs,
+    task_messages,
+    task_events,
+    user_limits,
+    quota_usage,
+    users
+);
+
+diesel::table! {
+    user_keys (user_id, provider) {
+        user_id -> Uuid,
+        provider -> Text,
+        value_enc -> Text,
+        last4 -> Text,
+        base_url -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    connectors (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        name -> Text,
+        kind -> Text,
+        command -> Nullable<Text>,
+        args -> Array<Text>,
+        url -> Nullable<Text>,
+        env_enc -> Nullable<Text>,
+        headers_enc -> Nullable<Text>,
+        enabled -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}

@@ -1,0 +1,188 @@
+//! `GET /tasks/{id}/events` (a page) and `GET /tasks/{id}/events/stream` (Server-Sent Events).
+
+use std::time::Duration;
+
+use actix_web::http::header;
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use shared::events::TaskEvent;
+use shared::page::Page;
+use tokio::sync::{broadcast, mpsc};
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::hub::{Hub, Signal};
+use super::store;
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::tasks::model as tasks;
+
+/// Registers the routes.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_events).service(stream_events);
+}
+
+/// Query of the event page.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// Only events with a greater seq (default 0: from the start).
+    after: Option<i64>,
+    /// At most this many (default 200, at most 1000).
+    limit: Option<i64>,
+}
+
+/// A page of a task's events, oldest first. `next_cursor` is the seq to pass as `after`.
+#[utoipa::path(
+    tag = "tasks", operation_id = "list_task_events",
+    params(("id" = Uuid, Path, description = "Task id"), EventsQuery),
+    responses((status = 200, body = Page<TaskEvent>), (status = 400, body = shared::Problem), (status = 401, body = shared::Problem), (status = 404, body = shared::Problem)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/tasks/{id}/events")]
+async fn list_events(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+    query: web::Query<EventsQuery>,
+) -> ApiResult<web::Json<Page<TaskEvent>>> {
+    let limit = query.limit.unwrap_or(200);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be between 1 and 1000"));
+    }
+    let mut conn = state.conn().await?;
+    tasks::owned(&mut conn, user.id, *id).await?;
+    let items = store::after(&mut conn, *id, query.after.unwrap_or(0).max(0), limit).await?;
+    let next_cursor =
+        (items.len() as i64 == limit).then(|| items.last().map(|e| e.seq.to_string())).flatten();
+    Ok(web::Json(Page { items, next_cursor }))
+}
+
+/// Query of the stream.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StreamQuery {
+    /// Resume after this seq (the `Last-Event-ID` header wins when both are sent).
+    after: Option<i64>,
+}
+
+/// Live events as Server-Sent Events: `id:` is the seq, `data:` the event as JSON. Resumes after
+/// `Last-Event-ID` (or `?after=`) with no gap and no duplicate, and closes after the terminal
+/// status event when nothing follows it.
+#[utoipa::path(
+    tag = "tasks", operation_id = "stream_task_events",
+    params(("id" = Uuid, Path, description = "Task id"), StreamQuery,
+        ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this seq")),
+    responses(
+        (status = 200, description = "An event stream", content_type = "text/event-stream", body = String),
+        (status = 401, body = shared::Problem), (status = 404, body = shared::Problem)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/tasks/{id}/events/stream")]
+async fn stream_events(
+    state: web::Data<AppState>,
+    hub: web::Data<Hub>,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+    query: web::Query<StreamQuery>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let task_id = *id;
+    let header_after = req
+        .headers()
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.trim()
+                .parse::<i64>()
+                .map_err(|_| ApiError::invalid("Last-Event-ID", "must be an event seq"))
+        })
+        .transpose()?;
+    let after = header_after.or(query.after).unwrap_or(0).max(0);
+    {
+        let mut conn = state.conn().await?;
+        tasks::owned(&mut conn, user.id, task_id).await?;
+    }
+    // Subscribe before the first read, so nothing committed in between is missed.
+    let signals = hub.subscribe();
+    let (tx, mut rx) = mpsc::channel::<web::Bytes>(64);
+    actix_web::rt::spawn(pump(state.into_inner(), task_id, after, signals, tx));
+    let body = futures_util::stream::poll_fn(move |cx| {
+        rx.poll_recv(cx).map(|b| b.map(Ok::<_, actix_web::Error>))
+    });
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("x-accel-buffering", "no"))
+        .streaming(body))
+}
+
+fn frame(event: &TaskEvent) -> web::Bytes {
+    let data = serde_json::to_string(event).unwrap_or_default();
+    web::Bytes::from(format!("id: {}\ndata: {data}\n\n", event.seq))
+}
+
+const PAGE: i64 = 500;
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// Feeds one client: reads committed events after `last` and waits for signals. Each client has
+/// its own bounded channel, so a slow one only ever waits on itself.
+async fn pump(
+    state: std::sync::Arc<AppState>,
+    task_id: Uuid,
+    mut last: i64,
+    mut signals: broadcast::Receiver<Signal>,
+    tx: mpsc::Sender<web::Bytes>,
+) {
+    if tx.send(web::Bytes::from_static(b"retry: 1000\n\n")).await.is_err() {
+        return;
+    }
+    loop {
+        // Drain everything committed after `last`.
+        loop {
+            let page = match state.conn().await {
+                Ok(mut conn) => store::after(&mut conn, task_id, last, PAGE).await,
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+            };
+            let Ok(events) = page else { return };
+            let full = events.len() as i64 == PAGE;
+            let ends = events.last().is_some_and(|e| e.body.is_terminal());
+            for event in &events {
+                if tx.send(frame(event)).await.is_err() {
+                    return;
+                }
+                last = event.seq;
+            }
+            if full {
+                continue;
+            }
+            if ends {
+                return;
+            }
+            break;
+        }
+        // Wait until something for this task is committed (or a keep-alive is due).
+        loop {
+            match tokio::time::timeout(KEEP_ALIVE, signals.recv()).await {
+                Ok(Ok(Signal::Events { task_id: t, last_seq }))
+                    if t == task_id && last_seq > last =>
+                {
+                    break
+                }
+                Ok(Ok(Signal::Resync)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => break,
+                Ok(Ok(_)) => continue,
+                Ok(Err(broadcast::error::RecvError::Closed)) => return,
+                Err(_) => {
+                    if tx.send(web::Bytes::from_static(b": keep-alive\n\n")).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}

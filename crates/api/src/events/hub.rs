@@ -1,0 +1,119 @@
+//! One LISTEN connection per process, fanned out in memory: committed event batches (so SSE
+//! clients in any process see events written by any worker), stop requests (so any API process
+//! can stop a run held by a worker elsewhere) and new runs (so idle workers wake at once).
+//!
+//! After a reconnect a `Resync` is broadcast: listeners re-read from the database, which is the
+//! truth; notifications only say "look now".
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use super::store::EVENTS_CHANNEL;
+
+/// Channel carrying the id of a task whose run should stop.
+pub const STOP_CHANNEL: &str = "drydock_stop";
+/// Channel poked when a run becomes pending.
+pub const RUNS_CHANNEL: &str = "drydock_runs";
+
+/// What the hub broadcasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// Events up to `last_seq` of `task_id` are committed.
+    Events {
+        /// The task.
+        task_id: Uuid,
+        /// Its last committed seq.
+        last_seq: i64,
+    },
+    /// Stop the run of this task.
+    Stop(Uuid),
+    /// A run is waiting for a worker.
+    RunPending,
+    /// Notifications may have been missed: re-read everything.
+    Resync,
+}
+
+/// The process-wide hub.
+#[derive(Clone)]
+pub struct Hub {
+    tx: broadcast::Sender<Signal>,
+}
+
+impl Hub {
+    /// Starts listening on `database_url`; reconnects forever in the background.
+    pub fn start(database_url: String) -> Self {
+        let (tx, _) = broadcast::channel(4096);
+        let hub = Self { tx: tx.clone() };
+        tokio::spawn(async move {
+            let mut backoff = Duration::from_millis(200);
+            loop {
+                match listen(&database_url, &tx).await {
+                    Ok(()) => backoff = Duration::from_millis(200),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "event listener disconnected; reconnecting")
+                    }
+                }
+                let _ = tx.send(Signal::Resync);
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        });
+        hub
+    }
+
+    /// A receiver of everything broadcast from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Signal> {
+        self.tx.subscribe()
+    }
+}
+
+async fn listen(url: &str, tx: &broadcast::Sender<Signal>) -> anyhow::Result<()> {
+    let (client, mut connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    let (msg_tx, mut msg_rx) = tokio::sync::mpsc::unbounded_channel();
+    let driver = tokio::spawn(async move {
+        let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(message) = messages.next().await {
+            match message {
+                Ok(m) => {
+                    if msg_tx.send(m).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => return Err(anyhow::Error::from(e)),
+            }
+        }
+        Ok(())
+    });
+    client
+        .batch_execute(&format!(
+            "LISTEN {EVENTS_CHANNEL}; LISTEN {STOP_CHANNEL}; LISTEN {RUNS_CHANNEL};"
+        ))
+        .await?;
+    // Anything committed before LISTEN took effect is found by the resync readers do.
+    let _ = tx.send(Signal::Resync);
+    while let Some(message) = msg_rx.recv().await {
+        if let tokio_postgres::AsyncMessage::Notification(n) = message {
+            if let Some(signal) = parse(n.channel(), n.payload()) {
+                let _ = tx.send(signal);
+            }
+        }
+    }
+    driver.await??;
+    drop(client);
+    Ok(())
+}
+
+fn parse(channel: &str, payload: &str) -> Option<Signal> {
+    match channel {
+        EVENTS_CHANNEL => {
+            let (task, seq) = payload.split_once(':')?;
+            Some(Signal::Events { task_id: task.parse().ok()?, last_seq: seq.parse().ok()? })
+        }
+        STOP_CHANNEL => Some(Signal::Stop(payload.parse().ok()?)),
+        RUNS_CHANNEL => Some(Signal::RunPending),
+        _ => None,
+    }
+}

@@ -1,0 +1,10 @@
+//! The task event log: appending (batched, redacted), reading pages, live fan-out across
+//! processes through LISTEN/NOTIFY, and the SSE endpoint.
+
+pub mod endpoints;
+pub mod hub;
+pub mod redact;
+pub mod store;
+pub mod writer;
+
+pub use store::NewEvent;

@@ -1,0 +1,4 @@
+//! Users' provider API keys: write-only, encrypted at rest.
+
+pub mod endpoints;
+pub mod model;

@@ -1,0 +1,469 @@
+//! The `tasks`, `runs` and `task_messages` tables.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use shared::events::{EventBody, LogLevel};
+use shared::tasks::{MessageRole, Task, TaskMessage, TaskStage, TaskStatus};
+use uuid::Uuid;
+
+use crate::db::schema::{runs, task_messages, tasks};
+use crate::events::hub::{RUNS_CHANNEL, STOP_CHANNEL};
+use crate::events::store;
+
+/// A task row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = tasks)]
+pub struct TaskRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub title: String,
+    pub prompt: String,
+    pub repo_url: String,
+    pub agent: String,
+    pub model: Option<String>,
+    pub agent_version: Option<String>,
+    pub status: String,
+    pub stage: String,
+    pub base_branch: Option<String>,
+    pub branch_name: Option<String>,
+    pub error: Option<String>,
+    pub install_dependencies: bool,
+    pub max_duration_minutes: i32,
+    pub keep_alive: bool,
+    pub create_pr: bool,
+    pub connector_ids: Vec<Uuid>,
+    pub session_id: Option<String>,
+    pub sandbox_id: Option<String>,
+    pub pr_url: Option<String>,
+    pub pr_number: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl TaskRow {
+    /// The public status.
+    pub fn status(&self) -> TaskStatus {
+        TaskStatus::parse(&self.status).unwrap_or(TaskStatus::Error)
+    }
+
+    /// The wire form.
+    pub fn to_dto(&self) -> Task {
+        let status = self.status();
+        let stage = TaskStage::parse(&self.stage).unwrap_or(TaskStage::Queued);
+        Task {
+            id: self.id,
+            title: self.title.clone(),
+            prompt: self.prompt.clone(),
+            repo_url: self.repo_url.clone(),
+            agent: self.agent.clone(),
+            model: self.model.clone(),
+            agent_version: self.agent_version.clone(),
+            status,
+            stage,
+            progress: if status.is_terminal() { 100 } else { stage.progress() },
+            base_branch: self.base_branch.clone(),
+            branch_name: self.branch_name.clone(),
+            error: self.error.clone(),
+            install_dependencies: self.install_dependencies,
+            max_duration_minutes: self.max_duration_minutes.max(0) as u32,
+            keep_alive: self.keep_alive,
+            create_pr: self.create_pr,
+            pr_url: self.pr_url.clone(),
+            pr_number: self.pr_number,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            started_at: self.started_at,
+            completed_at: self.completed_at,
+        }
+    }
+}
+
+/// Fields of a new task.
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    pub user_id: Uuid,
+    pub title: String,
+    pub prompt: String,
+    pub repo_url: String,
+    pub agent: String,
+    pub model: Option<String>,
+    pub base_branch: Option<String>,
+    pub install_dependencies: bool,
+    pub max_duration_minutes: i32,
+    pub keep_alive: bool,
+    pub create_pr: bool,
+    pub connector_ids: Vec<Uuid>,
+}
+
+/// The user's task, not deleted; `NotFound` for anyone else's.
+pub async fn owned(conn: &mut AsyncPgConnection, user_id: Uuid, id: Uuid) -> QueryResult<TaskRow> {
+    tasks::table
+        .filter(tasks::id.eq(id).and(tasks::user_id.eq(user_id)).and(tasks::deleted_at.is_null()))
+        .select(TaskRow::as_select())
+        .first(conn)
+        .await
+}
+
+/// A task by id regardless of owner (workers).
+pub async fn get(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<TaskRow> {
+    tasks::table.find(id).select(TaskRow::as_select()).first(conn).await
+}
+
+async fn wake_workers(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+    diesel::sql_query(format!("SELECT pg_notify('{RUNS_CHANNEL}', '')")).execute(conn).await?;
+    Ok(())
+}
+
+/// Inserts a task with its first run, the user's message and the first events, paying one unit
+/// of quota, all in one transaction. `None` when the quota is exhausted (nothing is written).
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    new: NewTask,
+    quota: u32,
+) -> QueryResult<Option<TaskRow>> {
+    conn.transaction(|conn| {
+        Box::pin(async move {
+            if !super::limits::consume(conn, new.user_id, quota).await? {
+                return Ok(None);
+            }
+            let id = Uuid::new_v4();
+            diesel::insert_into(tasks::table)
+                .values((
+                    tasks::id.eq(id),
+                    tasks::user_id.eq(new.user_id),
+                    tasks::title.eq(&new.title),
+                    tasks::prompt.eq(&new.prompt),
+                    tasks::repo_url.eq(&new.repo_url),
+                    tasks::agent.eq(&new.agent),
+                    tasks::model.eq(&new.model),
+                    tasks::base_branch.eq(&new.base_branch),
+                    tasks::install_dependencies.eq(new.install_dependencies),
+                    tasks::max_duration_minutes.eq(new.max_duration_minutes),
+                    tasks::keep_alive.eq(new.keep_alive),
+                    tasks::create_pr.eq(new.create_pr),
+                    tasks::connector_ids.eq(&new.connector_ids),
+                ))
+                .execute(conn)
+                .await?;
+            let run_id = insert_run(conn, id, new.user_id, 1, &new.prompt).await?;
+            insert_message(conn, id, Some(run_id), MessageRole::User, &new.prompt).await?;
+            store::append_in_tx(
+                conn,
+                id,
+                &[
+                    EventBody::Status { status: TaskStatus::Pending, reason: None },
+                    EventBody::Stage { stage: TaskStage::Queued },
+                ],
+            )
+            .await?;
+            wake_workers(conn).await?;
+            get(conn, id).await.map(Some)
+        })
+    })
+    .await
+}
+
+async fn insert_run(
+    conn: &mut AsyncPgConnection,
+    task_id: Uuid,
+    user_id: Uuid,
+    number: i32,
+    prompt: &str,
+) -> QueryResult<Uuid> {
+    let id = Uuid::new_v4();
+    diesel::insert_into(runs::table)
+        .values((
+            runs::id.eq(id),
+            runs::task_id.eq(task_id),
+            runs::user_id.eq(user_id),
+            runs::number.eq(number),
+            runs::prompt.eq(prompt),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(id)
+}
+
+/// Records a message of the conversation.
+pub async fn insert_message(
+    conn: &mut AsyncPgConnection,
+    task_id: Uuid,
+    run_id: Option<Uuid>,
+    role: MessageRole,
+    content: &str,
+) -> QueryResult<()> {
+    let role = match role {
+        MessageRole::User => "user",
+        MessageRole::Agent => "agent",
+    };
+    diesel::insert_into(task_messages::table)
+        .values((
+            task_messages::id.eq(Uuid::new_v4()),
+            task_messages::task_id.eq(task_id),
+            task_messages::run_id.eq(run_id),
+            task_messages::role.eq(role),
+            task_messages::content.eq(content),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The conversation, oldest first.
+pub async fn messages(
+    conn: &mut AsyncPgConnection,
+    task_id: Uuid,
+) -> QueryResult<Vec<TaskMessage>> {
+    let rows: Vec<(Uuid, String, String, DateTime<Utc>)> = task_messages::table
+        .filter(task_messages::task_id.eq(task_id))
+        .order((task_messages::created_at.asc(), task_messages::id.asc()))
+        .select((
+            task_messages::id,
+            task_messages::role,
+            task_messages::content,
+            task_messages::created_at,
+        ))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, role, content, created_at)| TaskMessage {
+            id,
+            role: if role == "agent" { MessageRole::Agent } else { MessageRole::User },
+            content,
+            created_at,
+        })
+        .collect())
+}
+
+/// Outcome of a follow-up.
+pub enum FollowUp {
+    /// Queued as a new run.
+    Queued(TaskRow),
+    /// The task still runs.
+    Busy,
+    /// No quota left.
+    OverQuota,
+}
+
+/// Queues a follow-up: a new run, the task back to `pending`, one unit of quota.
+pub async fn follow_up(
+    conn: &mut AsyncPgConnection,
+    task: &TaskRow,
+    content: String,
+    quota: u32,
+) -> QueryResult<FollowUp> {
+    let task_id = task.id;
+    let user_id = task.user_id;
+    conn.transaction(|conn| {
+        Box::pin(async move {
+            let n = diesel::update(
+                tasks::table.filter(tasks::id.eq(task_id)).filter(tasks::status.eq_any([
+                    "completed",
+                    "error",
+                    "stopped",
+                ])),
+            )
+            .set((
+                tasks::status.eq("pending"),
+                tasks::stage.eq("queued"),
+                tasks::error.eq(None::<String>),
+                tasks::stop_requested_at.eq(None::<DateTime<Utc>>),
+                tasks::completed_at.eq(None::<DateTime<Utc>>),
+                tasks::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .await?;
+            if n == 0 {
+                return Ok(FollowUp::Busy);
+            }
+            if !super::limits::consume(conn, user_id, quota).await? {
+                // Rolls back the status change above.
+                return Err(diesel::result::Error::RollbackTransaction);
+            }
+            let number: i32 = runs::table
+                .filter(runs::task_id.eq(task_id))
+                .select(diesel::dsl::max(runs::number))
+                .first::<Option<i32>>(conn)
+                .await?
+                .unwrap_or(0)
+                + 1;
+            let run_id = insert_run(conn, task_id, user_id, number, &content).await?;
+            insert_message(conn, task_id, Some(run_id), MessageRole::User, &content).await?;
+            store::append_in_tx(
+                conn,
+                task_id,
+                &[
+                    EventBody::Log {
+                        level: LogLevel::Info,
+                        message: format!("Follow-up #{}", number - 1),
+                    },
+                    EventBody::Status { status: TaskStatus::Pending, reason: None },
+                    EventBody::Stage { stage: TaskStage::Queued },
+                ],
+            )
+            .await?;
+            wake_workers(conn).await?;
+            Ok(FollowUp::Queued(get(conn, task_id).await?))
+        })
+    })
+    .await
+    .or_else(|e| match e {
+        diesel::result::Error::RollbackTransaction => Ok(FollowUp::OverQuota),
+        other => Err(other),
+    })
+}
+
+/// Asks for the task to stop. A run still waiting in the queue stops at once; a running one is
+/// signalled to its worker, which kills the agent and records `stopped`. Terminal tasks are
+/// left as they are.
+pub async fn request_stop(conn: &mut AsyncPgConnection, task_id: Uuid) -> QueryResult<TaskRow> {
+    conn.transaction(|conn| {
+        Box::pin(async move {
+            let task: TaskRow = tasks::table
+                .find(task_id)
+                .for_update()
+                .select(TaskRow::as_select())
+                .first(conn)
+                .await?;
+            match task.status() {
+                TaskStatus::Pending => {
+                    diesel::update(
+                        runs::table
+                            .filter(runs::task_id.eq(task_id))
+                            .filter(runs::status.eq("pending")),
+                    )
+                    .set((runs::status.eq("stopped"), runs::finished_at.eq(diesel::dsl::now)))
+                    .execute(conn)
+                    .await?;
+                    finish_task(
+                        conn,
+                        task_id,
+                        TaskStatus::Stopped,
+                        Some("Stopped before it started."),
+                    )
+                    .await?;
+                }
+                TaskStatus::Processing => {
+                    diesel::update(tasks::table.find(task_id))
+                        .set(tasks::stop_requested_at.eq(diesel::dsl::now))
+                        .execute(conn)
+                        .await?;
+                    store::append_in_tx(
+                        conn,
+                        task_id,
+                        &[EventBody::Log {
+                            level: LogLevel::Info,
+                            message: "Stop requested".into(),
+                        }],
+                    )
+                    .await?;
+                    diesel::sql_query(format!("SELECT pg_notify('{STOP_CHANNEL}', '{task_id}')"))
+                        .execute(conn)
+                        .await?;
+                }
+                _ => {}
+            }
+            get(conn, task_id).await
+        })
+    })
+    .await
+}
+
+/// Moves a task from a live status to a terminal one and records the status event. A task that
+/// is already terminal is never changed: `false` then.
+pub async fn finish_task(
+    conn: &mut AsyncPgConnection,
+    task_id: Uuid,
+    status: TaskStatus,
+    reason: Option<&str>,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        tasks::table
+            .filter(tasks::id.eq(task_id))
+            .filter(tasks::status.eq_any(["pending", "processing"])),
+    )
+    .set((
+        tasks::status.eq(status.as_str()),
+        tasks::stage.eq(if status == TaskStatus::Completed { "done" } else { "queued" }),
+        tasks::error.eq(if status == TaskStatus::Completed { None } else { reason }),
+        tasks::completed_at.eq(diesel::dsl::now),
+        tasks::updated_at.eq(diesel::dsl::now),
+    ))
+    .execute(conn)
+    .await?;
+    if n == 1 {
+        let mut events = Vec::new();
+        if status == TaskStatus::Error {
+            if let Some(reason) = reason {
+                events.push(EventBody::Error { message: reason.to_owned() });
+            }
+        }
+        events.push(EventBody::Status { status, reason: reason.map(str::to_owned) });
+        store::append_in_tx(conn, task_id, &events).await?;
+    }
+    Ok(n == 1)
+}
+
+/// Listing filters.
+#[derive(Debug, Default)]
+pub struct ListFilter {
+    pub statuses: Vec<String>,
+    pub repo: Option<String>,
+    /// (created_at, id) of the last item of the previous page.
+    pub before: Option<(DateTime<Utc>, Uuid)>,
+    pub limit: i64,
+}
+
+/// The user's tasks, newest first.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    f: &ListFilter,
+) -> QueryResult<Vec<TaskRow>> {
+    let mut q = tasks::table
+        .filter(tasks::user_id.eq(user_id))
+        .filter(tasks::deleted_at.is_null())
+        .select(TaskRow::as_select())
+        .order((tasks::created_at.desc(), tasks::id.desc()))
+        .limit(f.limit)
+        .into_boxed();
+    if !f.statuses.is_empty() {
+        q = q.filter(tasks::status.eq_any(f.statuses.clone()));
+    }
+    if let Some(repo) = &f.repo {
+        q = q.filter(tasks::repo_url.eq(repo.clone()));
+    }
+    if let Some((at, id)) = f.before {
+        q = q.filter(tasks::created_at.lt(at).or(tasks::created_at.eq(at).and(tasks::id.lt(id))));
+    }
+    q.load(conn).await
+}
+
+/// Soft-deletes the user's tasks by id or by status; returns the ids deleted. Running tasks are
+/// not deleted (stop them first).
+pub async fn soft_delete(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    id: Option<Uuid>,
+    statuses: &[String],
+) -> QueryResult<Vec<Uuid>> {
+    let mut q = diesel::update(tasks::table)
+        .filter(tasks::user_id.eq(user_id))
+        .filter(tasks::deleted_at.is_null())
+        .filter(tasks::status.eq_any(["completed", "error", "stopped"]))
+        .into_boxed();
+    if let Some(id) = id {
+        q = q.filter(tasks::id.eq(id));
+    }
+    if !statuses.is_empty() {
+        q = q.filter(tasks::status.eq_any(statuses.to_vec()));
+    }
+    q.set((tasks::deleted_at.eq(diesel::dsl::now), tasks::updated_at.eq(diesel::dsl::now)))
+        .returning(tasks::id)
+        .get_results(conn)
+        .await
+}

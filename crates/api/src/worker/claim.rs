@@ -1,0 +1,114 @@
+//! Claiming the next runnable run.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Text};
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::WorkerContext;
+use crate::tasks::model::{self as tasks, TaskRow};
+
+/// A claimed run and its task.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// Run id.
+    pub run_id: Uuid,
+    /// 1 for the first prompt, then 2, 3, ... for follow-ups.
+    pub number: i32,
+    /// This run's prompt.
+    pub prompt: String,
+    /// The task as it was when claimed.
+    pub task: TaskRow,
+}
+
+#[derive(QueryableByName)]
+struct Claimed {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    task_id: Uuid,
+    #[diesel(sql_type = Integer)]
+    number: i32,
+    #[diesel(sql_type = Text)]
+    prompt: String,
+}
+
+/// Claims the oldest pending run whose user is under the per-user cap, when the global cap
+/// allows; `None` when there is nothing to do.
+pub async fn next(ctx: &WorkerContext, worker_id: &str) -> anyhow::Result<Option<Job>> {
+    let cfg = &ctx.settings.tasks;
+    let lease = cfg.lease_secs as i64;
+    let per_user = cfg.per_user_concurrency as i64;
+    let global = cfg.global_concurrency as i64;
+    let worker = worker_id.to_owned();
+    let mut conn = ctx.pool.get().await?;
+    let claimed: Option<Claimed> = conn
+        .transaction(|conn| {
+            Box::pin(async move {
+                // Claims are serialised so that two workers cannot both take the last slot of a
+                // cap; SKIP LOCKED still keeps them off rows another transaction holds.
+                diesel::sql_query("SELECT pg_advisory_xact_lock(7272001)").execute(conn).await?;
+                let claimed: Option<Claimed> = diesel::sql_query(
+                    "UPDATE runs SET status = 'processing', worker_id = $1, attempts = attempts + 1, \
+                       started_at = now(), lease_expires_at = now() + make_interval(secs => $2) \
+                     WHERE id = ( \
+                       SELECT r.id FROM runs r JOIN tasks t ON t.id = r.task_id \
+                       WHERE r.status = 'pending' AND t.deleted_at IS NULL \
+                         AND (SELECT count(*) FROM runs p WHERE p.status = 'processing') < $4 \
+                         AND (SELECT count(*) FROM runs p WHERE p.status = 'processing' AND p.user_id = r.user_id) < $3 \
+                       ORDER BY r.created_at, r.id \
+                       FOR UPDATE OF r SKIP LOCKED LIMIT 1) \
+                     RETURNING id, task_id, number, prompt",
+                )
+                .bind::<Text, _>(&worker)
+                .bind::<BigInt, _>(lease)
+                .bind::<BigInt, _>(per_user)
+                .bind::<BigInt, _>(global)
+                .get_result(conn)
+                .await
+                .optional()?;
+                if let Some(c) = &claimed {
+                    use crate::db::schema::tasks as t;
+                    diesel::update(t::table.filter(t::id.eq(c.task_id)).filter(t::status.eq("pending")))
+                        .set((
+                            t::status.eq("processing"),
+                            t::stage.eq("provisioning"),
+                            t::started_at.eq(diesel::dsl::now),
+                            t::updated_at.eq(diesel::dsl::now),
+                        ))
+                        .execute(conn)
+                        .await?;
+                }
+                Ok::<_, diesel::result::Error>(claimed)
+            })
+        })
+        .await?;
+    let Some(c) = claimed else { return Ok(None) };
+    let task = tasks::get(&mut conn, c.task_id).await?;
+    Ok(Some(Job { run_id: c.id, number: c.number, prompt: c.prompt, task }))
+}
+
+/// Renews the lease; returns whether the run is still this worker's, and when a stop was asked.
+pub async fn heartbeat(
+    ctx: &WorkerContext,
+    worker_id: &str,
+    run_id: Uuid,
+    task_id: Uuid,
+) -> anyhow::Result<(bool, Option<DateTime<Utc>>)> {
+    use crate::db::schema::{runs, tasks as t};
+    let mut conn = ctx.pool.get().await?;
+    let lease = chrono::Duration::seconds(ctx.settings.tasks.lease_secs as i64);
+    let n = diesel::update(
+        runs::table
+            .filter(runs::id.eq(run_id))
+            .filter(runs::worker_id.eq(worker_id))
+            .filter(runs::status.eq("processing")),
+    )
+    .set(runs::lease_expires_at.eq(Utc::now() + lease))
+    .execute(&mut conn)
+    .await?;
+    let stop: Option<DateTime<Utc>> =
+        t::table.find(task_id).select(t::stop_requested_at).first(&mut conn).await?;
+    Ok((n == 1, stop))
+}

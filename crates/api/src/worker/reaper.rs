@@ -1,0 +1,74 @@
+//! Recovery of runs whose worker stopped heartbeating (killed, crashed, partitioned).
+//!
+//! The run is ended as `error` with an event saying why; retrying automatically is not safe in
+//! general, because the agent may already have pushed or changed things. The user can send a
+//! follow-up to try again.
+
+use std::time::Duration;
+
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::WorkerContext;
+use crate::db::schema::runs;
+use crate::tasks::model as tasks;
+
+/// The message recorded on a recovered run.
+pub const LOST_WORKER: &str =
+    "The worker running this task stopped responding (its lease expired), so the run was ended. Send a follow-up to try again.";
+
+/// Ends every expired run; returns the task ids it ended.
+pub async fn recover_expired(ctx: &WorkerContext) -> anyhow::Result<Vec<Uuid>> {
+    let mut conn = ctx.pool.get().await?;
+    let ended = conn
+        .transaction(|conn| {
+            Box::pin(async move {
+                let expired: Vec<(Uuid, Uuid)> = diesel::update(
+                    runs::table
+                        .filter(runs::status.eq("processing"))
+                        .filter(runs::lease_expires_at.lt(diesel::dsl::now)),
+                )
+                .set((
+                    runs::status.eq("error"),
+                    runs::error.eq(LOST_WORKER),
+                    runs::finished_at.eq(diesel::dsl::now),
+                ))
+                .returning((runs::id, runs::task_id))
+                .get_results(conn)
+                .await?;
+                for (_, task_id) in &expired {
+                    tasks::finish_task(
+                        conn,
+                        *task_id,
+                        shared::tasks::TaskStatus::Error,
+                        Some(LOST_WORKER),
+                    )
+                    .await?;
+                }
+                Ok::<_, diesel::result::Error>(
+                    expired.into_iter().map(|(_, t)| t).collect::<Vec<_>>(),
+                )
+            })
+        })
+        .await?;
+    for task_id in &ended {
+        tracing::warn!(%task_id, "recovered a run whose worker stopped responding");
+    }
+    Ok(ended)
+}
+
+/// Runs [`recover_expired`] every third of a lease until shutdown.
+pub async fn reaper_loop(ctx: WorkerContext, mut shutdown: watch::Receiver<bool>) {
+    let period = Duration::from_millis((ctx.settings.tasks.lease_secs * 1000 / 3).max(200));
+    while !*shutdown.borrow() {
+        if let Err(e) = recover_expired(&ctx).await {
+            tracing::warn!(error = %e, "recovering expired runs failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}

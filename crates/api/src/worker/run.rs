@@ -1,0 +1,127 @@
+//! Executing one claimed run: heartbeat, stop handling, and the final, conditional write.
+
+use std::time::Duration;
+
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use shared::tasks::{MessageRole, TaskStatus};
+use tokio::sync::watch;
+
+use super::claim::{self, Job};
+use super::context::RunContext;
+use super::executor::RunOutcome;
+use super::WorkerContext;
+use crate::db::schema::runs;
+use crate::events::hub::Signal;
+use crate::events::redact::Redactor;
+use crate::events::writer::EventSender;
+use crate::tasks::model as tasks;
+
+/// Runs `job` to the end and records its outcome.
+pub async fn execute(ctx: &WorkerContext, worker_id: &str, job: Job) {
+    let task_id = job.task.id;
+    let run_id = job.run_id;
+    tracing::info!(%task_id, %run_id, %worker_id, "run started");
+    let redactor = crate::worker::executor_secrets(ctx, &job).await;
+    let events = EventSender::spawn(ctx.pool.clone(), task_id, redactor);
+    events.send(shared::events::EventBody::Status { status: TaskStatus::Processing, reason: None });
+    let (cancel_tx, cancel_rx) = watch::channel(false);
+
+    // Stop requests arrive by notification (fast) and by heartbeat (fallback); a lost lease
+    // (another process recovered the run) also stops the work here.
+    let mut signals = ctx.hub.subscribe();
+    let watcher = {
+        let ctx = ctx.clone();
+        let worker_id = worker_id.to_owned();
+        let cancel_tx = cancel_tx.clone();
+        tokio::spawn(async move {
+            let mut beat =
+                tokio::time::interval(Duration::from_millis(ctx.settings.tasks.heartbeat_ms));
+            loop {
+                tokio::select! {
+                    signal = signals.recv() => match signal {
+                        Ok(Signal::Stop(id)) if id == task_id => { let _ = cancel_tx.send(true); }
+                        Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(_) => {}
+                    },
+                    _ = beat.tick() => match claim::heartbeat(&ctx, &worker_id, run_id, task_id).await {
+                        Ok((still_ours, stop)) => {
+                            if !still_ours || stop.is_some() {
+                                let _ = cancel_tx.send(true);
+                            }
+                        }
+                        Err(e) => tracing::warn!(%task_id, error = %e, "heartbeat failed"),
+                    },
+                }
+            }
+        })
+    };
+
+    let run_ctx = RunContext::new(ctx.pool.clone(), task_id, run_id, events.clone(), cancel_rx);
+    let outcome = ctx.executor.run_job(&job, &run_ctx).await;
+    let outcome = if *cancel_tx.borrow() && !matches!(outcome, RunOutcome::Completed { .. }) {
+        RunOutcome::Stopped
+    } else {
+        outcome
+    };
+    events.flush().await;
+    watcher.abort();
+    if let Err(e) = finish(ctx, worker_id, &job, &outcome).await {
+        tracing::error!(%task_id, error = %e, "recording the outcome failed; the reaper will end the run");
+    }
+    tracing::info!(%task_id, %run_id, ?outcome, "run finished");
+}
+
+async fn finish(
+    ctx: &WorkerContext,
+    worker_id: &str,
+    job: &Job,
+    outcome: &RunOutcome,
+) -> anyhow::Result<()> {
+    let (status, reason, message) = match outcome {
+        RunOutcome::Completed { agent_message } => {
+            (TaskStatus::Completed, None, agent_message.clone())
+        }
+        RunOutcome::Failed(reason) => (TaskStatus::Error, Some(reason.clone()), None),
+        RunOutcome::Stopped => (TaskStatus::Stopped, Some("Stopped on request.".to_owned()), None),
+    };
+    let task_id = job.task.id;
+    let run_id = job.run_id;
+    let worker_id = worker_id.to_owned();
+    let mut conn = ctx.pool.get().await?;
+    conn.transaction(|conn| {
+        Box::pin(async move {
+            // Only the worker that holds the run may end it; a recovered run stays as the reaper
+            // left it.
+            let n = diesel::update(
+                runs::table
+                    .filter(runs::id.eq(run_id))
+                    .filter(runs::worker_id.eq(&worker_id))
+                    .filter(runs::status.eq("processing")),
+            )
+            .set((
+                runs::status.eq(status.as_str()),
+                runs::error.eq(&reason),
+                runs::finished_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .await?;
+            if n == 0 {
+                return Ok(());
+            }
+            if let Some(text) = message.as_deref().filter(|t| !t.trim().is_empty()) {
+                tasks::insert_message(conn, task_id, Some(run_id), MessageRole::Agent, text)
+                    .await?;
+            }
+            tasks::finish_task(conn, task_id, status, reason.as_deref()).await?;
+            Ok::<_, diesel::result::Error>(())
+        })
+    })
+    .await?;
+    Ok(())
+}
+
+/// The secrets a run's events must never contain.
+pub fn redactor_for(values: Vec<String>) -> Redactor {
+    Redactor::new(values)
+}

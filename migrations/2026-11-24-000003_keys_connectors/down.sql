@@ -1,0 +1,2 @@
+DROP TABLE connectors;
+DROP TABLE user_keys;
