@@ -10,5 +10,7 @@ mod errors;
 mod migrations;
 mod openapi;
 mod ops;
+mod queue;
+mod lifecycle;
 mod tasks_api;
 mod tokens;

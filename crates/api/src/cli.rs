@@ -180,7 +180,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         Application::build(rt.settings.clone(), rt.pool.clone(), rt.secrets.clone(), hub.clone())?;
     let (stop_workers, shutdown) = watch::channel(false);
     let workers =
-        crate::worker::spawn(worker_context(&rt, hub)?, rt.settings.tasks.workers, shutdown);
+        crate::worker::spawn(worker_context(&rt, hub).await?, rt.settings.tasks.workers, shutdown);
     tracing::info!(address = %rt.settings.listen, port = app.port(), "Drydock is listening");
     println!("Drydock is listening on http://{}:{}", rt.settings.listen.ip(), app.port());
     let result = app.run().await;
@@ -193,13 +193,14 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(result?)
 }
 
-fn worker_context(rt: &Runtime, hub: Hub) -> anyhow::Result<crate::worker::WorkerContext> {
+async fn worker_context(rt: &Runtime, hub: Hub) -> anyhow::Result<crate::worker::WorkerContext> {
+    let settings = std::sync::Arc::new(rt.settings.clone());
     Ok(crate::worker::WorkerContext {
         pool: rt.pool.clone(),
         hub,
-        settings: std::sync::Arc::new(rt.settings.clone()),
+        executor: crate::worker::pipeline::executor(&settings, rt.pool.clone(), rt.secrets.clone()).await?,
+        settings,
         secrets: rt.secrets.clone(),
-        executor: crate::worker::pipeline::executor(&rt.settings)?,
     })
 }
 
@@ -208,7 +209,7 @@ async fn worker(settings: Settings) -> anyhow::Result<()> {
     let hub = Hub::start(rt.database_url.expose_secret().to_owned());
     let (stop_workers, shutdown) = watch::channel(false);
     let count = rt.settings.tasks.workers.max(1);
-    let workers = crate::worker::spawn(worker_context(&rt, hub)?, count, shutdown);
+    let workers = crate::worker::spawn(worker_context(&rt, hub).await?, count, shutdown);
     println!("Drydock worker running {count} workers");
     shutdown_signal().await;
     tracing::info!("stopping workers");

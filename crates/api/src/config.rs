@@ -50,6 +50,12 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Task queue, workers, quotas and limits.
     pub tasks: TaskSettings,
+    /// The shared, read-only agent tool cache; `data_dir/tools` when unset.
+    pub tools_dir: Option<PathBuf>,
+    /// Run this executable instead of an agent's installed CLI, by agent id (a custom build,
+    /// or the fake agent in tests). The rest of the invocation is unchanged.
+    #[serde(default)]
+    pub agent_binaries: std::collections::BTreeMap<String, PathBuf>,
     /// GitHub OAuth and API.
     pub github: GithubSettings,
     /// A second, generic OAuth2/OIDC sign-in provider.
@@ -91,6 +97,21 @@ pub struct TaskSettings {
     pub global_concurrency: u32,
     /// Whether tasks may use local paths and `file://` URLs as repositories.
     pub allow_local_repos: bool,
+    /// Kill an agent that writes nothing for this long, in seconds.
+    pub agent_idle_timeout_secs: u64,
+    /// How long an agent may keep running after its final result line, in seconds (headless
+    /// CLIs are known to hang there).
+    pub agent_exit_grace_secs: u64,
+    /// How long a kept-alive sandbox survives after its last run, in minutes.
+    pub keep_alive_minutes: u64,
+    /// Give sandboxes network access (agents must reach their model API).
+    pub sandbox_network: bool,
+    /// Most recent messages given as context to a follow-up that cannot resume a session.
+    pub context_messages: usize,
+    /// Author of the commits Drydock makes.
+    pub git_author_name: String,
+    /// Author email of the commits Drydock makes.
+    pub git_author_email: String,
 }
 
 /// Log output format.
@@ -117,6 +138,9 @@ pub struct GithubSettings {
     pub token_url: String,
     /// REST API base URL.
     pub api_url: String,
+    /// The web host repositories live on (`https://github.com`, or a GitHub Enterprise host):
+    /// tasks whose `repo_url` is under it get pull requests, checks and comments.
+    pub web_url: String,
 }
 
 /// A generic OAuth2/OIDC provider. `preset = "vercel"` fills in Vercel's endpoints.
@@ -163,6 +187,7 @@ struct GithubDefaults {
     authorize_url: &'static str,
     token_url: &'static str,
     api_url: &'static str,
+    web_url: &'static str,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -200,11 +225,19 @@ fn defaults() -> Defaults {
             per_user_concurrency: 2,
             global_concurrency: 8,
             allow_local_repos: false,
+            agent_idle_timeout_secs: 600,
+            agent_exit_grace_secs: 10,
+            keep_alive_minutes: 60,
+            sandbox_network: true,
+            context_messages: 10,
+            git_author_name: "Drydock".into(),
+            git_author_email: "drydock@localhost".into(),
         },
         github: GithubDefaults {
             authorize_url: "https://github.com/login/oauth/authorize",
             token_url: "https://github.com/login/oauth/access_token",
             api_url: "https://api.github.com",
+            web_url: "https://github.com",
         },
     }
 }
@@ -244,6 +277,16 @@ impl Settings {
             Some(url) => url.trim_end_matches('/').to_owned(),
             None => format!("http://{}", self.listen),
         }
+    }
+
+    /// The agent tool cache.
+    pub fn tools_dir(&self) -> PathBuf {
+        self.tools_dir.clone().unwrap_or_else(|| self.data_dir.join("tools"))
+    }
+
+    /// Where local sandboxes live.
+    pub fn sandboxes_dir(&self) -> PathBuf {
+        self.data_dir.join("sandboxes")
     }
 
     /// The web app's base URL, without a trailing slash.

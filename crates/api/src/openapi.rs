@@ -19,6 +19,7 @@ use utoipa::Modify;
         (name = "tasks", description = "Tasks, their runs, conversation and events"),
         (name = "keys", description = "Provider API keys (write-only)"),
         (name = "agents", description = "The agent catalogue"),
+        (name = "github", description = "GitHub repositories, tasks from issues, pull requests and commits, and task pull requests, comments and checks"),
         (name = "admin", description = "Administration"),
         (name = "ops", description = "Health and metrics")
     )

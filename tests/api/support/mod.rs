@@ -2,6 +2,7 @@
 
 pub mod db;
 pub mod fake_github;
+pub mod git;
 pub mod spec;
 
 use std::time::Duration;
@@ -44,13 +45,20 @@ impl TestApp {
 
     /// Spawns the app with `extra` TOML merged over the test defaults.
     pub async fn spawn_with(extra: &str) -> Self {
+        Self::spawn_layers(&[extra]).await
+    }
+
+    /// Spawns the app with TOML documents merged over the test defaults, later ones winning.
+    pub async fn spawn_layers(layers: &[&str]) -> Self {
         let db = TestDb::new().await;
         let base = format!(
             "listen = \"127.0.0.1:0\"\ndatabase_url = \"{}\"\nmaster_key = \"{TEST_MASTER_KEY}\"\ndata_dir = \"{}\"\n[tasks]\nworkers = 0\n",
             db.url,
             std::env::temp_dir().join(format!("drydock-test-{}", db.name)).display()
         );
-        let mut settings = Settings::from_toml_layers(&[&base, extra]).expect("test settings");
+        let mut all = vec![base.as_str()];
+        all.extend_from_slice(layers);
+        let mut settings = Settings::from_toml_layers(&all).expect("test settings");
         if std::env::var_os("TEST_LOG").is_some() {
             drydock_api::telemetry::init(settings.log_format);
         }
@@ -67,12 +75,13 @@ impl TestApp {
         let (stop_workers, shutdown) = tokio::sync::watch::channel(false);
         let workers = settings.tasks.workers;
         if workers > 0 {
+            let shared_settings = std::sync::Arc::new(settings.clone());
             let ctx = drydock_api::worker::WorkerContext {
                 pool: pool.clone(),
                 hub: hub.clone(),
-                settings: std::sync::Arc::new(settings.clone()),
+                executor: drydock_api::worker::pipeline::executor(&shared_settings, pool.clone(), secrets.clone()).await.expect("executor"),
+                settings: shared_settings,
                 secrets,
-                executor: drydock_api::worker::pipeline::executor(&settings).expect("executor"),
             };
             drydock_api::worker::spawn(ctx, workers, shutdown);
         }
@@ -156,4 +165,55 @@ pub async fn json(res: reqwest::Response, status: u16) -> Value {
     let text = res.text().await.expect("body");
     assert_eq!(got, status, "unexpected status; body: {text}");
     serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+impl TestApp {
+    /// An app with `workers` workers running the fake agent as `claude`, local repositories
+    /// allowed, and short leases.
+    pub async fn with_workers(workers: usize, extra: &str) -> Self {
+        let agent = git::fake_agent();
+        let base = format!(
+            "[tasks]\nworkers = {workers}\nallow_local_repos = true\nlease_secs = 3\nheartbeat_ms = 300\ndaily_quota = 1000\nagent_exit_grace_secs = 3\n[agent_binaries]\nclaude = \"{}\"\n",
+            agent.display()
+        );
+        Self::spawn_layers(&[&base, extra]).await
+    }
+
+    /// A user with a token and an Anthropic key; returns (token, key).
+    pub async fn agent_user(&self, username: &str) -> (String, String) {
+        let (_, token) = self.user_with_token(username).await;
+        let key = format!("sk-ant-{username}-{}", uuid::Uuid::new_v4().simple());
+        let res = self.client.put(self.url("/api/v1/me/keys/anthropic")).bearer_auth(&token).json(&serde_json::json!({"value": key})).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        (token, key)
+    }
+
+    /// Creates a task and returns its JSON.
+    pub async fn create_task(&self, token: &str, body: Value) -> Value {
+        json(self.client.post(self.url("/api/v1/tasks")).bearer_auth(token).json(&body).send().await.unwrap(), 201).await
+    }
+
+    /// Polls the task until `done(task)` or the timeout.
+    pub async fn wait_for(&self, token: &str, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let started = std::time::Instant::now();
+        loop {
+            let task = json(self.client.get(self.url(&format!("/api/v1/tasks/{id}"))).bearer_auth(token).send().await.unwrap(), 200).await;
+            if done(&task) {
+                return task;
+            }
+            assert!(started.elapsed() < Duration::from_secs(90), "timed out waiting for {what}: {task}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// All events of a task.
+    pub async fn events(&self, token: &str, id: &str) -> Vec<Value> {
+        let page = json(self.client.get(self.url(&format!("/api/v1/tasks/{id}/events?limit=1000"))).bearer_auth(token).send().await.unwrap(), 200).await;
+        page["items"].as_array().unwrap().clone()
+    }
+}
+
+/// Whether a task is in a terminal status.
+pub fn finished(task: &Value) -> bool {
+    matches!(task["status"].as_str(), Some("completed" | "error" | "stopped"))
 }

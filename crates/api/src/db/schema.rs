@@ -93,6 +93,8 @@ diesel::table! {
         sandbox_id -> Nullable<Text>,
         pr_url -> Nullable<Text>,
         pr_number -> Nullable<Int8>,
+        pr_status -> Nullable<Text>,
+        pr_merge_sha -> Nullable<Text>,
         last_seq -> Int8,
         stop_requested_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,

@@ -9,6 +9,7 @@ pub mod claim;
 pub mod context;
 pub mod executor;
 pub mod pipeline;
+pub mod repo;
 pub mod reaper;
 pub mod run;
 

@@ -1,0 +1,154 @@
+//! Per-sandbox control groups: the only reliable process and memory limit when the server runs
+//! as root.
+//!
+//! `RLIMIT_NPROC` is not enforced for processes whose real uid on the host is root, and a user
+//! namespace does not change that: `--uid 1000` inside still maps to uid 0 outside. We checked
+//! this: with `RLIMIT_NPROC=30`, a sandboxed shell started by root forked 100 processes. A
+//! `pids` cgroup counts every task of the sandbox whatever its uid, so it contains a fork bomb;
+//! a `memory` cgroup caps the sandbox as a whole. When the server runs as an ordinary user,
+//! `RLIMIT_NPROC` does bind and is set as well (see `pre_exec`).
+//!
+//! Supported layouts: cgroup v1 with `pids` (and optionally `memory`) hierarchies under
+//! `/sys/fs/cgroup/<controller>`, where we nest below the server's own cgroup; and cgroup v2,
+//! where the operator delegates a directory (systemd `Delegate=yes`) or the server runs in the
+//! root cgroup.
+
+use std::path::{Path, PathBuf};
+
+use crate::spec::Limits;
+
+/// Where per-sandbox cgroups are created.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CgroupMode {
+    /// Find a usable hierarchy; use none when there is none (and say so in capabilities).
+    #[default]
+    Auto,
+    /// Never use cgroups.
+    Off,
+    /// A cgroup v2 directory delegated to Drydock; sandboxes become its children.
+    V2(PathBuf),
+}
+
+/// The parent directories under which sandbox cgroups are made.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct CgroupRoots {
+    /// Parent for `pids` (v1) or for everything (v2).
+    pub pids: Option<PathBuf>,
+    /// Parent for `memory` on v1; on v2 same as `pids`.
+    pub memory: Option<PathBuf>,
+    v2: bool,
+}
+
+impl CgroupRoots {
+    /// Resolves `mode` into usable parent directories, creating them. Failures just mean "no
+    /// cgroups": the capability flags report what is enforced.
+    pub(crate) fn detect(mode: &CgroupMode) -> Self {
+        match mode {
+            CgroupMode::Off => Self::default(),
+            CgroupMode::V2(dir) => v2_roots(dir),
+            CgroupMode::Auto if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() => {
+                let own = own_cgroup("").unwrap_or_default();
+                if own == "/" {
+                    v2_roots(Path::new("/sys/fs/cgroup/drydock"))
+                } else {
+                    // No internal processes rule: our own cgroup cannot hand out controllers
+                    // while we live in it, so v2 needs an explicit delegated directory.
+                    Self::default()
+                }
+            }
+            CgroupMode::Auto => {
+                Self { pids: v1_root("pids"), memory: v1_root("memory"), v2: false }
+            }
+        }
+    }
+
+    /// Creates the cgroups for one sandbox and applies its limits; returns their directories.
+    pub(crate) fn create(&self, id: &str, limits: &Limits) -> Vec<PathBuf> {
+        let mut dirs = Vec::new();
+        if let Some(parent) = &self.pids {
+            let dir = parent.join(id);
+            if std::fs::create_dir_all(&dir).is_ok() {
+                if let Some(n) = limits.max_processes {
+                    write(&dir.join("pids.max"), &n.to_string());
+                }
+                if self.v2 {
+                    if let Some(bytes) = limits.memory_bytes {
+                        write(&dir.join("memory.max"), &bytes.to_string());
+                        write(&dir.join("memory.swap.max"), "0");
+                    }
+                }
+                dirs.push(dir);
+            }
+        }
+        if let (false, Some(parent), Some(bytes)) = (self.v2, &self.memory, limits.memory_bytes) {
+            let dir = parent.join(id);
+            if std::fs::create_dir_all(&dir).is_ok() {
+                write(&dir.join("memory.limit_in_bytes"), &bytes.to_string());
+                dirs.push(dir);
+            }
+        }
+        dirs
+    }
+
+    /// Whether process counts are enforced through cgroups.
+    pub(crate) fn limits_processes(&self) -> bool {
+        self.pids.is_some()
+    }
+
+    /// Whether memory is enforced through cgroups.
+    pub(crate) fn limits_memory(&self) -> bool {
+        self.memory.is_some()
+    }
+}
+
+/// Removes a sandbox's cgroups; they must be empty, which they are once its processes are gone.
+pub(crate) fn remove(dirs: &[PathBuf]) {
+    for dir in dirs {
+        if let Err(err) = std::fs::remove_dir(dir) {
+            if err.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(dir = %dir.display(), %err, "could not remove sandbox cgroup");
+            }
+        }
+    }
+}
+
+fn v2_roots(dir: &Path) -> CgroupRoots {
+    let ok = std::fs::create_dir_all(dir).is_ok()
+        && std::fs::write(dir.join("cgroup.subtree_control"), "+pids +memory").is_ok();
+    if ok {
+        CgroupRoots { pids: Some(dir.to_path_buf()), memory: Some(dir.to_path_buf()), v2: true }
+    } else {
+        CgroupRoots::default()
+    }
+}
+
+/// `/sys/fs/cgroup/<controller>/<our cgroup>/drydock`, when we may create it. Nesting below our
+/// own cgroup keeps sandboxes inside whatever limits the server itself runs under.
+fn v1_root(controller: &str) -> Option<PathBuf> {
+    let own = own_cgroup(controller)?;
+    let dir = Path::new("/sys/fs/cgroup")
+        .join(controller)
+        .join(own.trim_start_matches('/'))
+        .join("drydock");
+    std::fs::create_dir_all(&dir).ok()?;
+    let probe = dir.join(format!("probe-{}", std::process::id()));
+    std::fs::create_dir(&probe).ok()?;
+    std::fs::remove_dir(&probe).ok()?;
+    Some(dir)
+}
+
+/// Our cgroup path for `controller` (`""` for v2) from `/proc/self/cgroup`.
+fn own_cgroup(controller: &str) -> Option<String> {
+    let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    text.lines().find_map(|line| {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+        controllers.split(',').any(|c| c == controller).then(|| path.to_string())
+    })
+}
+
+fn write(path: &Path, value: &str) {
+    if let Err(err) = std::fs::write(path, value) {
+        tracing::warn!(path = %path.display(), %err, "could not set sandbox cgroup limit");
+    }
+}

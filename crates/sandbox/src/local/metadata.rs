@@ -1,0 +1,65 @@
+//! The on-disk record of a sandbox, `<root>/<id>/sandbox.json`.
+//!
+//! It is the only state a sandbox has, so any process sharing the data directory can re-open,
+//! extend or garbage-collect it. Secrets do not belong in [`crate::SandboxSpec::env`]: it is
+//! stored here (mode 0600); per-run secrets go in [`crate::ExecRequest::env`].
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, SandboxError};
+use crate::spec::Limits;
+
+/// File name of the record inside a sandbox directory.
+pub(crate) const FILE: &str = "sandbox.json";
+
+/// Everything needed to run commands in, and to clean up, an existing sandbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Metadata {
+    pub id: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub network: bool,
+    pub env: Vec<(String, String)>,
+    pub limits: Limits,
+    pub tools_dir: Option<PathBuf>,
+    /// Cgroup directories to remove on destroy.
+    pub cgroups: Vec<PathBuf>,
+}
+
+impl Metadata {
+    /// Reads the record of the sandbox in `dir`.
+    pub(crate) fn load(dir: &Path) -> Result<Self> {
+        let path = dir.join(FILE);
+        let text = std::fs::read(&path)
+            .map_err(|e| SandboxError::io(format!("reading {}", path.display()), e))?;
+        serde_json::from_slice(&text).map_err(|e| {
+            SandboxError::io(
+                format!("parsing {}", path.display()),
+                std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+            )
+        })
+    }
+
+    /// Writes the record atomically (temporary file, then rename), so a reader never sees half.
+    pub(crate) fn store(&self, dir: &Path) -> Result<()> {
+        let tmp = dir.join(format!(".{FILE}.{}", uuid::Uuid::new_v4().simple()));
+        let json = serde_json::to_vec_pretty(self)
+            .map_err(|e| SandboxError::io("encoding sandbox metadata", std::io::Error::other(e)))?;
+        let write = || -> std::io::Result<()> {
+            let mut file =
+                std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+            file.write_all(&json)?;
+            file.sync_all()?;
+            std::fs::rename(&tmp, dir.join(FILE))
+        };
+        write().map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            SandboxError::io(format!("writing metadata of sandbox {}", self.id), e)
+        })
+    }
+}

@@ -1,0 +1,431 @@
+//! The local backend: one bubblewrap (`bwrap`) sandbox per task on this machine.
+//!
+//! Layout of the data directory, one folder per sandbox:
+//!
+//! ```text
+//! <root>/<id>/sandbox.json   metadata (see `metadata`), the only state
+//! <root>/<id>/work/          /workspace, read-write
+//! <root>/<id>/home/          /home/agent (HOME), lives as long as the sandbox
+//! <root>/<id>/etc/           synthetic passwd and group
+//! ```
+//!
+//! Each `exec` starts a fresh `bwrap` with new user, PID, IPC and UTS namespaces (and network,
+//! when off), the host's system directories read-only, a private `/tmp`, and an environment
+//! built from nothing. Limits: a per-sandbox cgroup where one can be made (see `cgroup` for why
+//! `RLIMIT_NPROC` alone does not contain a fork bomb when the server is root), plus
+//! `RLIMIT_NPROC`, `RLIMIT_FSIZE` and optionally `RLIMIT_AS` on the process tree.
+
+mod cgroup;
+mod exec;
+mod metadata;
+mod plan;
+mod pre_exec;
+mod signals;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+
+pub use cgroup::CgroupMode;
+
+use self::cgroup::CgroupRoots;
+use self::exec::Watch;
+use self::metadata::Metadata;
+use self::plan::{PlanInput, SystemMount};
+use self::pre_exec::ChildSetup;
+use self::signals::Running;
+use crate::backend::Sandbox;
+use crate::error::{Result, SandboxError};
+use crate::files::{read_beneath, validate_relative, write_beneath};
+use crate::spec::{
+    validate_id, Capabilities, ExecOutcome, ExecRequest, FileRoot, KillPolicy, Limits, OutputLine,
+    Reclaimed, SandboxHandle, SandboxSpec, StopReason,
+};
+
+/// Settings of the local backend.
+#[derive(Debug, Clone)]
+pub struct LocalSandboxConfig {
+    /// Data directory holding one folder per sandbox. Never visible inside a sandbox.
+    pub root: PathBuf,
+    /// The `bwrap` program; a bare name is looked up in `PATH`.
+    pub bwrap: PathBuf,
+    /// Grace periods of `kill`.
+    pub kill: KillPolicy,
+    /// Lifetime of a sandbox created without `keep_alive_until`, after which `gc` reclaims it
+    /// (a safety net for workers that died before destroying theirs).
+    pub default_lifetime: Duration,
+    /// Limits used where the spec leaves one unset.
+    pub default_limits: Limits,
+    /// Where per-sandbox cgroups go.
+    pub cgroups: CgroupMode,
+    /// Output lines longer than this are split.
+    pub max_line_bytes: usize,
+}
+
+impl LocalSandboxConfig {
+    /// Defaults for a data directory: 512 processes, 4 GiB files, a 24 h safety lifetime.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self {
+            root: root.into(),
+            bwrap: PathBuf::from("bwrap"),
+            kill: KillPolicy::default(),
+            default_lifetime: Duration::from_secs(24 * 3600),
+            default_limits: Limits {
+                max_processes: Some(512),
+                max_file_size_bytes: Some(4 << 30),
+                memory_bytes: None,
+                address_space_bytes: None,
+            },
+            cgroups: CgroupMode::Auto,
+            max_line_bytes: 1 << 20,
+        }
+    }
+}
+
+/// The bubblewrap backend. See the module documentation for the layout and the isolation.
+#[derive(Debug)]
+pub struct LocalSandbox {
+    config: LocalSandboxConfig,
+    bwrap: PathBuf,
+    system: Vec<SystemMount>,
+    cgroups: CgroupRoots,
+    /// Commands this process is running, by sandbox id, so `kill` can reach them. Only live
+    /// processes are here; everything durable is on disk.
+    running: Mutex<HashMap<String, Vec<Arc<Running>>>>,
+}
+
+const BACKEND: &str = "bubblewrap";
+const INSTALL_HINT: &str =
+    "install bubblewrap (Debian/Ubuntu package `bubblewrap`: apt-get install bubblewrap)";
+
+impl LocalSandbox {
+    /// Prepares the backend: creates the data directory and looks at the host once. Does not
+    /// run anything; call [`LocalSandbox::check`] at startup.
+    pub fn new(config: LocalSandboxConfig) -> Result<Self> {
+        std::fs::create_dir_all(&config.root).map_err(|e| {
+            SandboxError::io(format!("creating sandbox root {}", config.root.display()), e)
+        })?;
+        set_mode(&config.root, 0o700)?;
+        let bwrap = find_program(&config.bwrap).ok_or_else(|| SandboxError::Unavailable {
+            reason: format!("`{}` was not found in PATH; {INSTALL_HINT}", config.bwrap.display()),
+        })?;
+        Ok(Self {
+            bwrap,
+            system: plan::detect_system_mounts(),
+            cgroups: CgroupRoots::detect(&config.cgroups),
+            running: Mutex::new(HashMap::new()),
+            config,
+        })
+    }
+
+    /// Proves that sandboxes work here by running `true` in a minimal one. The error names what
+    /// is missing; there is no fallback to running without isolation.
+    pub async fn check(&self) -> Result<()> {
+        let mut command = tokio::process::Command::new(&self.bwrap);
+        command
+            .args(["--unshare-user", "--unshare-pid", "--die-with-parent"])
+            .args(["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--", "true"])
+            .env_clear()
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let output = tokio::time::timeout(Duration::from_secs(10), command.output())
+            .await
+            .map_err(|_| SandboxError::Unavailable {
+                reason: "`bwrap ... true` did not finish within 10 s".into(),
+            })?
+            .map_err(|e| SandboxError::Unavailable {
+                reason: format!("cannot run {}: {e}; {INSTALL_HINT}", self.bwrap.display()),
+            })?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(SandboxError::Unavailable {
+                reason: format!(
+                    "`bwrap ... true` failed ({}): {}; bubblewrap needs unprivileged user \
+                     namespaces (sysctl kernel.unprivileged_userns_clone=1, \
+                     user.max_user_namespaces > 0) or {INSTALL_HINT}",
+                    output.status,
+                    String::from_utf8_lossy(&output.stderr).trim()
+                ),
+            })
+        }
+    }
+
+    /// The configuration this backend was built with.
+    pub fn config(&self) -> &LocalSandboxConfig {
+        &self.config
+    }
+
+    fn dir(&self, id: &str) -> PathBuf {
+        self.config.root.join(id)
+    }
+
+    fn load(&self, id: &str) -> Result<Metadata> {
+        validate_id(id)?;
+        let dir = self.dir(id);
+        if !dir.join(metadata::FILE).exists() {
+            return Err(SandboxError::NotFound { id: id.into() });
+        }
+        Metadata::load(&dir)
+    }
+
+    fn handle(&self, id: &str) -> SandboxHandle {
+        SandboxHandle { id: id.to_string(), host_workspace: Some(self.dir(id).join("work")) }
+    }
+
+    fn take_running(&self, id: &str) -> Vec<Arc<Running>> {
+        self.running.lock().map(|r| r.get(id).cloned().unwrap_or_default()).unwrap_or_default()
+    }
+
+    fn forget_running(&self, id: &str, which: &Arc<Running>) {
+        if let Ok(mut running) = self.running.lock() {
+            if let Some(list) = running.get_mut(id) {
+                list.retain(|r| !Arc::ptr_eq(r, which));
+                if list.is_empty() {
+                    running.remove(id);
+                }
+            }
+        }
+    }
+
+    async fn remove(&self, meta: &Metadata) -> Result<()> {
+        self.kill(&self.handle(&meta.id)).await?;
+        cgroup::remove(&meta.cgroups);
+        let dir = self.dir(&meta.id);
+        // Drop the metadata first: a half-removed directory is then no longer a sandbox.
+        let _ = std::fs::remove_file(dir.join(metadata::FILE));
+        tokio::task::spawn_blocking(move || std::fs::remove_dir_all(&dir))
+            .await
+            .map_err(|e| SandboxError::io("removing sandbox", std::io::Error::other(e)))?
+            .or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })
+            .map_err(|e| SandboxError::io(format!("removing sandbox {}", meta.id), e))
+    }
+
+    fn file_root(&self, handle: &SandboxHandle, root: FileRoot) -> Result<PathBuf> {
+        self.load(&handle.id)?;
+        Ok(self.dir(&handle.id).join(match root {
+            FileRoot::Workspace => "work",
+            FileRoot::Home => "home",
+        }))
+    }
+}
+
+#[async_trait]
+impl Sandbox for LocalSandbox {
+    fn name(&self) -> &'static str {
+        BACKEND
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            network_isolation: true,
+            keep_alive: true,
+            memory_limit: self.cgroups.limits_memory(),
+            // Without a cgroup only RLIMIT_NPROC is left, which root is exempt from.
+            process_limit: self.cgroups.limits_processes() || !rustix::process::getuid().is_root(),
+            pid_namespace: true,
+            host_workspace: true,
+        }
+    }
+
+    async fn create(&self, spec: SandboxSpec) -> Result<SandboxHandle> {
+        validate_id(&spec.id)?;
+        let dir = self.dir(&spec.id);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(SandboxError::AlreadyExists { id: spec.id });
+            }
+            Err(e) => return Err(SandboxError::io(format!("creating {}", dir.display()), e)),
+        }
+        let result = async {
+            for sub in ["work", "home", "etc"] {
+                std::fs::create_dir(dir.join(sub))
+                    .map_err(|e| SandboxError::io(format!("creating {sub} of {}", spec.id), e))?;
+            }
+            std::fs::write(dir.join("etc/passwd"), plan::passwd_file())
+                .and_then(|()| std::fs::write(dir.join("etc/group"), plan::group_file()))
+                .map_err(|e| SandboxError::io("writing passwd", e))?;
+            let limits = merge_limits(&spec.limits, &self.config.default_limits);
+            let now = Utc::now();
+            let lifetime = chrono::Duration::from_std(self.config.default_lifetime)
+                .unwrap_or(chrono::Duration::days(1));
+            let meta = Metadata {
+                cgroups: self.cgroups.create(&spec.id, &limits),
+                id: spec.id.clone(),
+                created_at: now,
+                expires_at: spec.keep_alive_until.unwrap_or(now + lifetime),
+                network: spec.network,
+                env: spec.env,
+                limits,
+                tools_dir: spec.tools_dir,
+            };
+            meta.store(&dir)
+        }
+        .await;
+        if let Err(err) = result {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(err);
+        }
+        Ok(self.handle(&spec.id))
+    }
+
+    async fn open(&self, id: &str) -> Result<SandboxHandle> {
+        self.load(id)?;
+        Ok(self.handle(id))
+    }
+
+    async fn exec(
+        &self,
+        handle: &SandboxHandle,
+        request: ExecRequest,
+        sink: mpsc::Sender<OutputLine>,
+    ) -> Result<ExecOutcome> {
+        let meta = self.load(&handle.id)?;
+        if request.argv.is_empty() {
+            return Err(SandboxError::InvalidRequest("argv is empty".into()));
+        }
+        let cwd = if request.cwd.is_empty() {
+            String::new()
+        } else {
+            validate_relative(&request.cwd)?.to_string_lossy().into_owned()
+        };
+        let dir = self.dir(&meta.id);
+        let args = plan::bwrap_args(&PlanInput {
+            sandbox_dir: &dir,
+            system: &self.system,
+            network: meta.network,
+            tools_dir: meta.tools_dir.as_deref(),
+            cwd: &cwd,
+            argv: &request.argv,
+        });
+        let mut command = tokio::process::Command::new(&self.bwrap);
+        command
+            .args(args)
+            // Nothing of the server's environment reaches the sandbox; variables are passed to
+            // bwrap's environment rather than its argv so they do not show in `ps` on the host.
+            .env_clear()
+            .envs(plan::command_env(&meta.env, &request.env))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        ChildSetup::new(&meta.limits, &meta.cgroups).install(&mut command);
+        let watch_cfg = Watch {
+            timeout: request.timeout,
+            idle_timeout: request.idle_timeout,
+            policy: self.config.kill,
+            max_line_bytes: self.config.max_line_bytes,
+        };
+        let mut registered = None;
+        let outcome = exec::run(command, watch_cfg, sink, |running| {
+            if let Ok(mut map) = self.running.lock() {
+                map.entry(meta.id.clone()).or_default().push(running.clone());
+            }
+            registered = Some(running);
+        })
+        .await;
+        if let Some(running) = registered {
+            self.forget_running(&meta.id, &running);
+        }
+        outcome
+    }
+
+    async fn read_file(
+        &self,
+        handle: &SandboxHandle,
+        root: FileRoot,
+        path: &str,
+    ) -> Result<Vec<u8>> {
+        let base = self.file_root(handle, root)?;
+        let path = path.to_string();
+        tokio::task::spawn_blocking(move || read_beneath(&base, &path))
+            .await
+            .map_err(|e| SandboxError::io("reading file", std::io::Error::other(e)))?
+    }
+
+    async fn write_file(
+        &self,
+        handle: &SandboxHandle,
+        root: FileRoot,
+        path: &str,
+        contents: &[u8],
+    ) -> Result<()> {
+        let base = self.file_root(handle, root)?;
+        let (path, contents) = (path.to_string(), contents.to_vec());
+        tokio::task::spawn_blocking(move || write_beneath(&base, &path, &contents))
+            .await
+            .map_err(|e| SandboxError::io("writing file", std::io::Error::other(e)))?
+    }
+
+    async fn kill(&self, handle: &SandboxHandle) -> Result<()> {
+        let running = self.take_running(&handle.id);
+        let policy = self.config.kill;
+        let stops = running.iter().map(|r| r.stop(StopReason::Killed, policy)).collect::<Vec<_>>();
+        for stop in stops {
+            stop.await;
+        }
+        Ok(())
+    }
+
+    async fn destroy(&self, handle: &SandboxHandle) -> Result<()> {
+        let meta = self.load(&handle.id)?;
+        self.remove(&meta).await
+    }
+
+    async fn set_expiry(&self, handle: &SandboxHandle, until: DateTime<Utc>) -> Result<()> {
+        let mut meta = self.load(&handle.id)?;
+        meta.expires_at = until;
+        meta.store(&self.dir(&handle.id))
+    }
+
+    async fn gc(&self, now: DateTime<Utc>) -> Result<Vec<Reclaimed>> {
+        let entries = std::fs::read_dir(&self.config.root)
+            .map_err(|e| SandboxError::io("listing sandboxes", e))?;
+        let mut reclaimed = Vec::new();
+        for entry in entries.flatten() {
+            let Ok(meta) = Metadata::load(&entry.path()) else {
+                continue;
+            };
+            if meta.expires_at <= now {
+                self.remove(&meta).await?;
+                reclaimed.push(Reclaimed { id: meta.id, expired_at: meta.expires_at });
+            }
+        }
+        Ok(reclaimed)
+    }
+}
+
+/// The spec's limits, with the backend's defaults where the spec has none.
+fn merge_limits(spec: &Limits, defaults: &Limits) -> Limits {
+    Limits {
+        max_processes: spec.max_processes.or(defaults.max_processes),
+        max_file_size_bytes: spec.max_file_size_bytes.or(defaults.max_file_size_bytes),
+        memory_bytes: spec.memory_bytes.or(defaults.memory_bytes),
+        address_space_bytes: spec.address_space_bytes.or(defaults.address_space_bytes),
+    }
+}
+
+fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| SandboxError::io(format!("securing {}", path.display()), e))
+}
+
+/// Resolves a program name against `PATH` once, so later spawns do not depend on the
+/// environment (which we clear for the child).
+fn find_program(program: &Path) -> Option<PathBuf> {
+    if program.components().count() > 1 {
+        return program.is_file().then(|| program.to_path_buf());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|candidate| candidate.is_file())
+}

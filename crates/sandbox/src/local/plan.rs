@@ -1,0 +1,243 @@
+//! Pure planning of a bubblewrap command line: policy in, argv out, no processes spawned.
+//!
+//! Keeping this separate from spawning lets the isolation rules be read and unit-tested on their
+//! own.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use crate::spec::{HOME_DIR, TOOLS_DIR, WORKSPACE_DIR};
+
+/// The uid and gid commands run as inside the sandbox. Not root, because some agent CLIs refuse
+/// to run unattended as root, and because root inside a user namespace is still more than an
+/// agent needs.
+pub(crate) const SANDBOX_UID: u32 = 1000;
+
+/// One host path made visible in the sandbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SystemMount {
+    /// Bind `path` read-only at the same place.
+    ReadOnly(PathBuf),
+    /// Recreate a host symlink such as `/bin -> usr/bin` (merged-/usr systems).
+    Symlink {
+        /// Where the link lives.
+        path: PathBuf,
+        /// What it points to.
+        target: PathBuf,
+    },
+}
+
+/// Host directories shared read-only. `/etc` is only partly shared: enough for DNS, TLS and
+/// locale, but not the host's accounts or service configuration.
+const SYSTEM_PATHS: &[&str] = &[
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/etc/alternatives",
+    "/etc/ca-certificates",
+    "/etc/ssl",
+    "/etc/pki",
+    "/etc/resolv.conf",
+    "/etc/hosts",
+    "/etc/nsswitch.conf",
+    "/etc/localtime",
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/mime.types",
+];
+
+/// Looks at the host once and decides how each system path is shared. Missing paths are left
+/// out; symlinks are recreated rather than followed so that `/lib -> usr/lib` stays consistent.
+pub(crate) fn detect_system_mounts() -> Vec<SystemMount> {
+    SYSTEM_PATHS
+        .iter()
+        .filter_map(|p| {
+            let path = PathBuf::from(p);
+            let meta = std::fs::symlink_metadata(&path).ok()?;
+            if meta.file_type().is_symlink() && !p.starts_with("/etc/") {
+                let target = std::fs::read_link(&path).ok()?;
+                Some(SystemMount::Symlink { path, target })
+            } else {
+                Some(SystemMount::ReadOnly(path))
+            }
+        })
+        .collect()
+}
+
+/// Everything that decides the shape of one sandboxed command line.
+#[derive(Debug, Clone)]
+pub(crate) struct PlanInput<'a> {
+    /// `<root>/<id>`: holds `work/`, `home/` and `etc/`.
+    pub sandbox_dir: &'a Path,
+    /// Host system paths to share.
+    pub system: &'a [SystemMount],
+    /// Whether the network namespace is shared.
+    pub network: bool,
+    /// Host tools directory, mounted read-only at [`TOOLS_DIR`].
+    pub tools_dir: Option<&'a Path>,
+    /// Working directory relative to the workspace, already validated.
+    pub cwd: &'a str,
+    /// The command.
+    pub argv: &'a [String],
+}
+
+/// The bwrap arguments (without the `bwrap` program itself) for one command.
+pub(crate) fn bwrap_args(input: &PlanInput<'_>) -> Vec<OsString> {
+    let mut args = Args::default();
+    args.flags(&[
+        "--unshare-user",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--die-with-parent",
+        // A new session keeps the command away from any terminal of the server (TIOCSTI).
+        "--new-session",
+        "--hostname",
+        "drydock",
+    ]);
+    if !input.network {
+        args.flags(&["--unshare-net"]);
+    }
+    args.flags(&["--uid", &SANDBOX_UID.to_string()]);
+    args.flags(&["--gid", &SANDBOX_UID.to_string()]);
+    for mount in input.system {
+        match mount {
+            SystemMount::ReadOnly(path) => args.pair("--ro-bind", path, path),
+            SystemMount::Symlink { path, target } => args.pair("--symlink", target, path),
+        }
+    }
+    let etc = input.sandbox_dir.join("etc");
+    args.pair("--ro-bind", &etc.join("passwd"), Path::new("/etc/passwd"));
+    args.pair("--ro-bind", &etc.join("group"), Path::new("/etc/group"));
+    args.flags(&["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]);
+    args.pair("--bind", &input.sandbox_dir.join("work"), Path::new(WORKSPACE_DIR));
+    args.pair("--bind", &input.sandbox_dir.join("home"), Path::new(HOME_DIR));
+    if let Some(tools) = input.tools_dir {
+        args.pair("--ro-bind", tools, Path::new(TOOLS_DIR));
+    }
+    // bwrap builds the root on a private tmpfs; make it read-only so that only the workspace,
+    // HOME, /tmp and /dev/shm (which POSIX shared memory and browsers need) are writable.
+    args.flags(&["--remount-ro", "/"]);
+    let cwd = Path::new(WORKSPACE_DIR).join(input.cwd);
+    args.flags(&["--chdir"]);
+    args.0.push(cwd.into_os_string());
+    args.flags(&["--"]);
+    args.0.extend(input.argv.iter().map(OsString::from));
+    args.0
+}
+
+/// The synthetic `/etc/passwd`: only root, the agent user and nobody exist inside.
+pub(crate) fn passwd_file() -> String {
+    format!(
+        "root:x:0:0:root:/root:/bin/sh\n\
+         agent:x:{SANDBOX_UID}:{SANDBOX_UID}:Drydock agent:{HOME_DIR}:/bin/sh\n\
+         nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+    )
+}
+
+/// The synthetic `/etc/group`.
+pub(crate) fn group_file() -> String {
+    format!("root:x:0:\nagent:x:{SANDBOX_UID}:\nnogroup:x:65534:\n")
+}
+
+/// The environment of a command, built from nothing: defaults, then the sandbox's base
+/// variables, then the request's. Later entries override earlier ones with the same name.
+pub(crate) fn command_env(
+    base: &[(String, String)],
+    request: &[(String, String)],
+) -> Vec<(String, String)> {
+    let defaults = [
+        (
+            "PATH",
+            format!("{TOOLS_DIR}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+        ),
+        ("HOME", HOME_DIR.to_string()),
+        ("USER", "agent".to_string()),
+        ("LOGNAME", "agent".to_string()),
+        ("LANG", "C.UTF-8".to_string()),
+        ("TMPDIR", "/tmp".to_string()),
+    ];
+    let mut env: Vec<(String, String)> =
+        defaults.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    for (key, value) in base.iter().chain(request) {
+        env.retain(|(k, _)| k != key);
+        env.push((key.clone(), value.clone()));
+    }
+    env
+}
+
+#[derive(Default)]
+struct Args(Vec<OsString>);
+
+impl Args {
+    fn flags(&mut self, flags: &[&str]) {
+        self.0.extend(flags.iter().map(OsString::from));
+    }
+
+    fn pair(&mut self, flag: &str, src: &Path, dest: &Path) {
+        self.0.push(flag.into());
+        self.0.push(src.as_os_str().to_owned());
+        self.0.push(dest.as_os_str().to_owned());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(network: bool) -> Vec<String> {
+        let argv = vec!["echo".to_string(), "hi there".to_string()];
+        let system = vec![SystemMount::ReadOnly("/usr".into())];
+        bwrap_args(&PlanInput {
+            sandbox_dir: Path::new("/data/sb/abc"),
+            system: &system,
+            network,
+            tools_dir: Some(Path::new("/data/tools")),
+            cwd: "repo",
+            argv: &argv,
+        })
+        .into_iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+    }
+
+    #[test]
+    fn network_off_unshares_the_network() {
+        assert!(plan(false).contains(&"--unshare-net".to_string()));
+        assert!(!plan(true).contains(&"--unshare-net".to_string()));
+    }
+
+    #[test]
+    fn command_comes_last_unchanged() {
+        let args = plan(true);
+        assert_eq!(args[args.len() - 3..], ["--", "echo", "hi there"]);
+    }
+
+    #[test]
+    fn workspace_home_and_tools_are_mounted() {
+        let joined = plan(true).join(" ");
+        assert!(joined.contains("--bind /data/sb/abc/work /workspace"));
+        assert!(joined.contains("--bind /data/sb/abc/home /home/agent"));
+        assert!(joined.contains("--ro-bind /data/tools /opt/drydock/tools"));
+        assert!(joined.contains("--chdir /workspace/repo"));
+        assert!(joined.contains("--unshare-pid"));
+    }
+
+    #[test]
+    fn env_starts_empty_and_later_entries_win() {
+        let env = command_env(
+            &[("A".into(), "1".into()), ("HOME".into(), "/x".into())],
+            &[("A".into(), "2".into())],
+        );
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("A"), Some("2"));
+        assert_eq!(get("HOME"), Some("/x"));
+        assert!(get("PATH").is_some_and(|p| p.starts_with("/opt/drydock/tools/bin")));
+        assert_eq!(env.iter().filter(|(k, _)| k == "A").count(), 1);
+    }
+}

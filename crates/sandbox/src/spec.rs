@@ -1,0 +1,213 @@
+//! Plain data describing sandboxes and commands: what is asked for, never how it is enforced.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shared::events::Stream;
+
+use crate::error::{Result, SandboxError};
+
+/// What a backend can do, so callers can decide before asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// Network can be switched off per sandbox.
+    pub network_isolation: bool,
+    /// Sandboxes survive between runs and are reclaimed by [`crate::Sandbox::gc`].
+    pub keep_alive: bool,
+    /// [`Limits::memory_bytes`] is enforced.
+    pub memory_limit: bool,
+    /// [`Limits::max_processes`] is enforced (a fork bomb is contained).
+    pub process_limit: bool,
+    /// Commands cannot see processes outside their sandbox.
+    pub pid_namespace: bool,
+    /// [`SandboxHandle::host_workspace`] is set: the host can run git on the workspace directly.
+    pub host_workspace: bool,
+}
+
+/// Resource limits for everything running in one sandbox. `None` means "backend default".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Limits {
+    /// Maximum number of processes and threads alive at once.
+    pub max_processes: Option<u32>,
+    /// Largest file a process may write, in bytes.
+    pub max_file_size_bytes: Option<u64>,
+    /// Memory for the whole sandbox, in bytes.
+    pub memory_bytes: Option<u64>,
+    /// Per-process virtual address space, in bytes. Off by default: JavaScript engines reserve
+    /// far more address space than they use, so this breaks Node-based agent CLIs.
+    pub address_space_bytes: Option<u64>,
+}
+
+/// Everything needed to create a sandbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxSpec {
+    /// Caller-chosen id, unique per backend: 1-64 of `[A-Za-z0-9_-]` (a UUID fits).
+    pub id: String,
+    /// Whether commands may reach the network. Agents need their model API, so usually true.
+    pub network: bool,
+    /// Environment every command gets, before the request's own variables.
+    pub env: Vec<(String, String)>,
+    /// Resource limits.
+    pub limits: Limits,
+    /// Host directory with installed tools, mounted read-only at [`TOOLS_DIR`].
+    pub tools_dir: Option<PathBuf>,
+    /// Keep the sandbox until then; `None` uses the backend's default lifetime.
+    pub keep_alive_until: Option<DateTime<Utc>>,
+}
+
+impl SandboxSpec {
+    /// A spec with network on, no extra environment and default limits.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            network: true,
+            env: Vec::new(),
+            limits: Limits::default(),
+            tools_dir: None,
+            keep_alive_until: None,
+        }
+    }
+}
+
+/// Where the tools directory appears inside a sandbox.
+pub const TOOLS_DIR: &str = "/opt/drydock/tools";
+/// The read-write workspace inside a sandbox.
+pub const WORKSPACE_DIR: &str = "/workspace";
+/// `HOME` inside a sandbox; it lives as long as the sandbox.
+pub const HOME_DIR: &str = "/home/agent";
+
+/// Checks a sandbox id: ids become directory names, so they must be short and plain.
+pub fn validate_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(SandboxError::InvalidRequest(format!(
+            "sandbox id {id:?} must be 1-64 characters of A-Z, a-z, 0-9, '-' or '_'"
+        )))
+    }
+}
+
+/// A created sandbox. Cheap to clone and serialisable, so it can be stored and re-opened with
+/// [`crate::Sandbox::open`] by another process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxHandle {
+    /// The id from the spec.
+    pub id: String,
+    /// The workspace directory on the host, when the backend has one (see
+    /// [`Capabilities::host_workspace`]). The git pipeline runs there.
+    pub host_workspace: Option<PathBuf>,
+}
+
+/// One command to run in a sandbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecRequest {
+    /// Program and arguments; never passed through a shell.
+    pub argv: Vec<String>,
+    /// Extra environment, applied after the sandbox's base environment.
+    pub env: Vec<(String, String)>,
+    /// Working directory relative to the workspace (`""` is the workspace itself).
+    pub cwd: String,
+    /// Wall-clock limit; the command is killed when it is reached.
+    pub timeout: Option<Duration>,
+    /// Kill the command when it has written nothing for this long.
+    pub idle_timeout: Option<Duration>,
+}
+
+impl ExecRequest {
+    /// A request for `argv` in the workspace root, with no extra env and no time limits.
+    pub fn new<I, S>(argv: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self {
+            argv: argv.into_iter().map(Into::into).collect(),
+            env: Vec::new(),
+            cwd: String::new(),
+            timeout: None,
+            idle_timeout: None,
+        }
+    }
+}
+
+/// One line a command wrote, without its trailing newline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputLine {
+    /// Which stream it came from.
+    pub stream: Stream,
+    /// The text; invalid UTF-8 is replaced, overlong lines are split.
+    pub line: String,
+}
+
+/// Why Drydock stopped a command before it finished by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// [`ExecRequest::timeout`] was reached.
+    Timeout,
+    /// [`ExecRequest::idle_timeout`] passed without output (the no-output watchdog).
+    Idle,
+    /// [`crate::Sandbox::kill`] was called.
+    Killed,
+}
+
+/// How a command ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutcome {
+    /// Exit code; `None` when the command died from a signal.
+    pub exit_code: Option<i32>,
+    /// The signal that ended the command, when it was one.
+    pub signal: Option<i32>,
+    /// Wall time from start to exit.
+    pub duration: Duration,
+    /// Set when Drydock stopped the command.
+    pub stopped: Option<StopReason>,
+}
+
+impl ExecOutcome {
+    /// True when the command exited by itself with code 0.
+    pub fn success(&self) -> bool {
+        self.exit_code == Some(0) && self.stopped.is_none()
+    }
+}
+
+/// Which sandbox directory a file path is relative to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileRoot {
+    /// [`WORKSPACE_DIR`].
+    Workspace,
+    /// [`HOME_DIR`], for agent configuration files.
+    Home,
+}
+
+/// How [`crate::Sandbox::kill`] escalates. Defaults sum to well under two seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KillPolicy {
+    /// Time between SIGINT and SIGTERM.
+    pub interrupt_grace: Duration,
+    /// Time between SIGTERM and SIGKILL.
+    pub terminate_grace: Duration,
+}
+
+impl Default for KillPolicy {
+    fn default() -> Self {
+        Self {
+            interrupt_grace: Duration::from_millis(500),
+            terminate_grace: Duration::from_millis(700),
+        }
+    }
+}
+
+/// A sandbox removed by [`crate::Sandbox::gc`], for the caller's event log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reclaimed {
+    /// The sandbox id.
+    pub id: String,
+    /// When it was due to expire.
+    pub expired_at: DateTime<Utc>,
+}

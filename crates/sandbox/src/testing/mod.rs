@@ -1,0 +1,3 @@
+//! Test support shared with other crates (feature `testing`).
+
+pub mod git_http;

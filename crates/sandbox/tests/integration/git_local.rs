@@ -1,0 +1,181 @@
+//! The git pipeline against local bare repositories.
+
+use std::sync::{Arc, Mutex};
+
+use drydock_sandbox::git::{
+    branch_name, Author, ChangeStatus, CloneRequest, CommandRecord, Git, GitError,
+};
+
+use crate::common::{bare_repo, git};
+
+fn author() -> Author {
+    Author { name: "Drydock".into(), email: "drydock@example.com".into() }
+}
+
+fn request(url: &str, dest: std::path::PathBuf, title: &str) -> CloneRequest {
+    CloneRequest {
+        url: url.to_string(),
+        dest,
+        credentials: None,
+        base_branch: None,
+        branch: branch_name(title),
+    }
+}
+
+#[tokio::test]
+async fn clone_branch_commit_push_on_a_dotted_repo_with_trunk() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = bare_repo(tmp.path(), "my.repo.git", "trunk", 3);
+    let records = Arc::new(Mutex::new(Vec::<CommandRecord>::new()));
+    let sink = records.clone();
+    let git_client =
+        Git::new().allow_local(true).with_recorder(Arc::new(move |r| sink.lock().unwrap().push(r)));
+
+    let req = request(bare.to_str().unwrap(), tmp.path().join("work/repo"), "Add a greeting");
+    let repo = git_client.clone_repo(&req).await.unwrap();
+    assert_eq!(repo.base_branch.as_deref(), Some("trunk"));
+    assert!(repo.branch.starts_with("drydock/add-a-greeting-"));
+    assert_eq!(git(&repo.dir, &["branch", "--show-current"]).trim(), repo.branch);
+
+    assert_eq!(git_client.commit_all(&repo, "nothing", &author()).await.unwrap(), None);
+
+    std::fs::write(repo.dir.join("hello.txt"), "hello\n").unwrap();
+    std::fs::write(repo.dir.join("README.md"), "# seed\nmore\n").unwrap();
+    std::fs::remove_file(repo.dir.join("src/d0/f0.txt")).unwrap();
+    let commit = git_client
+        .commit_all(&repo, "Add a greeting\n\nBody.", &author())
+        .await
+        .unwrap()
+        .expect("a commit");
+    assert_eq!(
+        git(&repo.dir, &["log", "-1", "--format=%an <%ae> %s"]).trim(),
+        "Drydock <drydock@example.com> Add a greeting"
+    );
+
+    let mut files = git_client.changed_files(&repo).await.unwrap();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let summary: Vec<_> =
+        files.iter().map(|f| (f.path.as_str(), f.status, f.additions, f.deletions)).collect();
+    assert_eq!(
+        summary,
+        [
+            ("README.md", ChangeStatus::Modified, 1, 0),
+            ("hello.txt", ChangeStatus::Added, 1, 0),
+            ("src/d0/f0.txt", ChangeStatus::Deleted, 0, 2),
+        ]
+    );
+    assert_eq!(git_client.file_at_base(&repo, "README.md").await.unwrap().unwrap(), b"# seed\n");
+    assert_eq!(
+        git_client.file_at_head(&repo, "README.md").await.unwrap().unwrap(),
+        b"# seed\nmore\n"
+    );
+    assert_eq!(git_client.file_at_base(&repo, "hello.txt").await.unwrap(), None);
+
+    git_client.push(&repo, None).await.unwrap();
+    assert_eq!(git(&bare, &["rev-parse", &repo.branch]).trim(), commit);
+    assert_eq!(git(&bare, &["show", &format!("{}:hello.txt", repo.branch)]), "hello\n");
+
+    let records = records.lock().unwrap();
+    let commands: Vec<String> = records.iter().map(|r| r.argv.join(" ")).collect();
+    assert!(commands.iter().any(|c| c.starts_with("git clone")), "{commands:?}");
+    assert!(commands.iter().any(|c| c.starts_with("git push")), "{commands:?}");
+    assert!(records.iter().all(|r| !r.argv.iter().any(|a| a.contains("credential.helper"))));
+}
+
+#[tokio::test]
+async fn empty_repository_gets_an_orphan_branch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = bare_repo(tmp.path(), "empty.git", "main", 0);
+    let git_client = Git::new().allow_local(true);
+    let url = format!("file://{}", bare.display());
+    let repo =
+        git_client.clone_repo(&request(&url, tmp.path().join("repo"), "First")).await.unwrap();
+    assert_eq!(repo.base_branch, None);
+    assert_eq!(repo.base_commit, None);
+    std::fs::write(repo.dir.join("first.txt"), "1\n").unwrap();
+    let commit = git_client.commit_all(&repo, "first", &author()).await.unwrap().unwrap();
+    let files = git_client.changed_files(&repo).await.unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].status, ChangeStatus::Added);
+    git_client.push(&repo, None).await.unwrap();
+    assert_eq!(git(&bare, &["rev-parse", &repo.branch]).trim(), commit);
+}
+
+#[tokio::test]
+async fn dangling_head_falls_back_to_an_existing_branch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = bare_repo(tmp.path(), "r.git", "dev", 1);
+    git(&bare, &["symbolic-ref", "HEAD", "refs/heads/main"]);
+    let repo = Git::new()
+        .allow_local(true)
+        .clone_repo(&request(bare.to_str().unwrap(), tmp.path().join("repo"), "x"))
+        .await
+        .unwrap();
+    assert_eq!(repo.base_branch.as_deref(), Some("dev"));
+}
+
+#[tokio::test]
+async fn local_repositories_need_permission() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = bare_repo(tmp.path(), "r.git", "main", 1);
+    let err = Git::new()
+        .clone_repo(&request(bare.to_str().unwrap(), tmp.path().join("repo"), "x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, GitError::LocalNotAllowed { .. }), "{err}");
+    assert!(err.to_string().contains("not allowed"));
+}
+
+#[tokio::test]
+async fn rejected_push_reports_the_remote_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = bare_repo(tmp.path(), "guarded.git", "main", 1);
+    let hook = bare.join("hooks/pre-receive");
+    std::fs::write(&hook, "#!/bin/sh\necho 'pushes are frozen today' >&2\nexit 1\n").unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let git_client = Git::new().allow_local(true);
+    let repo = git_client
+        .clone_repo(&request(bare.to_str().unwrap(), tmp.path().join("repo"), "x"))
+        .await
+        .unwrap();
+    std::fs::write(repo.dir.join("a.txt"), "a").unwrap();
+    git_client.commit_all(&repo, "a", &author()).await.unwrap();
+    let err = git_client.push(&repo, None).await.unwrap_err();
+    assert!(matches!(err, GitError::PushRejected { .. }), "{err}");
+    assert!(err.to_string().contains("pushes are frozen today"), "{err}");
+}
+
+#[tokio::test]
+async fn workspace_hooks_and_config_are_not_trusted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = bare_repo(tmp.path(), "r.git", "main", 1);
+    let git_client = Git::new().allow_local(true);
+    let repo = git_client
+        .clone_repo(&request(bare.to_str().unwrap(), tmp.path().join("repo"), "x"))
+        .await
+        .unwrap();
+    // What a hostile agent could plant for the host-side git to run.
+    let marker = tmp.path().join("pwned");
+    let script = format!("#!/bin/sh\ntouch {}\n", marker.display());
+    std::fs::create_dir_all(repo.dir.join(".git/hooks")).unwrap();
+    let hook = repo.dir.join(".git/hooks/pre-commit");
+    std::fs::write(&hook, &script).unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let evil = tmp.path().join("evil.sh");
+    std::fs::write(&evil, &script).unwrap();
+    std::fs::set_permissions(&evil, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut config = std::fs::read_to_string(repo.dir.join(".git/config")).unwrap();
+    config.push_str(&format!(
+        "[core]\n\tfsmonitor = {0}\n[filter \"x\"]\n\tclean = {0}\n[url \"/nonexistent/\"]\n\tinsteadOf = {1}\n",
+        evil.display(),
+        bare.display()
+    ));
+    std::fs::write(repo.dir.join(".git/config"), config).unwrap();
+    std::fs::write(repo.dir.join(".gitattributes"), "* filter=x\n").unwrap();
+    std::fs::write(repo.dir.join("b.txt"), "b").unwrap();
+
+    git_client.commit_all(&repo, "b", &author()).await.unwrap().unwrap();
+    git_client.push(&repo, None).await.unwrap();
+    assert!(!marker.exists(), "host-side git ran code planted in the workspace");
+    assert!(git(&bare, &["show", &format!("{}:b.txt", repo.branch)]) == "b");
+}

@@ -1,0 +1,11 @@
+//! Integration tests with real parts: bubblewrap, git, local bare repositories and a smart-HTTP
+//! git server. They fail, never skip, when a part is missing.
+
+// Setup helpers outside #[test] functions panic on purpose, like the tests themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+mod conformance;
+mod git_http;
+mod git_local;
+mod isolation;

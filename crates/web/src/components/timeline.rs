@@ -1,0 +1,290 @@
+//! The live event timeline: one row per event (`data-kind`, `data-seq`), a kind filter and copy.
+
+use shared::events::{EventBody, LogLevel, TaskEvent};
+use yew::prelude::*;
+
+use crate::components::forms::{copy_text, target_value};
+use crate::components::markdown::Markdown;
+use crate::components::status_badge::{stage_label, status_label};
+use crate::hooks::{StreamState, TaskEvents};
+
+/// Which events the timeline shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filter {
+    /// Everything except raw output lines.
+    All,
+    /// Agent messages.
+    Messages,
+    /// Tool calls and results.
+    Tools,
+    /// Commands Drydock ran.
+    Commands,
+    /// Drydock's progress: logs, status and stage changes.
+    Progress,
+    /// Errors, failed commands and failed tools.
+    Errors,
+    /// Raw agent output.
+    Raw,
+}
+
+impl Filter {
+    /// All filters, in menu order.
+    pub const ALL: [Self; 7] = [
+        Self::All,
+        Self::Messages,
+        Self::Tools,
+        Self::Commands,
+        Self::Progress,
+        Self::Errors,
+        Self::Raw,
+    ];
+
+    /// Value of the `<option>`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Messages => "messages",
+            Self::Tools => "tools",
+            Self::Commands => "commands",
+            Self::Progress => "progress",
+            Self::Errors => "errors",
+            Self::Raw => "raw",
+        }
+    }
+
+    /// Parses an `<option>` value.
+    pub fn parse(s: &str) -> Self {
+        Self::ALL.into_iter().find(|f| f.as_str() == s).unwrap_or(Self::All)
+    }
+
+    /// Whether an event passes the filter.
+    pub fn accepts(self, body: &EventBody) -> bool {
+        match self {
+            Self::All => !matches!(body, EventBody::Raw { .. } | EventBody::Session { .. }),
+            Self::Messages => matches!(body, EventBody::AgentMessage { .. }),
+            Self::Tools => {
+                matches!(body, EventBody::ToolCall { .. } | EventBody::ToolResult { .. })
+            }
+            Self::Commands => matches!(body, EventBody::Command { .. }),
+            Self::Progress => matches!(
+                body,
+                EventBody::Log { .. }
+                    | EventBody::Status { .. }
+                    | EventBody::Stage { .. }
+                    | EventBody::Usage { .. }
+            ),
+            Self::Errors => is_error(body),
+            Self::Raw => matches!(body, EventBody::Raw { .. }),
+        }
+    }
+}
+
+/// Whether an event reports a failure (highlighted in red).
+pub fn is_error(body: &EventBody) -> bool {
+    match body {
+        EventBody::Error { .. } => true,
+        EventBody::Log { level, .. } => *level == LogLevel::Error,
+        EventBody::Command { exit_code, .. } => *exit_code != Some(0),
+        EventBody::ToolResult { ok, .. } => !ok,
+        EventBody::Status { status, .. } => *status == shared::tasks::TaskStatus::Error,
+        _ => false,
+    }
+}
+
+/// One line of plain text per event, for copying.
+pub fn event_text(e: &TaskEvent) -> String {
+    let body = match &e.body {
+        EventBody::Status { status, reason } => match reason {
+            Some(r) => format!("status: {} ({r})", status.as_str()),
+            None => format!("status: {}", status.as_str()),
+        },
+        EventBody::Stage { stage } => format!("stage: {}", stage.as_str()),
+        EventBody::Log { level, message } => format!("{level:?}: {message}").to_lowercase_first(),
+        EventBody::Command { argv, exit_code, duration_ms } => {
+            let code = exit_code.map_or_else(|| "killed".to_owned(), |c| format!("exit {c}"));
+            format!("$ {} ({code}, {duration_ms} ms)", argv.join(" "))
+        }
+        EventBody::AgentMessage { text } => text.clone(),
+        EventBody::ToolCall { tool, summary, .. } => format!("[{tool}] {summary}"),
+        EventBody::ToolResult { ok, output, .. } => {
+            format!("{} {}", if *ok { "ok" } else { "failed" }, output.as_deref().unwrap_or(""))
+        }
+        EventBody::FileChange { path, change } => format!("{change} {path}"),
+        EventBody::Usage { input_tokens, output_tokens, cost_usd } => {
+            usage_text(*input_tokens, *output_tokens, *cost_usd)
+        }
+        EventBody::Session { session_id } => format!("session {session_id}"),
+        EventBody::Error { message } => format!("error: {message}"),
+        EventBody::Raw { line, .. } => line.clone(),
+    };
+    format!("#{} {}", e.seq, body.trim_end())
+}
+
+trait LowerFirst {
+    fn to_lowercase_first(self) -> String;
+}
+
+impl LowerFirst for String {
+    fn to_lowercase_first(self) -> String {
+        let mut c = self.chars();
+        match c.next() {
+            Some(f) => f.to_lowercase().chain(c).collect(),
+            None => self,
+        }
+    }
+}
+
+fn usage_text(input: Option<u64>, output: Option<u64>, cost: Option<f64>) -> String {
+    let mut parts = Vec::new();
+    if let Some(i) = input {
+        parts.push(format!("{i} tokens in"));
+    }
+    if let Some(o) = output {
+        parts.push(format!("{o} tokens out"));
+    }
+    if let Some(c) = cost {
+        parts.push(format!("${c:.4}"));
+    }
+    format!("usage: {}", parts.join(", "))
+}
+
+fn row_body(e: &TaskEvent) -> Html {
+    match &e.body {
+        EventBody::Status { status, reason } => html! {
+            <span>{ format!("Status: {}", status_label(*status)) }
+                if let Some(r) = reason { <span class="muted">{ format!(" — {r}") }</span> }
+            </span>
+        },
+        EventBody::Stage { stage } => {
+            html! { <span class="muted">{ format!("Stage: {}", stage_label(*stage)) }</span> }
+        }
+        EventBody::Log { message, .. } => html! { <span>{ message }</span> },
+        EventBody::Command { argv, exit_code, duration_ms } => html! {
+            <span class="cmd">
+                <code>{ format!("$ {}", argv.join(" ")) }</code>
+                <span class={classes!("exit", (*exit_code != Some(0)).then_some("bad"))}
+                      data-exit-code={exit_code.map(|c| c.to_string()).unwrap_or_else(|| "signal".into())}>
+                    { exit_code.map_or_else(|| "killed".to_owned(), |c| format!("exit {c}")) }
+                </span>
+                <span class="muted">{ format!("{:.1}s", *duration_ms as f64 / 1000.0) }</span>
+            </span>
+        },
+        EventBody::AgentMessage { text } => {
+            html! { <Markdown source={AttrValue::from(text.clone())} /> }
+        }
+        EventBody::ToolCall { tool, summary, .. } => html! {
+            <span class="tool"><span class="tool-name">{ tool }</span>{ summary }</span>
+        },
+        EventBody::ToolResult { ok, output, .. } => html! {
+            <details class="tool-result">
+                <summary>{ if *ok { "✓ result" } else { "✗ failed" } }</summary>
+                <pre>{ output.clone().unwrap_or_default() }</pre>
+            </details>
+        },
+        EventBody::FileChange { path, change } => {
+            html! { <span><span class="muted">{ change }</span>{ " " }<code>{ path }</code></span> }
+        }
+        EventBody::Usage { input_tokens, output_tokens, cost_usd } => {
+            html! { <span class="muted">{ usage_text(*input_tokens, *output_tokens, *cost_usd) }</span> }
+        }
+        EventBody::Session { session_id } => {
+            html! { <span class="muted">{ format!("Session {session_id}") }</span> }
+        }
+        EventBody::Error { message } => html! { <strong>{ message }</strong> },
+        EventBody::Raw { line, .. } => html! { <code class="raw">{ line }</code> },
+    }
+}
+
+/// Props of [`Timeline`].
+#[derive(Properties, PartialEq)]
+pub struct TimelineProps {
+    /// The task's events.
+    pub events: TaskEvents,
+}
+
+/// The event timeline.
+#[component]
+pub fn Timeline(props: &TimelineProps) -> Html {
+    let filter = use_state(|| Filter::All);
+    let f = *filter;
+    let (rows, text): (Html, String) = props.events.with_log(|log| {
+        let shown: Vec<&TaskEvent> = log.events().iter().filter(|e| f.accepts(&e.body)).collect();
+        let text = shown.iter().map(|e| event_text(e)).collect::<Vec<_>>().join("\n");
+        let rows = shown
+            .iter()
+            .map(|e| {
+                let kind = e.body.kind();
+                html! {
+                    <li key={e.seq} class={classes!("event", format!("kind-{kind}"), is_error(&e.body).then_some("is-error"))}
+                        data-testid="event" data-kind={kind} data-seq={e.seq.to_string()}>
+                        <span class="seq muted">{ e.seq }</span>
+                        <div class="event-body">{ row_body(e) }</div>
+                    </li>
+                }
+            })
+            .collect::<Html>();
+        (rows, text)
+    });
+    let (state_name, state_text) = match &props.events.state {
+        StreamState::Connecting => ("connecting", "Connecting…".to_owned()),
+        StreamState::Live => ("live", "Live".to_owned()),
+        StreamState::Finished => ("finished", "Run finished".to_owned()),
+        StreamState::Retrying(why) => ("retrying", format!("Reconnecting ({why})")),
+    };
+    let onchange = {
+        let filter = filter.clone();
+        Callback::from(move |e: Event| filter.set(Filter::parse(&target_value(&e))))
+    };
+    let copy = Callback::from(move |_: MouseEvent| copy_text(&text));
+    html! {
+        <div class="timeline" data-testid="timeline">
+            <div class="toolbar">
+                <span class={classes!("stream-state", state_name)} data-testid="stream-state" data-state={state_name}>{ state_text }</span>
+                <span class="spacer" />
+                <label for="timeline-filter" class="sr-only">{ "Show" }</label>
+                <select id="timeline-filter" data-testid="timeline-filter" {onchange}>
+                    { for Filter::ALL.iter().map(|x| html! {
+                        <option value={x.as_str()} selected={*x == f}>{ x.as_str() }</option>
+                    }) }
+                </select>
+                <button class="btn small" data-testid="copy-timeline" onclick={copy}>{ "Copy" }</button>
+            </div>
+            <ol class="events" data-testid="events">
+                { rows }
+            </ol>
+            if props.events.len == 0 {
+                <p class="muted" data-testid="timeline-empty">{ "No events yet." }</p>
+            }
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(json: &str) -> TaskEvent {
+        serde_json::from_str(&format!(r#"{{"seq":3,"at":"2026-01-01T00:00:00Z",{json}}}"#)).unwrap()
+    }
+
+    #[test]
+    fn filters_select_kinds() {
+        let cmd = ev(
+            r#""kind":"command","payload":{"argv":["npm","test"],"exit_code":1,"duration_ms":1500}"#,
+        );
+        let raw = ev(r#""kind":"raw","payload":{"stream":"stdout","line":"x"}"#);
+        assert!(Filter::Commands.accepts(&cmd.body));
+        assert!(Filter::Errors.accepts(&cmd.body));
+        assert!(!Filter::All.accepts(&raw.body));
+        assert!(Filter::Raw.accepts(&raw.body));
+        assert_eq!(event_text(&cmd), "#3 $ npm test (exit 1, 1500 ms)");
+    }
+
+    #[test]
+    fn copy_text_of_logs_and_tools() {
+        let log = ev(r#""kind":"log","payload":{"level":"warn","message":"slow"}"#);
+        assert_eq!(event_text(&log), "#3 warn: slow");
+        let tool = ev(r#""kind":"tool_call","payload":{"tool":"Write","summary":"Editing a.rs"}"#);
+        assert_eq!(event_text(&tool), "#3 [Write] Editing a.rs");
+    }
+}

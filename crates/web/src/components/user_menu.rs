@@ -1,0 +1,98 @@
+//! The user menu: remaining daily quota, theme, settings and sign out.
+
+use std::rc::Rc;
+
+use shared::auth::Me;
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::app::Route;
+use crate::components::async_content::async_content;
+use crate::hooks::{use_fetch, use_session};
+use crate::services::api;
+use crate::theme::Theme;
+
+/// Props of [`UserMenu`].
+#[derive(Properties, PartialEq)]
+pub struct UserMenuProps {
+    /// The signed-in user.
+    pub me: Rc<Me>,
+}
+
+/// The avatar button and its menu.
+#[component]
+pub fn UserMenu(props: &UserMenuProps) -> Html {
+    let open = use_state(|| false);
+    let theme = use_state(Theme::load);
+    let session = use_session();
+    let navigator = use_navigator();
+    // Fetched each time the menu opens, as the count changes with every task.
+    let quota = use_fetch(*open, |open| async move {
+        if open {
+            api::quota().await.map(Some)
+        } else {
+            Ok(None)
+        }
+    });
+    let toggle = {
+        let open = open.clone();
+        Callback::from(move |_: MouseEvent| open.set(!*open))
+    };
+    let sign_out = {
+        let set = session.set.clone();
+        Callback::from(move |_: MouseEvent| {
+            let set = set.clone();
+            let navigator = navigator.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                // Signed out locally even if the call fails: the cookie may already be gone.
+                let _ = api::logout().await;
+                set.emit(None);
+                if let Some(n) = navigator {
+                    n.push(&Route::SignIn);
+                }
+            });
+        })
+    };
+    let me = &props.me;
+    let display = me.name.clone().unwrap_or_else(|| me.username.clone());
+    html! {
+        <div class="user-menu">
+            <button class="avatar-btn" id="user-menu-button" data-testid="user-menu-button"
+                    aria-haspopup="true" aria-expanded={open.to_string()} onclick={toggle.clone()}>
+                { display.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default() }
+            </button>
+            if *open {
+                <div class="menu" id="user-menu" data-testid="user-menu" role="menu">
+                    <div class="menu-head">
+                        <strong data-testid="user-name">{ display }</strong>
+                        <small class="muted">{ format!("@{}", me.username) }</small>
+                    </div>
+                    <div class="menu-item" data-testid="quota">
+                        { async_content(&quota.state, |q| match q {
+                            Some(q) => html! { <span data-remaining={q.remaining.to_string()}>{ format!("{} of {} tasks left today", q.remaining, q.total) }</span> },
+                            None => Html::default(),
+                        }) }
+                    </div>
+                    <div class="menu-item theme-choice" role="group" aria-label="Theme">
+                        <span>{ "Theme" }</span>
+                        { for Theme::ALL.into_iter().map(|t| {
+                            let selected = *theme == t;
+                            let theme = theme.clone();
+                            let onclick = Callback::from(move |_: MouseEvent| { t.save(); theme.set(t); });
+                            html! {
+                                <button class={classes!("chip", selected.then_some("selected"))}
+                                        data-testid={format!("theme-{}", t.as_str())}
+                                        aria-pressed={selected.to_string()} {onclick}>{ t.label() }</button>
+                            }
+                        }) }
+                    </div>
+                    <div onclick={toggle}>
+                        <Link<Route> to={Route::Settings} classes="menu-item">{ "Settings" }</Link<Route>>
+                    </div>
+                    <button class="menu-item danger-text" id="sign-out" data-testid="sign-out"
+                            onclick={sign_out}>{ "Sign out" }</button>
+                </div>
+            }
+        </div>
+    }
+}

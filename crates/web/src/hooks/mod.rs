@@ -1,0 +1,11 @@
+//! Custom hooks: data loading, the session, persisted values and the live event stream.
+
+mod use_fetch;
+mod use_session;
+mod use_stored;
+mod use_task_events;
+
+pub use use_fetch::{use_fetch, FetchHandle, FetchState};
+pub use use_session::{use_session, Session, SessionState};
+pub use use_stored::use_stored;
+pub use use_task_events::{use_task_events, StreamState, TaskEvents};

@@ -1,0 +1,8 @@
+//! One component per route.
+
+pub mod home;
+pub mod not_found;
+pub mod settings;
+pub mod sign_in;
+pub mod task;
+pub mod tasks;

@@ -1,0 +1,44 @@
+//! Settings: API tokens, provider keys and MCP connectors, one section per tab.
+
+mod connectors;
+mod keys;
+mod tokens;
+
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::app::Route;
+
+/// Props of [`Settings`].
+#[derive(Properties, PartialEq)]
+pub struct SettingsProps {
+    /// `tokens`, `keys` or `connectors`.
+    pub section: AttrValue,
+}
+
+const SECTIONS: [(&str, &str); 3] =
+    [("tokens", "API tokens"), ("keys", "API keys"), ("connectors", "MCP connectors")];
+
+/// The settings page.
+#[component]
+pub fn Settings(props: &SettingsProps) -> Html {
+    let section = props.section.as_str();
+    html! {
+        <section class="page settings" data-testid="settings">
+            <h1>{ "Settings" }</h1>
+            <nav class="tabs">
+                { for SECTIONS.iter().map(|(key, label)| html! {
+                    <Link<Route> to={Route::SettingsSection { section: (*key).to_owned() }}
+                                 classes={classes!("tab", (section == *key).then_some("active"))}>
+                        <span data-testid={format!("settings-tab-{key}")}>{ *label }</span>
+                    </Link<Route>>
+                }) }
+            </nav>
+            { match section {
+                "keys" => html! { <keys::Keys /> },
+                "connectors" => html! { <connectors::Connectors /> },
+                _ => html! { <tokens::Tokens /> },
+            } }
+        </section>
+    }
+}

@@ -1,0 +1,214 @@
+//! Sign-in (OAuth providers and the local form) and first-run setup.
+
+use serde::Deserialize;
+use shared::auth::{LocalLogin, SetupRequest};
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::app::Route;
+use crate::components::async_content::{async_content, maybe_error};
+use crate::components::forms::bind;
+use crate::hooks::{use_fetch, use_session};
+use crate::services::{api, config, ApiError};
+use crate::util::{encode_component, is_safe_redirect};
+
+#[derive(Debug, Default, Deserialize)]
+struct SignInQuery {
+    #[serde(default)]
+    redirect: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SetupQuery {
+    #[serde(default)]
+    token: Option<String>,
+}
+
+/// Where to go after signing in: the `redirect` query when it is a same-origin path.
+fn redirect_target(q: &SignInQuery) -> String {
+    q.redirect
+        .clone()
+        .filter(|r| is_safe_redirect(r) && !r.starts_with("/sign-in"))
+        .unwrap_or_else(|| "/".to_owned())
+}
+
+/// Navigates to a same-origin path through the router (the query part is dropped).
+fn go(navigator: &Option<Navigator>, path: &str) {
+    let path = path.split(['?', '#']).next().unwrap_or("/");
+    if let Some(n) = navigator {
+        n.push(&Route::recognize(path).unwrap_or(Route::Home));
+    }
+}
+
+/// The sign-in page.
+#[component]
+pub fn SignIn() -> Html {
+    let session = use_session();
+    let location = use_location();
+    let query: SignInQuery =
+        location.and_then(|l| l.query::<SignInQuery>().ok()).unwrap_or_default();
+    let target = redirect_target(&query);
+    let navigator = use_navigator();
+    let methods = use_fetch((), |()| api::auth_methods());
+    let username = use_state(String::new);
+    let password = use_state(String::new);
+    let error = use_state(|| None::<ApiError>);
+    let busy = use_state(|| false);
+    {
+        let target = target.clone();
+        use_effect_with(session.me().is_some(), move |signed_in| {
+            if *signed_in {
+                go(&navigator, &target);
+            }
+        });
+    }
+    let onsubmit = {
+        let (username, password, error, busy) =
+            (username.clone(), password.clone(), error.clone(), busy.clone());
+        let set = session.set.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let body = LocalLogin { username: (*username).clone(), password: (*password).clone() };
+            let (error, busy, set) = (error.clone(), busy.clone(), set.clone());
+            busy.set(true);
+            wasm_bindgen_futures::spawn_local(async move {
+                match api::login(&body).await {
+                    // The session effect above navigates once the user is known.
+                    Ok(me) => set.emit(Some(me)),
+                    Err(e) => error.set(Some(e)),
+                }
+                busy.set(false);
+            });
+        })
+    };
+    let base = config::base_url();
+    html! {
+        <section class="card narrow sign-in" id="sign-in" data-testid="sign-in">
+            <h1>{ "Sign in to Drydock" }</h1>
+            { async_content(&methods.state, |m| html! {
+                <>
+                if m.setup_required {
+                    <p class="notice" data-testid="setup-required">
+                        { "No administrator exists yet. Open the setup link printed by " }
+                        <code>{ "drydock serve" }</code>{ " to create one." }
+                    </p>
+                }
+                <div class="providers">
+                    { for m.providers.iter().map(|p| {
+                        let sep = if p.login_url.contains('?') { '&' } else { '?' };
+                        let href = format!("{}{sep}redirect={}", config::join(&base, &p.login_url), encode_component(&target));
+                        html! {
+                            <a class="btn provider" href={href} data-testid={format!("provider-{}", p.id)}>
+                                { format!("Continue with {}", p.name) }
+                            </a>
+                        }
+                    }) }
+                </div>
+                if m.local {
+                    if !m.providers.is_empty() { <div class="divider">{ "or" }</div> }
+                    <form id="login-form" data-testid="login-form" onsubmit={onsubmit.clone()}>
+                        <label for="login-username">{ "Username" }</label>
+                        <input id="login-username" name="username" autocomplete="username" required=true
+                               value={(*username).clone()} oninput={bind(&username)} />
+                        <label for="login-password">{ "Password" }</label>
+                        <input id="login-password" name="password" type="password" autocomplete="current-password"
+                               required=true value={(*password).clone()} oninput={bind(&password)} />
+                        { maybe_error(&error) }
+                        <button class="btn primary" id="login-submit" data-testid="login-submit" type="submit"
+                                disabled={*busy}>{ if *busy { "Signing in…" } else { "Sign in" } }</button>
+                    </form>
+                }
+                if !m.local && m.providers.is_empty() {
+                    <p class="muted">{ "No sign-in method is configured on this server." }</p>
+                }
+                </>
+            }) }
+        </section>
+    }
+}
+
+/// Minimum password length, as the API enforces it.
+const PASSWORD_MIN: usize = 8;
+
+/// The first-run setup page: creates the administrator with the setup token.
+#[component]
+pub fn Setup() -> Html {
+    let session = use_session();
+    let location = use_location();
+    let token: String = location
+        .and_then(|l| l.query::<SetupQuery>().ok())
+        .and_then(|q| q.token)
+        .unwrap_or_default();
+    let username = use_state(String::new);
+    let password = use_state(String::new);
+    let confirm = use_state(String::new);
+    let error = use_state(|| None::<ApiError>);
+    let busy = use_state(|| false);
+    let navigator = use_navigator();
+    use_effect_with(session.me().is_some(), move |signed_in| {
+        if *signed_in {
+            go(&navigator, "/");
+        }
+    });
+    let local_problem = if password.chars().count() < PASSWORD_MIN && !password.is_empty() {
+        Some(format!("The password needs at least {PASSWORD_MIN} characters."))
+    } else if !confirm.is_empty() && *password != *confirm {
+        Some("The passwords differ.".to_owned())
+    } else {
+        None
+    };
+    let onsubmit = {
+        let (username, password, error, busy) =
+            (username.clone(), password.clone(), error.clone(), busy.clone());
+        let set = session.set.clone();
+        let token = token.clone();
+        let invalid = local_problem.is_some();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if invalid {
+                return;
+            }
+            let body = SetupRequest {
+                setup_token: token.clone(),
+                username: (*username).clone(),
+                password: (*password).clone(),
+            };
+            let (error, busy, set) = (error.clone(), busy.clone(), set.clone());
+            busy.set(true);
+            wasm_bindgen_futures::spawn_local(async move {
+                match api::setup(&body).await {
+                    Ok(me) => set.emit(Some(me)),
+                    Err(e) => error.set(Some(e)),
+                }
+                busy.set(false);
+            });
+        })
+    };
+    html! {
+        <section class="card narrow" id="setup" data-testid="setup">
+            <h1>{ "Set up Drydock" }</h1>
+            <p class="muted">{ "Create the first administrator account." }</p>
+            if token.is_empty() {
+                <p class="error-box" data-testid="setup-no-token">
+                    { "This link has no setup token. Use the full link printed by " }<code>{ "drydock serve" }</code>{ "." }
+                </p>
+            }
+            <form id="setup-form" data-testid="setup-form" {onsubmit}>
+                <label for="setup-username">{ "Username" }</label>
+                <input id="setup-username" autocomplete="username" required=true
+                       value={(*username).clone()} oninput={bind(&username)} />
+                <label for="setup-password">{ "Password" }</label>
+                <input id="setup-password" type="password" autocomplete="new-password" required=true
+                       minlength={PASSWORD_MIN.to_string()} value={(*password).clone()} oninput={bind(&password)} />
+                <label for="setup-password-confirm">{ "Repeat password" }</label>
+                <input id="setup-password-confirm" type="password" autocomplete="new-password" required=true
+                       value={(*confirm).clone()} oninput={bind(&confirm)} />
+                if let Some(p) = &local_problem { <p class="field-error" data-testid="setup-invalid">{ p }</p> }
+                { maybe_error(&error) }
+                <button class="btn primary" id="setup-submit" data-testid="setup-submit" type="submit"
+                        disabled={*busy || token.is_empty()}>{ "Create administrator" }</button>
+            </form>
+            <p><Link<Route> to={Route::SignIn}>{ "Back to sign in" }</Link<Route>></p>
+        </section>
+    }
+}

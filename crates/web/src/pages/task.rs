@@ -1,0 +1,245 @@
+//! The task page: header (status, stage, progress, actions), then tabs for the live timeline,
+//! the chat, the code review and the pull request.
+
+use shared::events::EventBody;
+use shared::tasks::{CreateTask, Task, TaskStatus};
+use uuid::Uuid;
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::app::Route;
+use crate::components::async_content::{async_content, maybe_error};
+use crate::components::changes::Changes;
+use crate::components::chat::Chat;
+use crate::components::forms::{confirm, target_value};
+use crate::components::pr_panel::PrPanel;
+use crate::components::status_badge::StatusBadge;
+use crate::components::timeline::Timeline;
+use crate::hooks::{use_fetch, use_task_events, StreamState, TaskEvents};
+use crate::services::{api, ApiError};
+use crate::types::agents::builtin;
+use crate::util::repo_label;
+
+/// Props of [`TaskPage`].
+#[derive(Properties, PartialEq)]
+pub struct TaskPageProps {
+    /// The task id from the route.
+    pub id: Uuid,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    Timeline,
+    Chat,
+    Changes,
+    Pr,
+}
+
+impl Tab {
+    const ALL: [(Self, &'static str, &'static str); 4] = [
+        (Self::Timeline, "timeline", "Timeline"),
+        (Self::Chat, "chat", "Chat"),
+        (Self::Changes, "changes", "Changes"),
+        (Self::Pr, "pr", "Pull request"),
+    ];
+}
+
+/// The status to show: the latest status event, unless the task itself changed after it (a
+/// follow-up put it back to pending before the new run's first event).
+fn live_status(task: &Task, events: &TaskEvents) -> (TaskStatus, Option<shared::tasks::TaskStage>) {
+    events.with_log(|log| {
+        let last = log.events().iter().rev().find_map(|e| match &e.body {
+            EventBody::Status { status, .. } => Some((*status, e.at)),
+            _ => None,
+        });
+        match last {
+            Some((s, at)) if at >= task.updated_at => (s, log.latest_stage().or(Some(task.stage))),
+            _ => (task.status, Some(task.stage)),
+        }
+    })
+}
+
+/// The task page.
+#[component]
+pub fn TaskPage(props: &TaskPageProps) -> Html {
+    let id = props.id;
+    let task = use_fetch(id, api::task);
+    let events = use_task_events(id);
+    let tab = use_state(|| Tab::Timeline);
+    let runs_finished = use_state(|| 0usize);
+    let finished = events.state == StreamState::Finished;
+    {
+        // A finished run changes the branch, PR and files: reload what depends on them.
+        let (reload, runs) = (task.reload.clone(), runs_finished.clone());
+        use_effect_with(finished, move |f| {
+            if *f {
+                reload.emit(());
+                runs.set(*runs + 1);
+            }
+        });
+    }
+    let on_sent = {
+        let (reconnect, reload) = (events.reconnect.clone(), task.reload.clone());
+        Callback::from(move |()| {
+            reload.emit(());
+            reconnect.emit(());
+        })
+    };
+    let on_stop = task.reload.clone();
+    async_content(&task.state, |t| {
+        let (status, stage) = live_status(t, &events);
+        let running = !status.is_terminal();
+        let progress =
+            if status.is_terminal() { 100 } else { stage.map_or(t.progress, |s| s.progress()) };
+        html! {
+            <section class="page task" data-testid="task-page" data-task-id={id.to_string()}>
+                <header class="task-head">
+                    <h1 data-testid="task-title">{ if t.title.is_empty() { &t.prompt } else { &t.title } }</h1>
+                    <div class="row wrap">
+                        <StatusBadge {status} {stage} testid="task-status" />
+                        <span class="muted">{ repo_label(&t.repo_url) }</span>
+                        if let Some(b) = &t.branch_name { <code data-testid="task-branch">{ b }</code> }
+                        <span class="muted" data-testid="task-agent">{ format!("{}{}", t.agent, t.model.as_ref().map(|m| format!(" · {m}")).unwrap_or_default()) }</span>
+                    </div>
+                    <progress max="100" value={progress.to_string()} data-testid="task-progress" />
+                    if let (TaskStatus::Error | TaskStatus::Stopped, Some(e)) = (status, &t.error) {
+                        <p class="error-box" data-testid="task-error">{ e }</p>
+                    }
+                    <details class="prompt"><summary>{ "Prompt" }</summary><pre>{ &t.prompt }</pre></details>
+                    <TaskActions task={t.clone()} {running} on_stop={on_stop.clone()} />
+                </header>
+                <nav class="tabs" role="tablist">
+                    { for Tab::ALL.iter().map(|(v, key, label)| {
+                        let tab2 = tab.clone();
+                        let v = *v;
+                        html! {
+                            <button role="tab" class={classes!("tab", (*tab == v).then_some("active"))}
+                                    data-testid={format!("tab-{key}")} aria-selected={(*tab == v).to_string()}
+                                    onclick={move |_| tab2.set(v)}>{ *label }</button>
+                        }
+                    }) }
+                </nav>
+                { match *tab {
+                    Tab::Timeline => html! { <Timeline events={events.clone()} /> },
+                    Tab::Chat => html! { <Chat task_id={id} {running} refresh={*runs_finished} on_sent={on_sent.clone()} on_stop={on_stop.clone()} /> },
+                    Tab::Changes => html! { <Changes task_id={id} refresh={*runs_finished} /> },
+                    Tab::Pr => html! { <PrPanel task={t.clone()} /> },
+                } }
+            </section>
+        }
+    })
+}
+
+#[derive(Properties, PartialEq)]
+struct TaskActionsProps {
+    task: Task,
+    running: bool,
+    on_stop: Callback<()>,
+}
+
+/// Stop, delete and "try again with another agent".
+#[component]
+fn TaskActions(props: &TaskActionsProps) -> Html {
+    let navigator = use_navigator();
+    let error = use_state(|| None::<ApiError>);
+    let retry_open = use_state(|| false);
+    let retry_agent = use_state(|| props.task.agent.clone());
+    let retry_model = use_state(String::new);
+    let t = props.task.clone();
+    let id = t.id;
+    let stop = {
+        let (error, on_stop) = (error.clone(), props.on_stop.clone());
+        Callback::from(move |_: MouseEvent| {
+            let (error, on_stop) = (error.clone(), on_stop.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match api::stop_task(id).await {
+                    Ok(()) => on_stop.emit(()),
+                    Err(e) => error.set(Some(e)),
+                }
+            });
+        })
+    };
+    let delete = {
+        let (error, navigator) = (error.clone(), navigator.clone());
+        Callback::from(move |_: MouseEvent| {
+            if !confirm("Delete this task and its logs?") {
+                return;
+            }
+            let (error, navigator) = (error.clone(), navigator.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match api::delete_task(id).await {
+                    Ok(()) => {
+                        if let Some(n) = navigator {
+                            n.push(&Route::Tasks);
+                        }
+                    }
+                    Err(e) => error.set(Some(e)),
+                }
+            });
+        })
+    };
+    let retry = {
+        let (error, navigator) = (error.clone(), navigator.clone());
+        let (agent, model) = (retry_agent.clone(), retry_model.clone());
+        let t = t.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let body = CreateTask {
+                repo_url: t.repo_url.clone(),
+                prompt: t.prompt.clone(),
+                agent: (*agent).clone(),
+                model: (!model.is_empty()).then(|| (*model).clone()),
+                base_branch: t.base_branch.clone(),
+                install_dependencies: t.install_dependencies,
+                max_duration_minutes: Some(t.max_duration_minutes),
+                keep_alive: t.keep_alive,
+                connector_ids: Vec::new(),
+                create_pr: t.create_pr,
+            };
+            let (error, navigator) = (error.clone(), navigator.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match api::create_task(&body).await {
+                    Ok(new) => {
+                        if let Some(n) = navigator {
+                            n.push(&Route::Task { id: new.id });
+                        }
+                    }
+                    Err(e) => error.set(Some(e)),
+                }
+            });
+        })
+    };
+    let catalogue = builtin();
+    let models = catalogue
+        .iter()
+        .find(|a| a.id == *retry_agent)
+        .map(|a| a.models.clone())
+        .unwrap_or_default();
+    html! {
+        <div class="task-actions">
+            <div class="row wrap">
+                if props.running {
+                    <button class="btn danger" id="stop-task" data-testid="stop-task" onclick={stop}>{ "Stop" }</button>
+                }
+                <button class="btn" id="try-again" data-testid="try-again"
+                        onclick={let o = retry_open.clone(); move |_| o.set(!*o)}>{ "Try again…" }</button>
+                <button class="btn danger-text" id="delete-task" data-testid="delete-task" onclick={delete}>{ "Delete" }</button>
+            </div>
+            if *retry_open {
+                <form class="row wrap retry" id="retry-form" data-testid="retry-form" onsubmit={retry}>
+                    <select id="retry-agent" data-testid="retry-agent"
+                            onchange={let a = retry_agent.clone(); let m = retry_model.clone(); move |e: Event| { a.set(target_value(&e)); m.set(String::new()); }}>
+                        { for catalogue.iter().map(|a| html! { <option value={a.id.clone()} selected={*retry_agent == a.id}>{ &a.name }</option> }) }
+                    </select>
+                    <select id="retry-model" data-testid="retry-model"
+                            onchange={let m = retry_model.clone(); move |e: Event| m.set(target_value(&e))}>
+                        <option value="" selected={retry_model.is_empty()}>{ "Default model" }</option>
+                        { for models.iter().map(|m| html! { <option value={m.id.clone()} selected={*retry_model == m.id}>{ &m.label }</option> }) }
+                    </select>
+                    <button class="btn primary" type="submit" id="retry-submit" data-testid="retry-submit">{ "Start new task" }</button>
+                </form>
+            }
+            { maybe_error(&error) }
+        </div>
+    }
+}

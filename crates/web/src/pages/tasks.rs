@@ -1,0 +1,148 @@
+//! All tasks: status filter, paging, and bulk stop / delete.
+
+use std::collections::BTreeSet;
+
+use shared::tasks::{Task, TaskStatus};
+use uuid::Uuid;
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::app::Route;
+use crate::components::async_content::{async_content, maybe_error};
+use crate::components::forms::confirm;
+use crate::components::status_badge::{status_label, StatusBadge};
+use crate::hooks::use_fetch;
+use crate::services::api::{self, TaskQuery};
+use crate::services::ApiError;
+use crate::util::{now_ms, relative_time, repo_label, truncate};
+
+/// Page size of the list.
+const PAGE: u32 = 50;
+
+/// The task list page.
+#[component]
+pub fn TaskList() -> Html {
+    let status = use_state(|| None::<TaskStatus>);
+    let cursor = use_state(|| None::<String>);
+    let query = TaskQuery {
+        limit: Some(PAGE),
+        cursor: (*cursor).clone(),
+        status: status.iter().copied().collect(),
+    };
+    let page = use_fetch(query, |q| async move { api::tasks(&q).await });
+    let selected = use_state(BTreeSet::<Uuid>::new);
+    let error = use_state(|| None::<ApiError>);
+    let items: Vec<Task> = page.data().map(|p| p.items.clone()).unwrap_or_default();
+
+    // Applies `op` to each selected task, then reloads; stops at the first failure.
+    let bulk = |op: &'static str| {
+        let (selected, error, reload) = (selected.clone(), error.clone(), page.reload.clone());
+        Callback::from(move |_: MouseEvent| {
+            let ids: Vec<Uuid> = selected.iter().copied().collect();
+            if ids.is_empty()
+                || (op == "delete" && !confirm(&format!("Delete {} task(s)?", ids.len())))
+            {
+                return;
+            }
+            let (selected, error, reload) = (selected.clone(), error.clone(), reload.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                for id in ids {
+                    let r = if op == "stop" {
+                        api::stop_task(id).await
+                    } else {
+                        api::delete_task(id).await
+                    };
+                    if let Err(e) = r {
+                        // Stopping a task that already finished is not worth reporting.
+                        if !(op == "stop" && e.status() == Some(409)) {
+                            error.set(Some(e));
+                            break;
+                        }
+                    }
+                }
+                selected.set(BTreeSet::new());
+                reload.emit(());
+            });
+        })
+    };
+    let delete_finished = {
+        let (error, reload) = (error.clone(), page.reload.clone());
+        Callback::from(move |_: MouseEvent| {
+            if !confirm("Delete all completed, failed and stopped tasks?") {
+                return;
+            }
+            let (error, reload) = (error.clone(), reload.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let done = [TaskStatus::Completed, TaskStatus::Error, TaskStatus::Stopped];
+                if let Err(e) = api::delete_tasks_by_status(&done).await {
+                    error.set(Some(e));
+                }
+                reload.emit(());
+            });
+        })
+    };
+    let all_ids: BTreeSet<Uuid> = items.iter().map(|t| t.id).collect();
+    let all_selected = !all_ids.is_empty() && all_ids.is_subset(&selected);
+    let toggle_all = {
+        let selected = selected.clone();
+        Callback::from(move |_: Event| {
+            selected.set(if all_selected { BTreeSet::new() } else { all_ids.clone() })
+        })
+    };
+    let filter_button = |s: Option<TaskStatus>, label: &'static str| {
+        let (status, cursor, selected2) = (status.clone(), cursor.clone(), selected.clone());
+        let key = s.map_or("all", TaskStatus::as_str);
+        html! {
+            <button class={classes!("chip", (*status == s).then_some("selected"))} data-testid={format!("filter-{key}")}
+                    onclick={move |_| { status.set(s); cursor.set(None); selected2.set(BTreeSet::new()); }}>{ label }</button>
+        }
+    };
+    let now = now_ms();
+    html! {
+        <section class="page tasks" data-testid="task-list">
+            <h1>{ "Tasks" }</h1>
+            <div class="row wrap filters">
+                { filter_button(None, "All") }
+                { for TaskStatus::ALL.into_iter().map(|s| filter_button(Some(s), status_label(s))) }
+            </div>
+            <div class="row wrap bulk">
+                <label class="check"><input type="checkbox" id="select-all" data-testid="select-all" checked={all_selected} onchange={toggle_all} />{ "Select all" }</label>
+                <button class="btn small" id="bulk-stop" data-testid="bulk-stop" disabled={selected.is_empty()} onclick={bulk("stop")}>{ "Stop selected" }</button>
+                <button class="btn small danger-text" id="bulk-delete" data-testid="bulk-delete" disabled={selected.is_empty()} onclick={bulk("delete")}>{ "Delete selected" }</button>
+                <span class="spacer" />
+                <button class="btn small danger-text" id="delete-finished" data-testid="delete-finished" onclick={delete_finished}>{ "Delete finished…" }</button>
+            </div>
+            { maybe_error(&error) }
+            { async_content(&page.state, |p| html! {
+                <>
+                <ul class="task-rows" data-testid="task-rows">
+                    if p.items.is_empty() { <li class="muted" data-testid="task-list-empty">{ "No tasks." }</li> }
+                    { for p.items.iter().map(|t| {
+                        let checked = selected.contains(&t.id);
+                        let id = t.id;
+                        let sel = selected.clone();
+                        let onchange = Callback::from(move |_: Event| {
+                            let mut next = (*sel).clone();
+                            if !next.remove(&id) { next.insert(id); }
+                            sel.set(next);
+                        });
+                        html! {
+                            <li key={t.id.to_string()} class="task-row" data-testid="task-row" data-task-id={t.id.to_string()} data-status={t.status.as_str()}>
+                                <input type="checkbox" data-testid="task-select" aria-label="Select task" {checked} {onchange} />
+                                <Link<Route> to={Route::Task { id: t.id }} classes="task-row-link">
+                                    <span class="task-title">{ truncate(if t.title.is_empty() { &t.prompt } else { &t.title }, 80) }</span>
+                                    <span class="muted small">{ format!("{} · {} · {}", repo_label(&t.repo_url), t.agent, relative_time(t.created_at, now)) }</span>
+                                </Link<Route>>
+                                <StatusBadge status={t.status} testid="task-row-status" />
+                            </li>
+                        }
+                    }) }
+                </ul>
+                if let Some(next) = &p.next_cursor {
+                    <button class="btn" data-testid="load-more" onclick={let c = cursor.clone(); let n = next.clone(); move |_| c.set(Some(n.clone()))}>{ "Next page" }</button>
+                }
+                </>
+            }) }
+        </section>
+    }
+}

@@ -1,0 +1,227 @@
+//! One function per API endpoint the SPA uses, typed with the `shared` DTOs.
+
+use gloo_net::http::Method;
+use serde_json::Value;
+use shared::agents::{KeyProvider, KeyStatus, PutKey};
+use shared::auth::{AuthMethods, LocalLogin, Me, SetupRequest};
+use shared::events::TaskEvent;
+use shared::page::Page;
+use shared::tasks::{CreateMessage, CreateTask, Quota, Task, TaskMessage, TaskStatus};
+use shared::tokens::{ApiToken, CreateToken, CreatedToken};
+use uuid::Uuid;
+
+use super::client::{call, call_empty, get};
+use super::error::ApiError;
+use crate::types::agents::{parse_agents, AgentInfo};
+use crate::types::changes::{ChangedFile, Changes, FileDiff};
+use crate::types::connectors::{Connector, ConnectorInput};
+use crate::types::pulls::{CreatePullRequest, MergePullRequest, PullRequest};
+use crate::types::ListOrPage;
+use crate::util::encode_component as enc;
+
+/// `GET /auth/methods`.
+pub async fn auth_methods() -> Result<AuthMethods, ApiError> {
+    get("/auth/methods").await
+}
+
+/// `POST /auth/login`.
+pub async fn login(body: &LocalLogin) -> Result<Me, ApiError> {
+    call(Method::POST, "/auth/login", Some(body)).await
+}
+
+/// `POST /auth/setup`.
+pub async fn setup(body: &SetupRequest) -> Result<Me, ApiError> {
+    call(Method::POST, "/auth/setup", Some(body)).await
+}
+
+/// `POST /auth/logout`.
+pub async fn logout() -> Result<(), ApiError> {
+    call_empty::<()>(Method::POST, "/auth/logout", None).await
+}
+
+/// `GET /me`.
+pub async fn me() -> Result<Me, ApiError> {
+    get("/me").await
+}
+
+/// `GET /me/quota`.
+pub async fn quota() -> Result<Quota, ApiError> {
+    get("/me/quota").await
+}
+
+/// `GET /me/tokens`.
+pub async fn tokens() -> Result<Vec<ApiToken>, ApiError> {
+    Ok(get::<ListOrPage<ApiToken>>("/me/tokens").await?.into_page().items)
+}
+
+/// `POST /me/tokens`.
+pub async fn create_token(body: &CreateToken) -> Result<CreatedToken, ApiError> {
+    call(Method::POST, "/me/tokens", Some(body)).await
+}
+
+/// `DELETE /me/tokens/{id}`.
+pub async fn revoke_token(id: Uuid) -> Result<(), ApiError> {
+    call_empty::<()>(Method::DELETE, &format!("/me/tokens/{id}"), None).await
+}
+
+/// `GET /agents`, parsed defensively.
+pub async fn agents() -> Result<Vec<AgentInfo>, ApiError> {
+    Ok(parse_agents(&get::<Value>("/agents").await?))
+}
+
+/// `GET /me/keys`.
+pub async fn keys() -> Result<Vec<KeyStatus>, ApiError> {
+    Ok(get::<ListOrPage<KeyStatus>>("/me/keys").await?.into_page().items)
+}
+
+/// `PUT /me/keys/{provider}`.
+pub async fn set_key(provider: KeyProvider, body: &PutKey) -> Result<(), ApiError> {
+    call_empty(Method::PUT, &format!("/me/keys/{}", provider.as_str()), Some(body)).await
+}
+
+/// `DELETE /me/keys/{provider}`.
+pub async fn delete_key(provider: KeyProvider) -> Result<(), ApiError> {
+    call_empty::<()>(Method::DELETE, &format!("/me/keys/{}", provider.as_str()), None).await
+}
+
+/// `GET /connectors`.
+pub async fn connectors() -> Result<Vec<Connector>, ApiError> {
+    Ok(get::<ListOrPage<Connector>>("/connectors").await?.into_page().items)
+}
+
+/// `POST /connectors`.
+pub async fn create_connector(body: &ConnectorInput) -> Result<(), ApiError> {
+    call_empty(Method::POST, "/connectors", Some(body)).await
+}
+
+/// `PUT /connectors/{id}` (used to switch one on or off).
+pub async fn update_connector(id: Uuid, body: &ConnectorInput) -> Result<(), ApiError> {
+    call_empty(Method::PUT, &format!("/connectors/{id}"), Some(body)).await
+}
+
+/// `DELETE /connectors/{id}`.
+pub async fn delete_connector(id: Uuid) -> Result<(), ApiError> {
+    call_empty::<()>(Method::DELETE, &format!("/connectors/{id}"), None).await
+}
+
+/// Filters of `GET /tasks`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskQuery {
+    /// Page size.
+    pub limit: Option<u32>,
+    /// Cursor from the previous page.
+    pub cursor: Option<String>,
+    /// Only these statuses.
+    pub status: Vec<TaskStatus>,
+}
+
+impl TaskQuery {
+    /// The query string, starting with `?` when not empty.
+    pub fn to_query(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(l) = self.limit {
+            parts.push(format!("limit={l}"));
+        }
+        if let Some(c) = &self.cursor {
+            parts.push(format!("cursor={}", enc(c)));
+        }
+        if !self.status.is_empty() {
+            let s: Vec<&str> = self.status.iter().map(|s| s.as_str()).collect();
+            parts.push(format!("status={}", s.join(",")));
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", parts.join("&"))
+        }
+    }
+}
+
+/// `GET /tasks`.
+pub async fn tasks(q: &TaskQuery) -> Result<Page<Task>, ApiError> {
+    Ok(get::<ListOrPage<Task>>(&format!("/tasks{}", q.to_query())).await?.into_page())
+}
+
+/// `POST /tasks`.
+pub async fn create_task(body: &CreateTask) -> Result<Task, ApiError> {
+    call(Method::POST, "/tasks", Some(body)).await
+}
+
+/// `GET /tasks/{id}`.
+pub async fn task(id: Uuid) -> Result<Task, ApiError> {
+    get(&format!("/tasks/{id}")).await
+}
+
+/// `DELETE /tasks/{id}`.
+pub async fn delete_task(id: Uuid) -> Result<(), ApiError> {
+    call_empty::<()>(Method::DELETE, &format!("/tasks/{id}"), None).await
+}
+
+/// `DELETE /tasks?status=...`: deletes every task of the caller in those statuses.
+pub async fn delete_tasks_by_status(status: &[TaskStatus]) -> Result<(), ApiError> {
+    let s: Vec<&str> = status.iter().map(|s| s.as_str()).collect();
+    call_empty::<()>(Method::DELETE, &format!("/tasks?status={}", s.join(",")), None).await
+}
+
+/// `POST /tasks/{id}/stop`.
+pub async fn stop_task(id: Uuid) -> Result<(), ApiError> {
+    call_empty::<()>(Method::POST, &format!("/tasks/{id}/stop"), None).await
+}
+
+/// `GET /tasks/{id}/messages`.
+pub async fn messages(id: Uuid) -> Result<Vec<TaskMessage>, ApiError> {
+    Ok(get::<ListOrPage<TaskMessage>>(&format!("/tasks/{id}/messages")).await?.into_page().items)
+}
+
+/// `POST /tasks/{id}/messages`: a follow-up, which starts a new run.
+pub async fn send_message(id: Uuid, body: &CreateMessage) -> Result<(), ApiError> {
+    call_empty(Method::POST, &format!("/tasks/{id}/messages"), Some(body)).await
+}
+
+/// `GET /tasks/{id}/events?after=&limit=`.
+pub async fn events(id: Uuid, after: i64, limit: u32) -> Result<Vec<TaskEvent>, ApiError> {
+    let path = format!("/tasks/{id}/events?after={after}&limit={limit}");
+    Ok(get::<ListOrPage<TaskEvent>>(&path).await?.into_page().items)
+}
+
+/// `GET /tasks/{id}/changes`.
+pub async fn changes(id: Uuid) -> Result<Vec<ChangedFile>, ApiError> {
+    Ok(get::<Changes>(&format!("/tasks/{id}/changes")).await?.into_files())
+}
+
+/// `GET /tasks/{id}/diff?path=`.
+pub async fn diff(id: Uuid, path: &str) -> Result<FileDiff, ApiError> {
+    get(&format!("/tasks/{id}/diff?path={}", enc(path))).await
+}
+
+/// `GET /tasks/{id}/pull-request`; `None` when there is none yet (404).
+pub async fn pull_request(id: Uuid) -> Result<Option<PullRequest>, ApiError> {
+    match get(&format!("/tasks/{id}/pull-request")).await {
+        Ok(pr) => Ok(Some(pr)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// `POST /tasks/{id}/pull-request`.
+pub async fn create_pull_request(
+    id: Uuid,
+    body: &CreatePullRequest,
+) -> Result<PullRequest, ApiError> {
+    call(Method::POST, &format!("/tasks/{id}/pull-request"), Some(body)).await
+}
+
+/// `POST /tasks/{id}/pull-request/merge`.
+pub async fn merge_pull_request(id: Uuid, body: &MergePullRequest) -> Result<(), ApiError> {
+    call_empty(Method::POST, &format!("/tasks/{id}/pull-request/merge"), Some(body)).await
+}
+
+/// `POST /tasks/{id}/pull-request/{close|reopen}`.
+pub async fn pull_request_action(id: Uuid, action: &str) -> Result<(), ApiError> {
+    call_empty::<()>(Method::POST, &format!("/tasks/{id}/pull-request/{action}"), None).await
+}
+
+/// `GET /tasks/{id}/checks` or `GET /tasks/{id}/pull-request/comments`, as loose JSON.
+pub async fn loose_list(path: &str) -> Result<Vec<Value>, ApiError> {
+    Ok(get::<ListOrPage<Value>>(path).await?.into_page().items)
+}

@@ -1,0 +1,11 @@
+//! Everything that talks to the outside world: the API (HTTP and SSE), the runtime config and
+//! the browser's local storage.
+
+pub mod api;
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod storage;
+
+pub use error::ApiError;

@@ -1,0 +1,70 @@
+//! Local bare repositories as remotes, and the fake agent binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Runs git, panicking with its stderr on failure.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "init.defaultBranch=trunk"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A bare repository whose default branch is `trunk`, with one commit, in a temp dir.
+pub struct BareRepo {
+    _dir: tempfile::TempDir,
+    /// Path of the bare repository (its name contains dots).
+    pub path: PathBuf,
+}
+
+impl BareRepo {
+    /// Creates it with a README.
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("team.project.git");
+        std::fs::create_dir(&path).unwrap();
+        git(&path, &["init", "--bare", "--initial-branch=trunk"]);
+        let work = dir.path().join("seed");
+        std::fs::create_dir(&work).unwrap();
+        git(&work, &["init", "--initial-branch=trunk"]);
+        std::fs::write(work.join("README.md"), "# Project\n").unwrap();
+        git(&work, &["add", "."]);
+        git(&work, &["commit", "-m", "initial"]);
+        git(&work, &["push", path.to_str().unwrap(), "trunk"]);
+        Self { _dir: dir, path }
+    }
+
+    /// The URL tasks use.
+    pub fn url(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    /// Branches of the remote.
+    pub fn branches(&self) -> Vec<String> {
+        git(&self.path, &["for-each-ref", "--format=%(refname:short)", "refs/heads"]).lines().map(str::to_owned).collect()
+    }
+
+    /// A file's content on a branch.
+    pub fn show(&self, branch: &str, file: &str) -> String {
+        git(&self.path, &["show", &format!("{branch}:{file}")])
+    }
+}
+
+/// The fake agent executable, built on demand.
+pub fn fake_agent() -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe");
+    let target = exe.parent().and_then(Path::parent).expect("target dir").to_path_buf();
+    let bin = target.join("drydock-fake-agent");
+    if !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo).args(["build", "-p", "drydock-fake-agent"]).status().expect("cargo build");
+        assert!(status.success(), "building drydock-fake-agent failed");
+    }
+    assert!(bin.exists(), "{} is missing", bin.display());
+    bin
+}
