@@ -36,17 +36,36 @@ async fn a_task_runs_from_queue_to_pushed_branch() {
     let events = app.events(&token, id).await;
     let seqs: Vec<i64> = events.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
     assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "gapless, strictly increasing");
-    let stages: Vec<&str> = events.iter().filter(|e| e["kind"] == "stage").map(|e| e["payload"]["stage"].as_str().unwrap()).collect();
-    assert_eq!(stages, ["queued", "provisioning", "cloning", "running_agent", "committing", "pushing", "done"]);
+    let stages: Vec<&str> = events
+        .iter()
+        .filter(|e| e["kind"] == "stage")
+        .map(|e| e["payload"]["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stages,
+        ["queued", "provisioning", "cloning", "running_agent", "committing", "pushing", "done"]
+    );
     let tool = events.iter().find(|e| e["kind"] == "tool_call").expect("a tool call");
     assert!(tool["payload"]["summary"].as_str().unwrap().contains("hello.txt"), "{tool}");
     assert!(kinds(&events).contains(&"agent_message".to_owned()));
     assert!(kinds(&events).contains(&"command".to_owned()));
     assert!(kinds(&events).contains(&"raw".to_owned()));
     assert_eq!(events.last().unwrap()["payload"]["status"], "completed");
-    assert!(!serde_json::to_string(&events).unwrap().contains(&key), "the key never appears in events");
+    assert!(
+        !serde_json::to_string(&events).unwrap().contains(&key),
+        "the key never appears in events"
+    );
 
-    let messages = json(app.client.get(app.url(&format!("/api/v1/tasks/{id}/messages"))).bearer_auth(&token).send().await.unwrap(), 200).await;
+    let messages = json(
+        app.client
+            .get(app.url(&format!("/api/v1/tasks/{id}/messages")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     let last = messages["items"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["role"], "agent");
     assert_eq!(last["content"], "Done: Add a greeting");
@@ -61,9 +80,15 @@ async fn keys_are_redacted_from_everything_the_agent_prints() {
     let id = task["id"].as_str().unwrap();
     app.wait_for(&token, id, "completion", finished).await;
     let text = serde_json::to_string(&app.events(&token, id).await).unwrap();
-    assert!(text.contains("ANTHROPIC_API_KEY=[REDACTED]"), "the agent got its key, and events hide it: {text}");
+    assert!(
+        text.contains("ANTHROPIC_API_KEY=[REDACTED]"),
+        "the agent got its key, and events hide it: {text}"
+    );
     assert!(!text.contains(&key));
-    assert!(text.contains("DATABASE_URL=<unset>"), "the server's environment does not leak into the sandbox");
+    assert!(
+        text.contains("DATABASE_URL=<unset>"),
+        "the server's environment does not leak into the sandbox"
+    );
 }
 
 #[actix_web::test]
@@ -71,7 +96,9 @@ async fn a_missing_key_fails_fast_naming_the_provider() {
     let app = TestApp::with_workers(1, "").await;
     let (_, token) = app.user_with_token("nokey").await;
     let repo = BareRepo::new();
-    let task = app.create_task(&token, json!({"repo_url": repo.url(), "agent": "claude", "prompt": "x"})).await;
+    let task = app
+        .create_task(&token, json!({"repo_url": repo.url(), "agent": "claude", "prompt": "x"}))
+        .await;
     let done = app.wait_for(&token, task["id"].as_str().unwrap(), "failure", finished).await;
     assert_eq!(done["status"], "error");
     assert!(done["error"].as_str().unwrap().contains("anthropic"), "{done}");
@@ -88,7 +115,12 @@ async fn an_agent_error_ends_the_task_in_error_and_garbage_lines_do_not() {
     assert_eq!(done["status"], "error");
     assert!(done["error"].as_str().unwrap().contains("model said no"), "{done}");
     let events = app.events(&token, id).await;
-    assert!(events.iter().any(|e| e["kind"] == "raw" && e["payload"]["line"].as_str().unwrap().contains("not JSON")));
+    assert!(
+        events
+            .iter()
+            .any(|e| e["kind"] == "raw"
+                && e["payload"]["line"].as_str().unwrap().contains("not JSON"))
+    );
     assert!(events.iter().any(|e| e["kind"] == "error"));
 }
 
@@ -102,7 +134,13 @@ async fn stop_kills_an_agent_that_ignores_sigterm() {
     app.wait_for(&token, id, "the agent to start", |t| t["stage"] == "running_agent").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let asked = Instant::now();
-    let res = app.client.post(app.url(&format!("/api/v1/tasks/{id}/stop"))).bearer_auth(&token).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/tasks/{id}/stop")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 202);
     let done = app.wait_for(&token, id, "stopped", finished).await;
     let took = asked.elapsed();
@@ -110,10 +148,22 @@ async fn stop_kills_an_agent_that_ignores_sigterm() {
     // Generous bound for a loaded CI machine; the measured figure is in docs/benchmarks.md.
     assert!(took < Duration::from_secs(10), "stop took {took:?}");
     let ps = std::process::Command::new("pgrep").args(["-f", "ignore-term"]).output().unwrap();
-    assert!(String::from_utf8_lossy(&ps.stdout).trim().is_empty(), "the agent's process group is gone");
+    assert!(
+        String::from_utf8_lossy(&ps.stdout).trim().is_empty(),
+        "the agent's process group is gone"
+    );
     // A terminal status is never overwritten.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let again = json(app.client.get(app.url(&format!("/api/v1/tasks/{id}"))).bearer_auth(&token).send().await.unwrap(), 200).await;
+    let again = json(
+        app.client
+            .get(app.url(&format!("/api/v1/tasks/{id}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     assert_eq!(again["status"], "stopped");
 }
 
@@ -126,17 +176,40 @@ async fn a_follow_up_resumes_the_session_in_a_kept_alive_sandbox() {
     let id = task["id"].as_str().unwrap();
     let first = app.wait_for(&token, id, "first run", finished).await;
     assert_eq!(first["status"], "completed", "{first}");
-    let res = app.client.post(app.url(&format!("/api/v1/tasks/{id}/messages"))).bearer_auth(&token).json(&json!({"content": "second [[write:b.txt=2]]"})).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/tasks/{id}/messages")))
+        .bearer_auth(&token)
+        .json(&json!({"content": "second [[write:b.txt=2]]"}))
+        .send()
+        .await
+        .unwrap();
     let queued = json(res, 202).await;
     spec::assert_valid("post", "/api/v1/tasks/{id}/messages", 202, &queued);
-    let second = app.wait_for(&token, id, "second run", |t| finished(t) && t["stage"] == "done" && t["completed_at"] != first["completed_at"]).await;
+    let second = app
+        .wait_for(&token, id, "second run", |t| {
+            finished(t) && t["stage"] == "done" && t["completed_at"] != first["completed_at"]
+        })
+        .await;
     assert_eq!(second["status"], "completed", "{second}");
     assert_eq!(second["branch_name"], first["branch_name"], "same branch");
     let branch = second["branch_name"].as_str().unwrap();
     assert_eq!(repo.show(branch, "a.txt"), "1");
     assert_eq!(repo.show(branch, "b.txt"), "2");
-    let messages = json(app.client.get(app.url(&format!("/api/v1/tasks/{id}/messages"))).bearer_auth(&token).send().await.unwrap(), 200).await;
-    let last = messages["items"].as_array().unwrap().last().unwrap()["content"].as_str().unwrap().to_owned();
+    let messages = json(
+        app.client
+            .get(app.url(&format!("/api/v1/tasks/{id}/messages")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let last = messages["items"].as_array().unwrap().last().unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(last, "Resumed: second", "the agent resumed its session");
 }
 
@@ -144,7 +217,14 @@ async fn wait_runs(app: &TestApp, token: &str, id: &str, runs: usize) {
     let started = Instant::now();
     loop {
         let events = app.events(token, id).await;
-        let ended = events.iter().filter(|e| e["kind"] == "status" && ["completed", "error", "stopped"].contains(&e["payload"]["status"].as_str().unwrap())).count();
+        let ended = events
+            .iter()
+            .filter(|e| {
+                e["kind"] == "status"
+                    && ["completed", "error", "stopped"]
+                        .contains(&e["payload"]["status"].as_str().unwrap())
+            })
+            .count();
         if ended >= runs {
             return;
         }
@@ -158,22 +238,185 @@ async fn a_follow_up_without_a_sandbox_starts_fresh_on_the_same_branch_with_rece
     let app = TestApp::with_workers(1, "[tasks]\ncontext_messages = 2\n").await;
     let (token, _) = app.agent_user("fresh").await;
     let repo = BareRepo::new();
-    let task = app.create_task(&token, json!({"repo_url": repo.url(), "agent": "claude", "prompt": "one [[write:a.txt=1]]"})).await;
+    let task = app
+        .create_task(
+            &token,
+            json!({"repo_url": repo.url(), "agent": "claude", "prompt": "one [[write:a.txt=1]]"}),
+        )
+        .await;
     let id = task["id"].as_str().unwrap();
     wait_runs(&app, &token, id, 1).await;
     for (n, prompt) in ["two [[write:b.txt=2]]", "three"].iter().enumerate() {
-        let res = app.client.post(app.url(&format!("/api/v1/tasks/{id}/messages"))).bearer_auth(&token).json(&json!({"content": prompt})).send().await.unwrap();
+        let res = app
+            .client
+            .post(app.url(&format!("/api/v1/tasks/{id}/messages")))
+            .bearer_auth(&token)
+            .json(&json!({"content": prompt}))
+            .send()
+            .await
+            .unwrap();
         json(res, 202).await;
         wait_runs(&app, &token, id, n + 2).await;
     }
-    let done = json(app.client.get(app.url(&format!("/api/v1/tasks/{id}"))).bearer_auth(&token).send().await.unwrap(), 200).await;
+    let done = json(
+        app.client
+            .get(app.url(&format!("/api/v1/tasks/{id}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     assert_eq!(done["status"], "completed", "{done}");
     let branch = done["branch_name"].as_str().unwrap();
     assert_eq!(repo.show(branch, "a.txt"), "1");
     assert_eq!(repo.show(branch, "b.txt"), "2", "the follow-up continued the pushed branch");
-    let messages = json(app.client.get(app.url(&format!("/api/v1/tasks/{id}/messages"))).bearer_auth(&token).send().await.unwrap(), 200).await;
-    let last = messages["items"].as_array().unwrap().last().unwrap()["content"].as_str().unwrap().to_owned();
+    let messages = json(
+        app.client
+            .get(app.url(&format!("/api/v1/tasks/{id}/messages")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let last = messages["items"].as_array().unwrap().last().unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // The context is the most recent earlier messages (the reference system took the first).
     assert!(last.contains("(most recent messages):\n\nUser: two"), "{last}");
     assert!(last.ends_with("Now: three"), "{last}");
+}
+
+#[actix_web::test]
+async fn changes_diffs_and_files_come_from_the_sandbox_then_the_branch() {
+    let app = TestApp::with_workers(1, "").await;
+    let (token, _) = app.agent_user("reviewer").await;
+    let repo = BareRepo::new();
+    let get = |path: String| {
+        let req = app.client.get(app.url(&path)).bearer_auth(&token);
+        async move { req.send().await.unwrap() }
+    };
+    for keep_alive in [true, false] {
+        let task = app
+            .create_task(&token, json!({"repo_url": repo.url(), "agent": "claude", "keep_alive": keep_alive, "prompt": "edit [[write:hello.txt=hi\nthere\n]] [[write:README.md=# Changed\n]] [[symlink:escape=/etc/passwd]]"}))
+            .await;
+        let id = task["id"].as_str().unwrap();
+        let done = app.wait_for(&token, id, "completion", finished).await;
+        assert_eq!(done["status"], "completed", "{done}");
+        let source = if keep_alive { "sandbox" } else { "branch" };
+        let changes = json(get(format!("/api/v1/tasks/{id}/changes")).await, 200).await;
+        spec::assert_valid("get", "/api/v1/tasks/{id}/changes", 200, &changes);
+        assert_eq!(changes["source"], source);
+        let files = changes["files"].as_array().unwrap();
+        let hello = files.iter().find(|f| f["path"] == "hello.txt").expect("hello.txt changed");
+        assert_eq!(
+            (hello["status"].as_str(), hello["additions"].as_u64()),
+            (Some("added"), Some(2))
+        );
+        let readme = files.iter().find(|f| f["path"] == "README.md").unwrap();
+        assert_eq!(
+            (readme["status"].as_str(), readme["additions"].as_u64(), readme["deletions"].as_u64()),
+            (Some("modified"), Some(1), Some(1))
+        );
+
+        let diff = json(get(format!("/api/v1/tasks/{id}/diff?path=README.md")).await, 200).await;
+        spec::assert_valid("get", "/api/v1/tasks/{id}/diff", 200, &diff);
+        assert_eq!(diff["old_content"], "# Project\n");
+        assert_eq!(diff["new_content"], "# Changed\n");
+        assert!(diff["patch"].as_str().unwrap().contains("-# Project\n+# Changed"), "{diff}");
+        assert_eq!(diff["binary"], false);
+
+        let tree = json(get(format!("/api/v1/tasks/{id}/files")).await, 200).await;
+        spec::assert_valid("get", "/api/v1/tasks/{id}/files", 200, &tree);
+        let paths: Vec<&str> =
+            tree["paths"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+        assert!(paths.contains(&"hello.txt") && paths.contains(&"README.md"), "{paths:?}");
+        let file = json(get(format!("/api/v1/tasks/{id}/file?path=hello.txt")).await, 200).await;
+        spec::assert_valid("get", "/api/v1/tasks/{id}/file", 200, &file);
+        assert_eq!(file["content"], "hi\nthere\n");
+
+        for evil in ["../../../etc/passwd", "/etc/passwd", "escape"] {
+            let res = get(format!(
+                "/api/v1/tasks/{id}/file?path={}",
+                url::form_urlencoded::byte_serialize(evil.as_bytes()).collect::<String>()
+            ))
+            .await;
+            let status = res.status().as_u16();
+            let body = res.text().await.unwrap();
+            // In the pushed branch a symlink is only its stored target text; in the sandbox it
+            // must not be followed out of the repository.
+            let escaping_allowed_as_text = evil == "escape" && !keep_alive;
+            assert!(
+                status == 422 || status == 404 || escaping_allowed_as_text,
+                "{evil}: {status} {body}"
+            );
+            assert!(!body.contains("root:"), "{evil} leaked a host file");
+        }
+        json(get(format!("/api/v1/tasks/{id}/diff?path=..%2Fx")).await, 422).await;
+    }
+}
+
+#[actix_web::test]
+async fn kept_alive_sandboxes_are_collected_when_expired_or_when_their_task_is_deleted() {
+    use sandbox::Sandbox;
+    let app = TestApp::with_workers(1, "").await;
+    let (token, _) = app.agent_user("keeper").await;
+    let repo = BareRepo::new();
+    let backend =
+        sandbox::LocalSandbox::new(sandbox::LocalSandboxConfig::new(app.settings.sandboxes_dir()))
+            .unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let task = app.create_task(&token, json!({"repo_url": repo.url(), "agent": "claude", "keep_alive": true, "prompt": "x [[write:a=1]]"})).await;
+        let id = task["id"].as_str().unwrap().to_owned();
+        app.wait_for(&token, &id, "completion", finished).await;
+        ids.push(id);
+    }
+    let sandbox_of = |id: &str| {
+        let id: uuid::Uuid = id.parse().unwrap();
+        let pool = app.pool.clone();
+        async move {
+            use diesel::prelude::*;
+            use diesel_async::RunQueryDsl;
+            use drydock_api::db::schema::tasks;
+            let mut conn = pool.get().await.unwrap();
+            tasks::table
+                .find(id)
+                .select(tasks::sandbox_id)
+                .first::<Option<String>>(&mut conn)
+                .await
+                .unwrap()
+        }
+    };
+    // Expiry: the collector removes the sandbox and says so on the task.
+    let first = sandbox_of(&ids[0]).await.expect("kept alive");
+    let handle = backend.open(&first).await.unwrap();
+    backend.set_expiry(&handle, chrono::Utc::now() - chrono::Duration::seconds(1)).await.unwrap();
+    let removed = drydock_api::sandboxes::collect_expired(&app.settings, &app.pool).await.unwrap();
+    assert_eq!(removed, 1);
+    assert!(backend.open(&first).await.is_err());
+    assert!(sandbox_of(&ids[0]).await.is_none());
+    let events = app.events(&token, &ids[0]).await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e["kind"] == "log"
+                && e["payload"]["message"].as_str().unwrap().contains("expired")),
+        "a GC event says so"
+    );
+    // Deletion of the task removes its sandbox too.
+    let second = sandbox_of(&ids[1]).await.expect("kept alive");
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/v1/tasks/{}", ids[1])))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert!(backend.open(&second).await.is_err(), "deleted with its task");
 }

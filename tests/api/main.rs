@@ -3,14 +3,18 @@
 
 mod support;
 
+mod agents_real;
 mod auth_local;
 mod auth_oauth;
 mod cli;
+mod connectors;
 mod errors;
+mod github;
+mod lifecycle;
 mod migrations;
 mod openapi;
 mod ops;
 mod queue;
-mod lifecycle;
 mod tasks_api;
+mod titles;
 mod tokens;

@@ -45,14 +45,21 @@ impl WorkerProcess {
     }
 
     fn kill9(&mut self) {
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), nix::sys::signal::Signal::SIGKILL).unwrap();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
         let _ = self.child.wait();
     }
 }
 
 impl Drop for WorkerProcess {
     fn drop(&mut self) {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), nix::sys::signal::Signal::SIGTERM);
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
         let _ = self.child.wait();
     }
 }
@@ -66,7 +73,12 @@ async fn two_worker_processes_run_each_of_100_tasks_exactly_once() {
     let _b = WorkerProcess::start(&app, 4);
     let mut ids = Vec::new();
     for i in 0..100 {
-        let task = app.create_task(&token, json!({"repo_url": repo.url(), "agent": "claude", "prompt": format!("noop {i}")})).await;
+        let task = app
+            .create_task(
+                &token,
+                json!({"repo_url": repo.url(), "agent": "claude", "prompt": format!("noop {i}")}),
+            )
+            .await;
         ids.push(task["id"].as_str().unwrap().to_owned());
     }
     for id in &ids {
@@ -78,10 +90,23 @@ async fn two_worker_processes_run_each_of_100_tasks_exactly_once() {
     let attempts: Vec<i32> = runs::table.select(runs::attempts).load(&mut conn).await.unwrap();
     assert_eq!(attempts.len(), 100);
     assert!(attempts.iter().all(|a| *a == 1), "a run was claimed twice: {attempts:?}");
-    let workers: std::collections::HashSet<String> = runs::table.select(runs::worker_id).load::<Option<String>>(&mut conn).await.unwrap().into_iter().flatten().map(|w| w.rsplit_once('-').unwrap().0.to_owned()).collect();
+    let workers: std::collections::HashSet<String> = runs::table
+        .select(runs::worker_id)
+        .load::<Option<String>>(&mut conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .map(|w| w.rsplit_once('-').unwrap().0.to_owned())
+        .collect();
     assert_eq!(workers.len(), 2, "both processes took part: {workers:?}");
     for id in &ids {
-        let processing = app.events(&token, id).await.iter().filter(|e| e["kind"] == "status" && e["payload"]["status"] == "processing").count();
+        let processing = app
+            .events(&token, id)
+            .await
+            .iter()
+            .filter(|e| e["kind"] == "status" && e["payload"]["status"] == "processing")
+            .count();
         assert_eq!(processing, 1, "task {id} ran {processing} times");
     }
 }
@@ -103,13 +128,20 @@ async fn a_killed_workers_run_is_recovered_by_another_process() {
     assert_eq!(done["error"], drydock_api::worker::reaper::LOST_WORKER);
     assert!(killed_at.elapsed() < Duration::from_secs(30), "recovered within the lease");
     let events = app.events(&token, id).await;
-    assert!(events.iter().any(|e| e["kind"] == "error" && e["payload"]["message"] == drydock_api::worker::reaper::LOST_WORKER));
+    assert!(events.iter().any(|e| e["kind"] == "error"
+        && e["payload"]["message"] == drydock_api::worker::reaper::LOST_WORKER));
     assert_eq!(events.last().unwrap()["payload"]["status"], "error");
 }
 
 /// Reads an SSE stream to its end, returning (seq, event) pairs.
-async fn read_stream(app: &TestApp, token: &str, id: &str, last_event_id: Option<i64>) -> Vec<(i64, Value)> {
-    let mut req = app.client.get(app.url(&format!("/api/v1/tasks/{id}/events/stream"))).bearer_auth(token);
+async fn read_stream(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    last_event_id: Option<i64>,
+) -> Vec<(i64, Value)> {
+    let mut req =
+        app.client.get(app.url(&format!("/api/v1/tasks/{id}/events/stream"))).bearer_auth(token);
     if let Some(last) = last_event_id {
         req = req.header("Last-Event-ID", last.to_string());
     }
@@ -120,11 +152,16 @@ async fn read_stream(app: &TestApp, token: &str, id: &str, last_event_id: Option
     let mut buf = String::new();
     let mut out = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while let Ok(Some(chunk)) = tokio::time::timeout(deadline.saturating_duration_since(Instant::now()), body.next()).await {
+    while let Ok(Some(chunk)) =
+        tokio::time::timeout(deadline.saturating_duration_since(Instant::now()), body.next()).await
+    {
         buf.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
         while let Some(end) = buf.find("\n\n") {
             let frame: String = buf.drain(..end + 2).collect();
-            let id = frame.lines().find_map(|l| l.strip_prefix("id: ")).map(|v| v.parse::<i64>().unwrap());
+            let id = frame
+                .lines()
+                .find_map(|l| l.strip_prefix("id: "))
+                .map(|v| v.parse::<i64>().unwrap());
             let data = frame.lines().find_map(|l| l.strip_prefix("data: "));
             if let (Some(id), Some(data)) = (id, data) {
                 out.push((id, serde_json::from_str(data).unwrap()));
@@ -153,9 +190,22 @@ async fn the_event_stream_is_live_resumable_and_closes_at_the_end() {
     let resumed_seqs: Vec<i64> = resumed.iter().map(|(s, _)| *s).collect();
     assert_eq!(resumed_seqs, (26..=seqs.len() as i64).collect::<Vec<_>>());
     assert!(resumed.iter().zip(&all[25..]).all(|(a, b)| a.1 == b.1));
-    let via_query = app.client.get(app.url(&format!("/api/v1/tasks/{id}/events/stream?after={}", seqs.len() - 1))).bearer_auth(&token).send().await.unwrap();
+    let via_query = app
+        .client
+        .get(app.url(&format!("/api/v1/tasks/{id}/events/stream?after={}", seqs.len() - 1)))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     let text = via_query.text().await.unwrap();
     assert_eq!(text.matches("\nid: ").count() + usize::from(text.starts_with("id: ")), 1, "{text}");
-    let bad = app.client.get(app.url(&format!("/api/v1/tasks/{id}/events/stream"))).bearer_auth(&token).header("Last-Event-ID", "abc").send().await.unwrap();
+    let bad = app
+        .client
+        .get(app.url(&format!("/api/v1/tasks/{id}/events/stream")))
+        .bearer_auth(&token)
+        .header("Last-Event-ID", "abc")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad.status(), 422);
 }

@@ -64,12 +64,15 @@ async fn sign_in_then_set_a_key_and_create_a_token() {
     b.sign_in("alice", PASSWORD).await;
     b.wait("[data-testid=task-form]").await;
     assert_eq!(b.path().await, "/");
+    // Without a key the form warns about the agent's provider.
+    b.wait("[data-testid=key-warning]").await;
     b.click("[data-testid=user-menu-button]").await;
     b.wait("[data-testid=user-menu]").await;
-    let remaining = b.attr("[data-testid=quota]", "data-remaining").await;
-    println!("quota data-remaining: {remaining:?}");
+    let quota = b.wait("[data-testid=quota] [data-remaining]").await;
+    let remaining = quota.attr("data-remaining").await.ok().flatten().unwrap_or_default();
+    assert!(remaining.parse::<u32>().is_ok_and(|n| n > 0), "quota left: {remaining:?}");
+    b.screenshot("user-menu").await;
     b.click("[data-testid=user-menu-button]").await;
-    b.screenshot("home").await;
 
     // Settings → API keys: store an Anthropic key; the row says "configured", never the key.
     b.goto("/settings/tokens").await;
@@ -91,6 +94,17 @@ async fn sign_in_then_set_a_key_and_create_a_token() {
     let html = b.client.source().await.expect("page source");
     assert!(!html.contains(key), "the stored key is never shown again");
     b.screenshot("settings-keys").await;
+
+    // With the key stored, the home form no longer warns.
+    b.goto("/").await;
+    b.wait("[data-testid=task-form]").await;
+    b.fill("[data-testid=repo-url]", "https://github.com/acme/widgets.git").await;
+    b.fill("[data-testid=prompt]", "Add a dark mode toggle to the settings page").await;
+    b.wait_until("the key warning to go", Duration::from_secs(10), || async {
+        !b.exists("[data-testid=key-warning]").await
+    })
+    .await;
+    b.screenshot("home").await;
 
     // Settings → API tokens: the secret is shown once and works against the API.
     b.goto("/settings/tokens").await;
@@ -142,7 +156,7 @@ async fn a_task_streams_live_takes_a_follow_up_and_shows_its_changes() {
             counts_while_running.insert(n);
         }
         if !shot && n >= 3 && s == "processing" {
-            b.screenshot("task-live").await;
+            b.screenshot("task-page").await;
             shot = true;
         }
         assert!(
@@ -168,7 +182,7 @@ async fn a_task_streams_live_takes_a_follow_up_and_shows_its_changes() {
     assert!(kinds.contains("agent_message"), "{kinds:?}");
     assert!(kinds.contains("status"), "{kinds:?}");
     if !shot {
-        b.screenshot("task-live").await;
+        b.screenshot("task-page").await;
     }
     let stream = b.attr("[data-testid=stream-state]", "data-state").await;
     println!("stream-state after completion: {stream:?}");
@@ -226,6 +240,9 @@ async fn a_task_streams_live_takes_a_follow_up_and_shows_its_changes() {
     b.wait("[data-testid=events] [data-testid=event]").await;
     wait_status(&b, "completed", Duration::from_secs(15)).await;
     b.screenshot("phone-task").await;
+    b.goto("/").await;
+    b.wait("[data-testid=task-form]").await;
+    b.screenshot("phone-home").await;
     b.close().await;
 }
 

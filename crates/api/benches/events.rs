@@ -19,7 +19,8 @@ use uuid::Uuid;
 const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 fn admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 fn db_url(name: &str) -> String {
@@ -52,12 +53,15 @@ async fn main() {
 
     let user = Uuid::new_v4();
     exec(&url, &format!("INSERT INTO users (id, username) VALUES ('{user}', 'bench')")).await;
-    let new_task = |id: Uuid| format!("INSERT INTO tasks (id, user_id, title, prompt, repo_url, agent, max_duration_minutes) VALUES ('{id}', '{user}', 't', 'p', 'https://x/y', 'claude', 60)");
+    let new_task = |id: Uuid| {
+        format!("INSERT INTO tasks (id, user_id, title, prompt, repo_url, agent, max_duration_minutes) VALUES ('{id}', '{user}', 't', 'p', 'https://x/y', 'claude', 60)")
+    };
 
     // 1. Ingest: 100,000 events through the batched writer.
     let task = Uuid::new_v4();
     exec(&url, &new_task(task)).await;
-    let sender = EventSender::spawn(pool.clone(), task, Redactor::new(["sk-bench-secret".to_owned()]));
+    let sender =
+        EventSender::spawn(pool.clone(), task, Redactor::new(["sk-bench-secret".to_owned()]));
     let started = Instant::now();
     for i in 0..100_000 {
         sender.send(log(format!("line {i} of the agent's output")));
@@ -81,13 +85,19 @@ async fn main() {
             times.push(t.elapsed().as_secs_f64() * 1e6);
         }
         times.sort_by(|a, b| a.total_cmp(b));
-        println!("append one event with {existing} stored: p50 {:.0} µs, p99 {:.0} µs", percentile(&times, 0.5), percentile(&times, 0.99));
+        println!(
+            "append one event with {existing} stored: p50 {:.0} µs, p99 {:.0} µs",
+            percentile(&times, 0.5),
+            percentile(&times, 0.99)
+        );
     }
 
     // 3. The API: SSE delivery latency to 100 subscribers, and GET /tasks/{id} throughput.
     let hub = Hub::start(url.clone());
     let secrets = SecretBox::from_config(settings.master_key.as_ref().unwrap(), &[]).unwrap();
-    let app = drydock_api::startup::Application::build(settings.clone(), pool.clone(), secrets, hub).unwrap();
+    let app =
+        drydock_api::startup::Application::build(settings.clone(), pool.clone(), secrets, hub)
+            .unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     actix_web::rt::spawn(app.into_server());
     let mut conn = pool.get().await.unwrap();
@@ -101,7 +111,12 @@ async fn main() {
     let events = 200usize;
     let mut readers = Vec::new();
     for _ in 0..100 {
-        let res = client.get(format!("{base}/api/v1/tasks/{live}/events/stream")).bearer_auth(&token).send().await.unwrap();
+        let res = client
+            .get(format!("{base}/api/v1/tasks/{live}/events/stream"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
         let epoch = epoch.clone();
         readers.push(tokio::spawn(async move {
             let mut body = res.bytes_stream();
@@ -112,7 +127,12 @@ async fn main() {
                 buf.push_str(&String::from_utf8_lossy(&chunk));
                 while let Some(end) = buf.find("\n\n") {
                     let frame: String = buf.drain(..end + 2).collect();
-                    if let Some(sent) = frame.split("sent=").nth(1).and_then(|s| s.split('"').next()).and_then(|s| s.parse::<u128>().ok()) {
+                    if let Some(sent) = frame
+                        .split("sent=")
+                        .nth(1)
+                        .and_then(|s| s.split('"').next())
+                        .and_then(|s| s.parse::<u128>().ok())
+                    {
                         lat.push((epoch.elapsed().as_micros() - sent) as f64 / 1000.0);
                     }
                 }
@@ -133,17 +153,28 @@ async fn main() {
         all.extend(r.await.unwrap());
     }
     all.sort_by(|a, b| a.total_cmp(b));
-    println!("SSE delivery to 100 subscribers ({} deliveries): p50 {:.1} ms, p99 {:.1} ms", all.len(), percentile(&all, 0.5), percentile(&all, 0.99));
+    println!(
+        "SSE delivery to 100 subscribers ({} deliveries): p50 {:.1} ms, p99 {:.1} ms",
+        all.len(),
+        percentile(&all, 0.5),
+        percentile(&all, 0.99)
+    );
 
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let started = Instant::now();
     let mut load = Vec::new();
     for _ in 0..64 {
-        let (client, base, token, done, count) = (client.clone(), base.clone(), token.clone(), done.clone(), count.clone());
+        let (client, base, token, done, count) =
+            (client.clone(), base.clone(), token.clone(), done.clone(), count.clone());
         load.push(tokio::spawn(async move {
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                let res = client.get(format!("{base}/api/v1/tasks/{live}")).bearer_auth(&token).send().await.unwrap();
+                let res = client
+                    .get(format!("{base}/api/v1/tasks/{live}"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(res.status(), 200);
                 let _ = res.bytes().await;
                 count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -48,8 +48,24 @@ pub enum Command {
     /// Manage personal API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage the agent CLIs in the tool cache.
+    #[command(subcommand)]
+    Agents(AgentsCommand),
     /// Print the OpenAPI document (YAML) of this build.
     Openapi,
+}
+
+/// `drydock agents ...`
+#[derive(Debug, Subcommand)]
+pub enum AgentsCommand {
+    /// Install the pinned agent CLIs into the tool cache (`<data_dir>/tools` or `tools_dir`),
+    /// so the first task of each agent does not wait for npm. Needs `npm`.
+    Install {
+        /// Agents to install (claude, codex, copilot, gemini, opencode, qwen); all by default.
+        names: Vec<String>,
+    },
+    /// List the agents and whether each is installed.
+    List,
 }
 
 /// Options of `serve`.
@@ -150,6 +166,100 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(cmd) => with_runtime(settings, |rt| Box::pin(user(rt, cmd))).await,
         Command::Token(cmd) => with_runtime(settings, |rt| Box::pin(token(rt, cmd))).await,
+        Command::Agents(cmd) => agents(&settings, cmd).await,
+    }
+}
+
+/// `drydock agents install|list`: works on the tool cache only, no database.
+async fn agents(settings: &Settings, cmd: AgentsCommand) -> anyhow::Result<()> {
+    use sandbox::agents::strategy_for;
+    use shared::agents::AgentKind;
+    let tools = settings.tools_dir();
+    let installable: Vec<AgentKind> =
+        AgentKind::ALL.into_iter().filter(|k| strategy_for(*k).spec().package.is_some()).collect();
+    match cmd {
+        AgentsCommand::List => {
+            println!("{:<10} {:<10} {:<32} STATUS", "AGENT", "VERSION", "PACKAGE");
+            for kind in AgentKind::ALL {
+                let strategy = strategy_for(kind);
+                let spec = strategy.spec();
+                let status = match spec.package {
+                    None => "not installable (not on npm)",
+                    Some(_) if strategy.binary_path(&tools).exists() => "installed",
+                    Some(_) => "not installed",
+                };
+                println!(
+                    "{:<10} {:<10} {:<32} {status}",
+                    kind.as_str(),
+                    spec.version,
+                    spec.package.unwrap_or("-")
+                );
+            }
+            println!("tool cache: {}", tools.display());
+            Ok(())
+        }
+        AgentsCommand::Install { names } => {
+            let kinds = if names.is_empty() {
+                installable.clone()
+            } else {
+                let mut kinds = Vec::new();
+                for name in &names {
+                    let kind = AgentKind::parse(name.trim())
+                        .filter(|k| installable.contains(k))
+                        .ok_or_else(|| {
+                            let known: Vec<&str> = installable.iter().map(|k| k.as_str()).collect();
+                            anyhow::anyhow!(
+                                "`{name}` is not an installable agent (one of: {})",
+                                known.join(", ")
+                            )
+                        })?;
+                    if !kinds.contains(&kind) {
+                        kinds.push(kind);
+                    }
+                }
+                kinds
+            };
+            println!("Installing into {}", tools.display());
+            let total = kinds.len();
+            let mut failed = Vec::new();
+            for (i, kind) in kinds.into_iter().enumerate() {
+                let spec = strategy_for(kind).spec();
+                let label = format!("[{}/{total}] {} {}", i + 1, kind.as_str(), spec.version);
+                println!("{label}: installing {}@{}", spec.package.unwrap_or("-"), spec.version);
+                let started = std::time::Instant::now();
+                let dir = tools.clone();
+                let prefix = label.clone();
+                let result = tokio::task::spawn_blocking(move || {
+                    strategy_for(kind).install(&dir, &mut |line| {
+                        let line = line.trim();
+                        if !line.is_empty() {
+                            println!("{prefix}   {line}");
+                        }
+                    })
+                })
+                .await?;
+                match result {
+                    Ok(installed) if installed.fresh => {
+                        println!(
+                            "{label}: installed in {:.1}s ({})",
+                            started.elapsed().as_secs_f32(),
+                            installed.binary.display()
+                        )
+                    }
+                    Ok(_) => println!("{label}: already installed"),
+                    Err(e) => {
+                        println!("{label}: FAILED: {e}");
+                        failed.push(kind.as_str());
+                    }
+                }
+            }
+            if failed.is_empty() {
+                println!("Done: {total} agent(s) ready.");
+                Ok(())
+            } else {
+                anyhow::bail!("installing {} failed", failed.join(", "))
+            }
+        }
     }
 }
 
@@ -198,7 +308,8 @@ async fn worker_context(rt: &Runtime, hub: Hub) -> anyhow::Result<crate::worker:
     Ok(crate::worker::WorkerContext {
         pool: rt.pool.clone(),
         hub,
-        executor: crate::worker::pipeline::executor(&settings, rt.pool.clone(), rt.secrets.clone()).await?,
+        executor: crate::worker::pipeline::executor(&settings, rt.pool.clone(), rt.secrets.clone())
+            .await?,
         settings,
         secrets: rt.secrets.clone(),
     })

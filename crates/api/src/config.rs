@@ -112,6 +112,11 @@ pub struct TaskSettings {
     pub git_author_name: String,
     /// Author email of the commits Drydock makes.
     pub git_author_email: String,
+    /// Generate task titles, branch names and commit messages with a small model, through the
+    /// task owner's own key (falling back to the prompt when they have none or the call fails).
+    pub generate_names: bool,
+    /// How long one such generation call may take, in milliseconds, before the fallback is used.
+    pub generation_timeout_ms: u64,
 }
 
 /// Log output format.
@@ -232,6 +237,8 @@ fn defaults() -> Defaults {
             context_messages: 10,
             git_author_name: "Drydock".into(),
             git_author_email: "drydock@localhost".into(),
+            generate_names: true,
+            generation_timeout_ms: 8_000,
         },
         github: GithubDefaults {
             authorize_url: "https://github.com/login/oauth/authorize",

@@ -18,6 +18,7 @@ use utoipa::Modify;
         (name = "tokens", description = "Personal API tokens"),
         (name = "tasks", description = "Tasks, their runs, conversation and events"),
         (name = "keys", description = "Provider API keys (write-only)"),
+        (name = "connectors", description = "MCP servers (connectors) offered to agents; secrets are write-only"),
         (name = "agents", description = "The agent catalogue"),
         (name = "github", description = "GitHub repositories, tasks from issues, pull requests and commits, and task pull requests, comments and checks"),
         (name = "admin", description = "Administration"),

@@ -14,6 +14,9 @@ fn api_v1(cfg: &mut ServiceConfig) {
     crate::tokens::endpoints::configure(cfg);
     crate::tasks::endpoints::configure(cfg);
     crate::events::endpoints::configure(cfg);
+    crate::changes::endpoints::configure(cfg);
     crate::keys::endpoints::configure(cfg);
+    crate::connectors::endpoints::configure(cfg);
     crate::agents::configure(cfg);
+    crate::github::endpoints::configure(cfg);
 }

@@ -11,7 +11,8 @@
 //! - `[[env:NAME]]` print the value of an environment variable as a message;
 //! - `[[fail:MESSAGE]]` end with an error result;
 //! - `[[exit:CODE]]` exit with CODE right away, without a result line;
-//! - `[[garbage]]` print a line that is not JSON.
+//! - `[[garbage]]` print a line that is not JSON;
+//! - `[[symlink:LINK=TARGET]]` create a symlink (to probe path checks).
 //!
 //! Anything else is echoed as the final message. `--resume ID` keeps the session id.
 
@@ -57,17 +58,21 @@ fn plain_text(prompt: &str) -> String {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let flag =
+        |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     // Claude Code takes `-p` as a switch with the prompt after `--`; `-p PROMPT` works too.
     let prompt = match args.iter().position(|a| a == "--") {
         Some(i) => args[i + 1..].join(" "),
         None => flag("-p").or_else(|| flag("--print")).unwrap_or_default(),
     };
     let resumed = flag("--resume");
-    let session = resumed.clone().unwrap_or_else(|| format!("fake-{}-{}", std::process::id(), prompt.len()));
+    let session =
+        resumed.clone().unwrap_or_else(|| format!("fake-{}-{}", std::process::id(), prompt.len()));
     let cwd = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();
 
-    emit(json!({"type": "system", "subtype": "init", "session_id": session, "cwd": cwd, "model": flag("--model"), "tools": ["Write", "Bash"], "resumed": resumed.is_some()}));
+    emit(
+        json!({"type": "system", "subtype": "init", "session_id": session, "cwd": cwd, "model": flag("--model"), "tools": ["Write", "Bash"], "resumed": resumed.is_some()}),
+    );
     let mut call = 0;
     for (name, arg) in directives(&prompt) {
         match name.as_str() {
@@ -75,17 +80,27 @@ fn main() {
                 let (path, content) = arg.split_once('=').unwrap_or((arg.as_str(), ""));
                 call += 1;
                 let id = format!("toolu_{call}");
-                emit(json!({"type": "assistant", "session_id": session, "message": {"content": [{"type": "tool_use", "id": id, "name": "Write", "input": {"file_path": path, "content": content}}]}}));
+                emit(
+                    json!({"type": "assistant", "session_id": session, "message": {"content": [{"type": "tool_use", "id": id, "name": "Write", "input": {"file_path": path, "content": content}}]}}),
+                );
                 let result = match std::fs::write(path, content) {
-                    Ok(()) => json!({"tool_use_id": id, "type": "tool_result", "content": format!("File written: {path}")}),
-                    Err(e) => json!({"tool_use_id": id, "type": "tool_result", "content": e.to_string(), "is_error": true}),
+                    Ok(()) => {
+                        json!({"tool_use_id": id, "type": "tool_result", "content": format!("File written: {path}")})
+                    }
+                    Err(e) => {
+                        json!({"tool_use_id": id, "type": "tool_result", "content": e.to_string(), "is_error": true})
+                    }
                 };
-                emit(json!({"type": "user", "session_id": session, "message": {"role": "user", "content": [result]}}));
+                emit(
+                    json!({"type": "user", "session_id": session, "message": {"role": "user", "content": [result]}}),
+                );
             }
             "sleep" => std::thread::sleep(Duration::from_secs_f64(arg.parse().unwrap_or(1.0))),
             "lines" => {
                 for i in 0..arg.parse::<u64>().unwrap_or(1) {
-                    emit(json!({"type": "assistant", "session_id": session, "message": {"content": [{"type": "text", "text": format!("line {i}")}]}}));
+                    emit(
+                        json!({"type": "assistant", "session_id": session, "message": {"content": [{"type": "text", "text": format!("line {i}")}]}}),
+                    );
                 }
             }
             "ignore-term" => {
@@ -98,19 +113,32 @@ fn main() {
             }
             "env" => {
                 let value = std::env::var(&arg).unwrap_or_else(|_| "<unset>".into());
-                emit(json!({"type": "assistant", "session_id": session, "message": {"content": [{"type": "text", "text": format!("{arg}={value}")}]}}));
+                emit(
+                    json!({"type": "assistant", "session_id": session, "message": {"content": [{"type": "text", "text": format!("{arg}={value}")}]}}),
+                );
             }
             "fail" => {
-                emit(json!({"type": "result", "subtype": "error_during_execution", "is_error": true, "result": arg, "session_id": session}));
+                emit(
+                    json!({"type": "result", "subtype": "error_during_execution", "is_error": true, "result": arg, "session_id": session}),
+                );
                 std::process::exit(1);
             }
             "exit" => std::process::exit(arg.parse().unwrap_or(1)),
             "garbage" => println!("this line is not JSON {{"),
+            "symlink" => {
+                let (link, target) = arg.split_once('=').unwrap_or((arg.as_str(), "/"));
+                let _ = std::os::unix::fs::symlink(target, link);
+            }
             _ => {}
         }
     }
     let text = plain_text(&prompt);
-    let reply = if resumed.is_some() { format!("Resumed: {text}") } else { format!("Done: {text}") };
-    emit(json!({"type": "assistant", "session_id": session, "message": {"content": [{"type": "text", "text": reply}]}}));
-    emit(json!({"type": "result", "subtype": "success", "is_error": false, "result": reply, "session_id": session, "num_turns": call + 1, "total_cost_usd": 0.0012, "usage": {"input_tokens": 120, "output_tokens": 30}}));
+    let reply =
+        if resumed.is_some() { format!("Resumed: {text}") } else { format!("Done: {text}") };
+    emit(
+        json!({"type": "assistant", "session_id": session, "message": {"content": [{"type": "text", "text": reply}]}}),
+    );
+    emit(
+        json!({"type": "result", "subtype": "success", "is_error": false, "result": reply, "session_id": session, "num_turns": call + 1, "total_cost_usd": 0.0012, "usage": {"input_tokens": 120, "output_tokens": 30}}),
+    );
 }

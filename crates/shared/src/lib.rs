@@ -5,8 +5,11 @@
 
 pub mod agents;
 pub mod auth;
+pub mod changes;
+pub mod connectors;
 pub mod error;
 pub mod events;
+pub mod github;
 pub mod page;
 pub mod tasks;
 pub mod tokens;

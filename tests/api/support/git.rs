@@ -6,7 +6,14 @@ use std::process::Command;
 /// Runs git, panicking with its stderr on failure.
 pub fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "init.defaultBranch=trunk"])
+        .args([
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.com",
+            "-c",
+            "init.defaultBranch=trunk",
+        ])
         .args(args)
         .current_dir(dir)
         .output()
@@ -46,7 +53,10 @@ impl BareRepo {
 
     /// Branches of the remote.
     pub fn branches(&self) -> Vec<String> {
-        git(&self.path, &["for-each-ref", "--format=%(refname:short)", "refs/heads"]).lines().map(str::to_owned).collect()
+        git(&self.path, &["for-each-ref", "--format=%(refname:short)", "refs/heads"])
+            .lines()
+            .map(str::to_owned)
+            .collect()
     }
 
     /// A file's content on a branch.
@@ -62,7 +72,10 @@ pub fn fake_agent() -> PathBuf {
     let bin = target.join("drydock-fake-agent");
     if !bin.exists() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo).args(["build", "-p", "drydock-fake-agent"]).status().expect("cargo build");
+        let status = Command::new(cargo)
+            .args(["build", "-p", "drydock-fake-agent"])
+            .status()
+            .expect("cargo build");
         assert!(status.success(), "building drydock-fake-agent failed");
     }
     assert!(bin.exists(), "{} is missing", bin.display());

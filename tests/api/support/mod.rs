@@ -79,7 +79,13 @@ impl TestApp {
             let ctx = drydock_api::worker::WorkerContext {
                 pool: pool.clone(),
                 hub: hub.clone(),
-                executor: drydock_api::worker::pipeline::executor(&shared_settings, pool.clone(), secrets.clone()).await.expect("executor"),
+                executor: drydock_api::worker::pipeline::executor(
+                    &shared_settings,
+                    pool.clone(),
+                    secrets.clone(),
+                )
+                .await
+                .expect("executor"),
                 settings: shared_settings,
                 secrets,
             };
@@ -183,32 +189,76 @@ impl TestApp {
     pub async fn agent_user(&self, username: &str) -> (String, String) {
         let (_, token) = self.user_with_token(username).await;
         let key = format!("sk-ant-{username}-{}", uuid::Uuid::new_v4().simple());
-        let res = self.client.put(self.url("/api/v1/me/keys/anthropic")).bearer_auth(&token).json(&serde_json::json!({"value": key})).send().await.unwrap();
+        let res = self
+            .client
+            .put(self.url("/api/v1/me/keys/anthropic"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"value": key}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200);
         (token, key)
     }
 
     /// Creates a task and returns its JSON.
     pub async fn create_task(&self, token: &str, body: Value) -> Value {
-        json(self.client.post(self.url("/api/v1/tasks")).bearer_auth(token).json(&body).send().await.unwrap(), 201).await
+        json(
+            self.client
+                .post(self.url("/api/v1/tasks"))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+            201,
+        )
+        .await
     }
 
     /// Polls the task until `done(task)` or the timeout.
-    pub async fn wait_for(&self, token: &str, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    pub async fn wait_for(
+        &self,
+        token: &str,
+        id: &str,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
         let started = std::time::Instant::now();
         loop {
-            let task = json(self.client.get(self.url(&format!("/api/v1/tasks/{id}"))).bearer_auth(token).send().await.unwrap(), 200).await;
+            let task = json(
+                self.client
+                    .get(self.url(&format!("/api/v1/tasks/{id}")))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap(),
+                200,
+            )
+            .await;
             if done(&task) {
                 return task;
             }
-            assert!(started.elapsed() < Duration::from_secs(90), "timed out waiting for {what}: {task}");
+            assert!(
+                started.elapsed() < Duration::from_secs(90),
+                "timed out waiting for {what}: {task}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
     /// All events of a task.
     pub async fn events(&self, token: &str, id: &str) -> Vec<Value> {
-        let page = json(self.client.get(self.url(&format!("/api/v1/tasks/{id}/events?limit=1000"))).bearer_auth(token).send().await.unwrap(), 200).await;
+        let page = json(
+            self.client
+                .get(self.url(&format!("/api/v1/tasks/{id}/events?limit=1000")))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap(),
+            200,
+        )
+        .await;
         page["items"].as_array().unwrap().clone()
     }
 }
@@ -216,4 +266,29 @@ impl TestApp {
 /// Whether a task is in a terminal status.
 pub fn finished(task: &Value) -> bool {
     matches!(task["status"].as_str(), Some("completed" | "error" | "stopped"))
+}
+
+/// The shared npm tool cache of the real agent CLIs: `$DRYDOCK_TOOLS_DIR`, else
+/// `<target dir>/drydock-tools` (the cache `crates/sandbox/tests/agents_cli.rs` fills too).
+pub fn shared_tools_dir() -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os("DRYDOCK_TOOLS_DIR") {
+        return dir.into();
+    }
+    // <target>/debug/deps/api-<hash>
+    let exe = std::env::current_exe().expect("test exe");
+    exe.ancestors().nth(3).expect("target dir").join("drydock-tools")
+}
+
+impl TestApp {
+    /// An app whose workers run the **real** agent CLIs from the shared tool cache (no
+    /// `agent_binaries` override), with local repositories allowed and short leases.
+    pub async fn with_real_agents(workers: usize, extra: &str) -> Self {
+        let tools = shared_tools_dir();
+        std::fs::create_dir_all(&tools).expect("tool cache");
+        let base = format!(
+            "tools_dir = \"{}\"\n[tasks]\nworkers = {workers}\nallow_local_repos = true\nlease_secs = 5\nheartbeat_ms = 300\ndaily_quota = 1000\nagent_exit_grace_secs = 3\nper_user_concurrency = 4\n",
+            tools.display()
+        );
+        Self::spawn_layers(&[&base, extra]).await
+    }
 }

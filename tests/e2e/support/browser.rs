@@ -42,7 +42,9 @@ impl Browser {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("starting {chromedriver} (apt-get install chromium-driver): {e}"));
+            .unwrap_or_else(|e| {
+                panic!("starting {chromedriver} (apt-get install chromium-driver): {e}")
+            });
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             if started.elapsed() > Duration::from_secs(20) {
@@ -103,12 +105,16 @@ impl Browser {
             .await
             .unwrap_or(Value::Null);
         if let (Some(w), Some(h)) = (inner[0].as_u64(), inner[1].as_u64()) {
-            let (dw, dh) = (u64::from(width).saturating_sub(w), u64::from(height).saturating_sub(h));
+            let (dw, dh) =
+                (u64::from(width).saturating_sub(w), u64::from(height).saturating_sub(h));
             if dw > 0 || dh > 0 {
                 let (w2, h2) = (u64::from(width) + dw, u64::from(height) + dh);
                 let _ = self
                     .client
-                    .set_window_size(u32::try_from(w2).unwrap_or(width), u32::try_from(h2).unwrap_or(height))
+                    .set_window_size(
+                        u32::try_from(w2).unwrap_or(width),
+                        u32::try_from(h2).unwrap_or(height),
+                    )
                     .await;
             }
         }

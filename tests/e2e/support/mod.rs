@@ -14,7 +14,8 @@ pub use server::Server;
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root)
 }
 
 /// The built SPA; a missing build fails the test with what to run (never a silent skip).
@@ -90,8 +91,11 @@ impl BareRepo {
         let work = dir.path().join("seed");
         std::fs::create_dir(&work).expect("mkdir");
         git(&work, &["init", "--initial-branch=trunk"]);
-        std::fs::write(work.join("README.md"), "# Demo\n\nA project for Drydock's browser tests.\n")
-            .expect("write");
+        std::fs::write(
+            work.join("README.md"),
+            "# Demo\n\nA project for Drydock's browser tests.\n",
+        )
+        .expect("write");
         git(&work, &["add", "."]);
         git(&work, &["commit", "-m", "initial"]);
         git(&work, &["push", path.to_str().expect("utf-8 path"), "trunk"]);

@@ -4,6 +4,8 @@ use actix_web::{delete, get, post, put, web, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
 use serde::Deserialize;
 use shared::agents::UserLimits;
 use shared::page::Page;
@@ -100,6 +102,15 @@ async fn create_task(
             .entry("max_duration_minutes".into())
             .or_insert_with(Vec::new)
             .push(format!("must be at most {} (your limit)", limits.max_duration_minutes));
+    }
+    let connector_problems = crate::connectors::endpoints::check_task_connectors(
+        &mut conn,
+        user.id,
+        &body.connector_ids,
+    )
+    .await?;
+    if !connector_problems.is_empty() {
+        errors.insert("connector_ids".into(), connector_problems);
     }
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
@@ -234,6 +245,11 @@ async fn delete_task(
         return Err(ApiError::Conflict("The task is still running; stop it first.".into()));
     }
     model::soft_delete(&mut conn, user.id, Some(task.id), &[]).await?;
+    drop(conn);
+    if let Some(sandbox_id) = &task.sandbox_id {
+        crate::sandboxes::destroy(&state.settings, &state.pool, sandbox_id, "its task was deleted")
+            .await?;
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -275,6 +291,22 @@ async fn delete_tasks(
     }
     let mut conn = state.conn().await?;
     let ids = model::soft_delete(&mut conn, user.id, None, &statuses).await?;
+    let kept: Vec<String> = crate::db::schema::tasks::table
+        .filter(crate::db::schema::tasks::id.eq_any(&ids))
+        .filter(crate::db::schema::tasks::sandbox_id.is_not_null())
+        .select(crate::db::schema::tasks::sandbox_id.assume_not_null())
+        .load(&mut conn)
+        .await?;
+    drop(conn);
+    for sandbox_id in kept {
+        crate::sandboxes::destroy(
+            &state.settings,
+            &state.pool,
+            &sandbox_id,
+            "its task was deleted",
+        )
+        .await?;
+    }
     Ok(web::Json(Deleted { deleted: ids.len() }))
 }
 

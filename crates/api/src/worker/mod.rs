@@ -9,8 +9,8 @@ pub mod claim;
 pub mod context;
 pub mod executor;
 pub mod pipeline;
-pub mod repo;
 pub mod reaper;
+pub mod repo;
 pub mod run;
 
 use std::sync::Arc;
@@ -97,8 +97,8 @@ async fn worker_loop(ctx: WorkerContext, worker_id: String, mut shutdown: watch:
     tracing::info!(%worker_id, "worker stopped");
 }
 
-/// Collects the known secret values of the task's owner (their keys, and the GitHub token) so
-/// events are redacted by exact value.
+/// Collects the known secret values of the task's owner (their keys, the GitHub token and their
+/// connectors' secrets) so events are redacted by exact value.
 pub async fn executor_secrets(
     ctx: &WorkerContext,
     job: &claim::Job,
@@ -120,6 +120,9 @@ pub async fn executor_secrets(
                 values.push(token.expose_secret().to_owned());
             }
         }
+        values.extend(
+            crate::connectors::secret_values(&mut conn, &ctx.secrets, job.task.user_id).await,
+        );
     }
     crate::events::redact::Redactor::new(values)
 }

@@ -28,14 +28,20 @@ const OVERRIDES: &str = "overrides";
 
 /// Builds the executor: the local bubblewrap backend, checked now so a broken install fails at
 /// startup with a clear message, never later or silently without isolation.
-pub async fn executor(settings: &Arc<Settings>, pool: DbPool, secrets: SecretBox) -> anyhow::Result<Arc<dyn Executor>> {
-    let backend = sandbox::LocalSandbox::new(sandbox::LocalSandboxConfig::new(settings.sandboxes_dir()))?;
+pub async fn executor(
+    settings: &Arc<Settings>,
+    pool: DbPool,
+    secrets: SecretBox,
+) -> anyhow::Result<Arc<dyn Executor>> {
+    let backend =
+        sandbox::LocalSandbox::new(sandbox::LocalSandboxConfig::new(settings.sandboxes_dir()))?;
     backend.check().await?;
     let tools = settings.tools_dir();
     std::fs::create_dir_all(tools.join(OVERRIDES))?;
     for (agent, path) in &settings.agent_binaries {
         let target = tools.join(OVERRIDES).join(agent);
-        std::fs::copy(path, &target).map_err(|e| anyhow::anyhow!("copying agent binary {}: {e}", path.display()))?;
+        std::fs::copy(path, &target)
+            .map_err(|e| anyhow::anyhow!("copying agent binary {}: {e}", path.display()))?;
     }
     Ok(Arc::new(Pipeline { sandbox: Arc::new(backend), settings: settings.clone(), pool, secrets }))
 }
@@ -78,16 +84,31 @@ impl Executor for Pipeline {
 }
 
 impl Pipeline {
-    async fn run(&self, job: &Job, ctx: &RunContext, slot: &mut Option<SandboxHandle>) -> Result<Option<String>, Fail> {
+    async fn run(
+        &self,
+        job: &Job,
+        ctx: &RunContext,
+        slot: &mut Option<SandboxHandle>,
+    ) -> Result<Option<String>, Fail> {
         let task = &job.task;
-        let kind = AgentKind::parse(&task.agent).ok_or_else(|| Fail(format!("unknown agent `{}`", task.agent)))?;
+        let kind = AgentKind::parse(&task.agent)
+            .ok_or_else(|| Fail(format!("unknown agent `{}`", task.agent)))?;
         let strategy = agents::strategy_for(kind);
         let key = self.key_for(task.user_id, strategy).await?;
+        // The first run names the task (and so its branch) before anything else.
+        let title = if job.number == 1 && task.branch_name.is_none() && task.sandbox_id.is_none() {
+            self.generate_title(ctx, job, strategy.spec().provider).await
+        } else {
+            task.title.clone()
+        };
 
         ctx.stage(TaskStage::Provisioning).await;
         let (handle, reused) = self.provision(job, ctx).await?;
         *slot = Some(handle.clone());
-        let workspace = handle.host_workspace.clone().ok_or_else(|| Fail("the sandbox has no host workspace".into()))?;
+        let workspace = handle
+            .host_workspace
+            .clone()
+            .ok_or_else(|| Fail("the sandbox has no host workspace".into()))?;
         let repo_dir = workspace.join("repo");
 
         let cloned = if reused {
@@ -95,7 +116,9 @@ impl Pipeline {
         } else {
             ctx.stage(TaskStage::Cloning).await;
             let token = self.git_token(task.user_id, &task.repo_url).await;
-            let cloned = repo::prepare(&self.settings, ctx, job, &repo_dir, token.as_deref()).await?;
+            let cloned =
+                repo::prepare(&self.settings, ctx, job, &title, &repo_dir, token.as_deref())
+                    .await?;
             if let Some(base) = &cloned.base_branch {
                 ctx.set_base_branch(base).await;
             }
@@ -106,9 +129,14 @@ impl Pipeline {
             if task.install_dependencies {
                 ctx.stage(TaskStage::Installing).await;
                 for argv in repo::install_plan(&repo_dir) {
-                    let outcome = self.exec_logged(ctx, &handle, argv, Duration::from_secs(900)).await?;
+                    let outcome =
+                        self.exec_logged(ctx, &handle, argv, Duration::from_secs(900)).await?;
                     if !outcome {
-                        ctx.event(EventBody::Log { level: LogLevel::Warn, message: "Installing dependencies failed; the agent runs anyway.".into() });
+                        ctx.event(EventBody::Log {
+                            level: LogLevel::Warn,
+                            message: "Installing dependencies failed; the agent runs anyway."
+                                .into(),
+                        });
                     }
                 }
             }
@@ -121,10 +149,24 @@ impl Pipeline {
         if ctx.is_cancelled() {
             return Err(Fail("stopped".into()));
         }
-        if repo::commit(&self.settings, ctx, &cloned, &task.title, &job.prompt).await? {
+        let subject = self
+            .commit_subject(ctx, job, strategy.spec().provider, &title, message.as_deref())
+            .await;
+        if repo::commit(&self.settings, ctx, &cloned, &subject, &job.prompt).await? {
             ctx.stage(TaskStage::Pushing).await;
             let token = self.git_token(task.user_id, &task.repo_url).await;
             repo::push(&self.settings, ctx, &cloned, token.as_deref()).await?;
+            crate::github::auto_pr::open_if_requested(
+                crate::github::auto_pr::Deps {
+                    settings: &self.settings,
+                    pool: &self.pool,
+                    secrets: &self.secrets,
+                },
+                ctx,
+                task.id,
+                message.as_deref(),
+            )
+            .await;
         } else {
             ctx.log("The agent changed no files; nothing to commit.");
         }
@@ -140,14 +182,19 @@ impl Pipeline {
                     ctx.log(format!("Reusing the kept-alive sandbox {id}"));
                     return Ok((handle, true));
                 }
-                Err(e) => ctx.log(format!("The kept-alive sandbox is gone ({e}); starting a fresh one")),
+                Err(e) => {
+                    ctx.log(format!("The kept-alive sandbox is gone ({e}); starting a fresh one"))
+                }
             }
         }
         let mut spec = SandboxSpec::new(format!("t{}-r{}", job.task.id.simple(), job.number));
         spec.network = self.settings.tasks.sandbox_network;
         spec.tools_dir = Some(self.settings.tools_dir());
         if job.task.keep_alive {
-            spec.keep_alive_until = Some(Utc::now() + chrono::Duration::minutes(self.settings.tasks.keep_alive_minutes as i64));
+            spec.keep_alive_until = Some(
+                Utc::now()
+                    + chrono::Duration::minutes(self.settings.tasks.keep_alive_minutes as i64),
+            );
         }
         let handle = self.sandbox.create(spec).await?;
         ctx.log(format!("Sandbox {} ready ({})", handle.id, self.sandbox.name()));
@@ -155,10 +202,17 @@ impl Pipeline {
     }
 
     /// Keeps the sandbox for follow-ups when asked and the run did not fail, else destroys it.
-    async fn release(&self, job: &Job, ctx: &RunContext, handle: &SandboxHandle, outcome: &RunOutcome) {
+    async fn release(
+        &self,
+        job: &Job,
+        ctx: &RunContext,
+        handle: &SandboxHandle,
+        outcome: &RunOutcome,
+    ) {
         let keep = job.task.keep_alive && matches!(outcome, RunOutcome::Completed { .. });
         if keep {
-            let until = Utc::now() + chrono::Duration::minutes(self.settings.tasks.keep_alive_minutes as i64);
+            let until = Utc::now()
+                + chrono::Duration::minutes(self.settings.tasks.keep_alive_minutes as i64);
             let _ = self.sandbox.set_expiry(handle, until).await;
             ctx.set_sandbox(Some(&handle.id)).await;
             ctx.log(format!("Sandbox kept alive until {}", until.to_rfc3339()));
@@ -171,7 +225,64 @@ impl Pipeline {
         ctx.flush().await;
     }
 
-    async fn key_for(&self, user_id: uuid::Uuid, strategy: &dyn AgentStrategy) -> Result<(Secret, Option<String>), Fail> {
+    fn namer(&self) -> crate::titles::Namer {
+        let tasks = &self.settings.tasks;
+        crate::titles::Namer::new(
+            self.pool.clone(),
+            self.secrets.clone(),
+            Duration::from_millis(tasks.generation_timeout_ms),
+            tasks.generate_names,
+        )
+    }
+
+    /// Generates the task's title with the owner's key and records it; the prompt-derived title
+    /// when that is not possible.
+    async fn generate_title(&self, ctx: &RunContext, job: &Job, provider: KeyProvider) -> String {
+        match self.namer().title(job.task.user_id, provider, &job.prompt).await {
+            crate::titles::Generated::Text { text, provider } => {
+                crate::titles::set_title(&self.pool, job.task.id, &text).await;
+                ctx.log(format!("Title generated with your {} key: {text}", provider.as_str()));
+                text
+            }
+            crate::titles::Generated::Fallback(reason) => {
+                ctx.log(format!("Titled from the prompt ({reason})."));
+                job.task.title.clone()
+            }
+        }
+    }
+
+    /// The commit subject of this run: generated, else the title (first run) or the prompt
+    /// (follow-ups).
+    async fn commit_subject(
+        &self,
+        ctx: &RunContext,
+        job: &Job,
+        provider: KeyProvider,
+        title: &str,
+        agent_message: Option<&str>,
+    ) -> String {
+        match self
+            .namer()
+            .commit_subject(job.task.user_id, provider, title, &job.prompt, agent_message, &[])
+            .await
+        {
+            crate::titles::Generated::Text { text, .. } => text,
+            crate::titles::Generated::Fallback(reason) => {
+                ctx.log(format!("Commit message from the prompt ({reason})."));
+                if job.number == 1 {
+                    title.to_owned()
+                } else {
+                    crate::tasks::endpoints::fallback_title(&job.prompt)
+                }
+            }
+        }
+    }
+
+    async fn key_for(
+        &self,
+        user_id: uuid::Uuid,
+        strategy: &dyn AgentStrategy,
+    ) -> Result<(Secret, Option<String>), Fail> {
         let spec = strategy.spec();
         let mut conn = self.pool.get().await?;
         if let Some(row) = crate::keys::model::get(&mut conn, user_id, spec.provider).await? {
@@ -193,7 +304,8 @@ impl Pipeline {
 
     async fn github_token(&self, user_id: uuid::Uuid) -> Option<String> {
         let mut conn = self.pool.get().await.ok()?;
-        let identity = crate::accounts::model::identity(&mut conn, user_id, "github").await.ok()??;
+        let identity =
+            crate::accounts::model::identity(&mut conn, user_id, "github").await.ok()??;
         let token = self.secrets.open(identity.access_token_enc.as_deref()?).ok()?;
         Some(token.expose_secret().to_owned())
     }
@@ -206,7 +318,13 @@ impl Pipeline {
         self.github_token(user_id).await
     }
 
-    async fn exec_logged(&self, ctx: &RunContext, handle: &SandboxHandle, argv: Vec<String>, timeout: Duration) -> Result<bool, Fail> {
+    async fn exec_logged(
+        &self,
+        ctx: &RunContext,
+        handle: &SandboxHandle,
+        argv: Vec<String>,
+        timeout: Duration,
+    ) -> Result<bool, Fail> {
         let (tx, mut rx) = mpsc::channel::<OutputLine>(256);
         let mut request = ExecRequest::new(argv.clone());
         request.cwd = "repo".into();
@@ -222,7 +340,11 @@ impl Pipeline {
         while let Ok(line) = rx.try_recv() {
             ctx.event(EventBody::Raw { stream: line.stream, line: line.line });
         }
-        ctx.event(EventBody::Command { argv, exit_code: outcome.exit_code, duration_ms: outcome.duration.as_millis() as u64 });
+        ctx.event(EventBody::Command {
+            argv,
+            exit_code: outcome.exit_code,
+            duration_ms: outcome.duration.as_millis() as u64,
+        });
         Ok(outcome.success())
     }
 
@@ -250,6 +372,10 @@ impl Pipeline {
         run.base_url = base_url;
         run.resume_session = resume;
         run.mcp_servers = self.mcp_servers(task.user_id, &task.connector_ids).await?;
+        if !run.mcp_servers.is_empty() {
+            let names: Vec<&str> = run.mcp_servers.iter().map(|s| s.name.as_str()).collect();
+            ctx.log(format!("MCP servers: {}", names.join(", ")));
+        }
         let invocation = strategy.prepare(&run).map_err(|e| Fail(e.to_string()))?;
         for file in &invocation.files {
             let path = file.resolve(&run.paths.home);
@@ -257,10 +383,17 @@ impl Pipeline {
                 Ok(rel) => (FileRoot::Home, rel.to_path_buf()),
                 Err(_) => match path.strip_prefix(sandbox::WORKSPACE_DIR) {
                     Ok(rel) => (FileRoot::Workspace, rel.to_path_buf()),
-                    Err(_) => return Err(Fail(format!("agent config {} is outside the sandbox", path.display()))),
+                    Err(_) => {
+                        return Err(Fail(format!(
+                            "agent config {} is outside the sandbox",
+                            path.display()
+                        )))
+                    }
                 },
             };
-            self.sandbox.write_file(handle, root, &rel.to_string_lossy(), file.contents.as_bytes()).await?;
+            self.sandbox
+                .write_file(handle, root, &rel.to_string_lossy(), file.contents.as_bytes())
+                .await?;
         }
         let mut argv = invocation.argv.clone();
         if self.settings.agent_binaries.contains_key(spec.kind.as_str()) {
@@ -268,13 +401,23 @@ impl Pipeline {
                 *first = format!("{}/{OVERRIDES}/{}", sandbox::TOOLS_DIR, spec.kind.as_str());
             }
         }
-        ctx.event(EventBody::Command { argv: redact_prompt(&argv, &run.prompt), exit_code: None, duration_ms: 0 });
+        ctx.event(EventBody::Command {
+            argv: redact_prompt(&argv, &run.prompt),
+            exit_code: None,
+            duration_ms: 0,
+        });
 
         let mut request = ExecRequest::new(argv.clone());
         request.env = invocation.env.into_iter().collect();
-        request.cwd = invocation.cwd.strip_prefix(sandbox::WORKSPACE_DIR).map(|p| p.to_string_lossy().trim_start_matches('/').to_owned()).unwrap_or_else(|_| "repo".into());
-        request.timeout = Some(Duration::from_secs(u64::from(task.max_duration_minutes.max(1) as u32) * 60));
-        request.idle_timeout = Some(Duration::from_secs(self.settings.tasks.agent_idle_timeout_secs));
+        request.cwd = invocation
+            .cwd
+            .strip_prefix(sandbox::WORKSPACE_DIR)
+            .map(|p| p.to_string_lossy().trim_start_matches('/').to_owned())
+            .unwrap_or_else(|_| "repo".into());
+        request.timeout =
+            Some(Duration::from_secs(u64::from(task.max_duration_minutes.max(1) as u32) * 60));
+        request.idle_timeout =
+            Some(Duration::from_secs(self.settings.tasks.agent_idle_timeout_secs));
 
         let mut parser = strategy.parser(&AgentPaths::sandbox());
         let (tx, mut rx) = mpsc::channel::<OutputLine>(1024);
@@ -328,20 +471,36 @@ impl Pipeline {
                 ctx.set_session(id).await;
             }
         }
-        ctx.event(EventBody::Command { argv: redact_prompt(&argv, &run.prompt), exit_code: outcome.exit_code, duration_ms: outcome.duration.as_millis() as u64 });
+        ctx.event(EventBody::Command {
+            argv: redact_prompt(&argv, &run.prompt),
+            exit_code: outcome.exit_code,
+            duration_ms: outcome.duration.as_millis() as u64,
+        });
         if ctx.is_cancelled() {
             return Err(Fail("stopped".into()));
         }
         match outcome.stopped {
-            Some(StopReason::Timeout) => return Err(Fail(format!("The run exceeded its limit of {} minutes.", task.max_duration_minutes))),
-            Some(StopReason::Idle) => return Err(Fail(format!("The agent wrote nothing for {} seconds and was stopped.", self.settings.tasks.agent_idle_timeout_secs))),
+            Some(StopReason::Timeout) => {
+                return Err(Fail(format!(
+                    "The run exceeded its limit of {} minutes.",
+                    task.max_duration_minutes
+                )))
+            }
+            Some(StopReason::Idle) => {
+                return Err(Fail(format!(
+                    "The agent wrote nothing for {} seconds and was stopped.",
+                    self.settings.tasks.agent_idle_timeout_secs
+                )))
+            }
             _ => {}
         }
         match parser.outcome() {
             Outcome::Succeeded => Ok(parser.final_message().map(str::to_owned)),
             Outcome::Failed(reason) => Err(Fail(format!("The agent failed: {reason}"))),
             Outcome::Cancelled => Err(Fail("The agent was interrupted.".into())),
-            Outcome::Unknown if outcome.exit_code == Some(0) && !killed => Ok(parser.final_message().map(str::to_owned)),
+            Outcome::Unknown if outcome.exit_code == Some(0) && !killed => {
+                Ok(parser.final_message().map(str::to_owned))
+            }
             Outcome::Unknown => Err(Fail(match outcome.exit_code {
                 Some(code) => format!("The agent exited with code {code} without a result."),
                 None => "The agent was killed before it finished.".into(),
@@ -349,7 +508,11 @@ impl Pipeline {
         }
     }
 
-    async fn ensure_installed(&self, ctx: &RunContext, strategy: &dyn AgentStrategy) -> Result<String, Fail> {
+    async fn ensure_installed(
+        &self,
+        ctx: &RunContext,
+        strategy: &dyn AgentStrategy,
+    ) -> Result<String, Fail> {
         let spec = strategy.spec();
         if self.settings.agent_binaries.contains_key(spec.kind.as_str()) {
             return Ok(format!("{} (custom binary)", spec.version));
@@ -362,7 +525,8 @@ impl Pipeline {
         ctx.flush().await;
         let installed = tokio::task::spawn_blocking(move || {
             let strategy = agents::strategy_for(spec.kind);
-            strategy.install(&tools, &mut |line| tracing::info!(agent = spec.kind.as_str(), "{line}"))
+            strategy
+                .install(&tools, &mut |line| tracing::info!(agent = spec.kind.as_str(), "{line}"))
         })
         .await
         .map_err(|e| Fail(e.to_string()))?
@@ -390,15 +554,28 @@ impl Pipeline {
         Ok(out)
     }
 
-    async fn mcp_servers(&self, _user_id: uuid::Uuid, _ids: &[uuid::Uuid]) -> Result<Vec<agents::McpServer>, Fail> {
-        Ok(Vec::new())
+    /// The task's connectors that are still the owner's and enabled, secrets opened.
+    async fn mcp_servers(
+        &self,
+        user_id: uuid::Uuid,
+        ids: &[uuid::Uuid],
+    ) -> Result<Vec<agents::McpServer>, Fail> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.pool.get().await?;
+        crate::connectors::for_run(&mut conn, &self.secrets, user_id, ids)
+            .await
+            .map_err(|e| Fail(format!("Loading the task's connectors failed: {e}")))
     }
 }
 
 /// Keeps the prompt out of command events (it is in the conversation already) and keeps them
 /// short.
 fn redact_prompt(argv: &[String], prompt: &str) -> Vec<String> {
-    argv.iter().map(|a| if a == prompt && a.len() > 40 { "<prompt>".to_owned() } else { a.clone() }).collect()
+    argv.iter()
+        .map(|a| if a == prompt && a.len() > 40 { "<prompt>".to_owned() } else { a.clone() })
+        .collect()
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {

@@ -59,12 +59,16 @@ pub async fn recover_expired(ctx: &WorkerContext) -> anyhow::Result<Vec<Uuid>> {
     Ok(ended)
 }
 
-/// Runs [`recover_expired`] every third of a lease until shutdown.
+/// Runs [`recover_expired`] and the sandbox garbage collection every third of a lease until
+/// shutdown.
 pub async fn reaper_loop(ctx: WorkerContext, mut shutdown: watch::Receiver<bool>) {
     let period = Duration::from_millis((ctx.settings.tasks.lease_secs * 1000 / 3).max(200));
     while !*shutdown.borrow() {
         if let Err(e) = recover_expired(&ctx).await {
             tracing::warn!(error = %e, "recovering expired runs failed");
+        }
+        if let Err(e) = crate::sandboxes::collect_expired(&ctx.settings, &ctx.pool).await {
+            tracing::warn!(error = %e, "collecting expired sandboxes failed");
         }
         tokio::select! {
             _ = tokio::time::sleep(period) => {}

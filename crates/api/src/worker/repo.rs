@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sandbox::git::{Author, ClonedRepo, CloneRequest, CommandRecord, Credentials, Git};
+use sandbox::git::{Author, CloneRequest, ClonedRepo, CommandRecord, Credentials, Git};
 use shared::events::EventBody;
 
 use super::claim::Job;
@@ -36,7 +36,14 @@ fn credentials(token: Option<&str>) -> Option<Credentials> {
 
 /// Clones the repository for this run: onto a new branch for the first run, or onto the
 /// task's existing branch for a follow-up in a fresh sandbox.
-pub async fn prepare(settings: &Settings, ctx: &RunContext, job: &Job, dir: &Path, token: Option<&str>) -> anyhow::Result<ClonedRepo> {
+pub async fn prepare(
+    settings: &Settings,
+    ctx: &RunContext,
+    job: &Job,
+    title: &str,
+    dir: &Path,
+    token: Option<&str>,
+) -> anyhow::Result<ClonedRepo> {
     let task = &job.task;
     let git = git(settings, ctx);
     if let Some(branch) = task.branch_name.clone().filter(|_| job.number > 1) {
@@ -58,7 +65,7 @@ pub async fn prepare(settings: &Settings, ctx: &RunContext, job: &Job, dir: &Pat
         repo.base_branch = task.base_branch.clone().or(repo.base_branch);
         return Ok(repo);
     }
-    let branch = sandbox::git::branch_name(&task.title);
+    let branch = sandbox::git::branch_name(title);
     let repo = git
         .clone_repo(&CloneRequest {
             url: task.repo_url.clone(),
@@ -85,7 +92,12 @@ pub fn reopen(job: &Job, dir: &Path) -> ClonedRepo {
 
 /// Runs git on the host in `dir` with no credentials.
 async fn plain_git(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
-    let out = tokio::process::Command::new("git").args(args).current_dir(dir).env("GIT_TERMINAL_PROMPT", "0").output().await?;
+    let out = tokio::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .output()
+        .await?;
     if !out.status.success() {
         anyhow::bail!("git {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
     }
@@ -94,18 +106,35 @@ async fn plain_git(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
 
 /// The dependency install commands for the lockfiles present.
 pub fn install_plan(dir: &Path) -> Vec<Vec<String>> {
-    sandbox::install_plan::install_plan_for_dir(dir).map(|steps| steps.into_iter().map(|s| s.argv).collect()).unwrap_or_default()
+    sandbox::install_plan::install_plan_for_dir(dir)
+        .map(|steps| steps.into_iter().map(|s| s.argv).collect())
+        .unwrap_or_default()
 }
 
-/// Commits everything the agent changed; `true` when there was something to commit.
-pub async fn commit(settings: &Settings, ctx: &RunContext, repo: &ClonedRepo, title: &str, prompt: &str) -> anyhow::Result<bool> {
-    let author = Author { name: settings.tasks.git_author_name.clone(), email: settings.tasks.git_author_email.clone() };
-    let message = commit_message(title, prompt);
+/// Commits everything the agent changed with `subject` and the run's prompt as the body; `true`
+/// when there was something to commit.
+pub async fn commit(
+    settings: &Settings,
+    ctx: &RunContext,
+    repo: &ClonedRepo,
+    subject: &str,
+    prompt: &str,
+) -> anyhow::Result<bool> {
+    let author = Author {
+        name: settings.tasks.git_author_name.clone(),
+        email: settings.tasks.git_author_email.clone(),
+    };
+    let message = commit_message(subject, prompt);
     Ok(git(settings, ctx).commit_all(repo, &message, &author).await?.is_some())
 }
 
 /// Pushes the task branch.
-pub async fn push(settings: &Settings, ctx: &RunContext, repo: &ClonedRepo, token: Option<&str>) -> anyhow::Result<()> {
+pub async fn push(
+    settings: &Settings,
+    ctx: &RunContext,
+    repo: &ClonedRepo,
+    token: Option<&str>,
+) -> anyhow::Result<()> {
     git(settings, ctx).push(repo, credentials(token).as_ref()).await?;
     Ok(())
 }

@@ -13,7 +13,7 @@ pub fn branch_name(title: &str) -> String {
 /// The pure part of [`branch_name`]: `drydock/<slug of title>-<suffix>`.
 ///
 /// The slug keeps ASCII letters and digits, lowercased; every other run of characters becomes
-/// one `-`. It is cut at [`MAX_SLUG`] characters on a word boundary when possible, and is `task`
+/// one `-`. It is cut at 40 characters on a word boundary when possible, and is `task`
 /// when nothing is left. The result is always a valid git ref name.
 pub fn branch_name_with_suffix(title: &str, suffix: &str) -> String {
     let slug = slug(title);

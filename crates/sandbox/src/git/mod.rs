@@ -1,7 +1,7 @@
 //! The git pipeline, run on the host against a sandbox's workspace directory.
 //!
 //! Git runs outside the sandbox so that the token never enters it: it exists only in the
-//! environment of the git processes started here (see [`remote`](self::Credentials)), never in
+//! environment of the git processes started here (see [`Credentials`]), never in
 //! argv, `.git/config` or the agent's environment.
 //!
 //! The workspace is written by the agent, so host-side git must not trust it. Every command

@@ -101,12 +101,23 @@ impl CgroupRoots {
     }
 }
 
-/// Removes a sandbox's cgroups; they must be empty, which they are once its processes are gone.
-pub(crate) fn remove(dirs: &[PathBuf]) {
+/// Removes a sandbox's cgroups. They must be empty; right after a kill the kernel may still be
+/// tearing down the last tasks (rmdir says `EBUSY`), so retry for a short while.
+pub(crate) async fn remove(dirs: &[PathBuf]) {
     for dir in dirs {
-        if let Err(err) = std::fs::remove_dir(dir) {
-            if err.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(dir = %dir.display(), %err, "could not remove sandbox cgroup");
+        let mut attempts = 0;
+        loop {
+            match std::fs::remove_dir(dir) {
+                Ok(()) => break,
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => break,
+                Err(_) if attempts < 40 => {
+                    attempts += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+                }
+                Err(err) => {
+                    tracing::warn!(dir = %dir.display(), %err, "could not remove sandbox cgroup");
+                    break;
+                }
             }
         }
     }

@@ -198,7 +198,7 @@ impl LocalSandbox {
 
     async fn remove(&self, meta: &Metadata) -> Result<()> {
         self.kill(&self.handle(&meta.id)).await?;
-        cgroup::remove(&meta.cgroups);
+        cgroup::remove(&meta.cgroups).await;
         let dir = self.dir(&meta.id);
         // Drop the metadata first: a half-removed directory is then no longer a sandbox.
         let _ = std::fs::remove_file(dir.join(metadata::FILE));

@@ -79,12 +79,28 @@ impl Filter {
     }
 }
 
+/// Whether a command event announces a start rather than an end: the API records the agent's
+/// command line when it launches it (no exit code, no duration yet) and again when it ends.
+pub fn command_started(exit_code: Option<i32>, duration_ms: u64) -> bool {
+    exit_code.is_none() && duration_ms == 0
+}
+
+fn exit_label(exit_code: Option<i32>, duration_ms: u64) -> String {
+    match exit_code {
+        Some(c) => format!("exit {c}"),
+        None if command_started(exit_code, duration_ms) => "started".to_owned(),
+        None => "killed".to_owned(),
+    }
+}
+
 /// Whether an event reports a failure (highlighted in red).
 pub fn is_error(body: &EventBody) -> bool {
     match body {
         EventBody::Error { .. } => true,
         EventBody::Log { level, .. } => *level == LogLevel::Error,
-        EventBody::Command { exit_code, .. } => *exit_code != Some(0),
+        EventBody::Command { exit_code, duration_ms, .. } => {
+            *exit_code != Some(0) && !command_started(*exit_code, *duration_ms)
+        }
         EventBody::ToolResult { ok, .. } => !ok,
         EventBody::Status { status, .. } => *status == shared::tasks::TaskStatus::Error,
         _ => false,
@@ -101,7 +117,7 @@ pub fn event_text(e: &TaskEvent) -> String {
         EventBody::Stage { stage } => format!("stage: {}", stage.as_str()),
         EventBody::Log { level, message } => format!("{level:?}: {message}").to_lowercase_first(),
         EventBody::Command { argv, exit_code, duration_ms } => {
-            let code = exit_code.map_or_else(|| "killed".to_owned(), |c| format!("exit {c}"));
+            let code = exit_label(*exit_code, *duration_ms);
             format!("$ {} ({code}, {duration_ms} ms)", argv.join(" "))
         }
         EventBody::AgentMessage { text } => text.clone(),
@@ -162,11 +178,15 @@ fn row_body(e: &TaskEvent) -> Html {
         EventBody::Command { argv, exit_code, duration_ms } => html! {
             <span class="cmd">
                 <code>{ format!("$ {}", argv.join(" ")) }</code>
-                <span class={classes!("exit", (*exit_code != Some(0)).then_some("bad"))}
-                      data-exit-code={exit_code.map(|c| c.to_string()).unwrap_or_else(|| "signal".into())}>
-                    { exit_code.map_or_else(|| "killed".to_owned(), |c| format!("exit {c}")) }
-                </span>
-                <span class="muted">{ format!("{:.1}s", *duration_ms as f64 / 1000.0) }</span>
+                if command_started(*exit_code, *duration_ms) {
+                    <span class="exit" data-exit-code="started">{ exit_label(*exit_code, *duration_ms) }</span>
+                } else {
+                    <span class={classes!("exit", (*exit_code != Some(0)).then_some("bad"))}
+                          data-exit-code={exit_code.map(|c| c.to_string()).unwrap_or_else(|| "signal".into())}>
+                        { exit_label(*exit_code, *duration_ms) }
+                    </span>
+                    <span class="muted">{ format!("{:.1}s", *duration_ms as f64 / 1000.0) }</span>
+                }
             </span>
         },
         EventBody::AgentMessage { text } => {
@@ -278,6 +298,20 @@ mod tests {
         assert!(!Filter::All.accepts(&raw.body));
         assert!(Filter::Raw.accepts(&raw.body));
         assert_eq!(event_text(&cmd), "#3 $ npm test (exit 1, 1500 ms)");
+    }
+
+    #[test]
+    fn a_command_announced_at_launch_is_not_a_failure() {
+        let started = ev(
+            r#""kind":"command","payload":{"argv":["claude"],"exit_code":null,"duration_ms":0}"#,
+        );
+        assert!(!is_error(&started.body));
+        assert_eq!(event_text(&started), "#3 $ claude (started, 0 ms)");
+        let killed = ev(
+            r#""kind":"command","payload":{"argv":["claude"],"exit_code":null,"duration_ms":900}"#,
+        );
+        assert!(is_error(&killed.body));
+        assert_eq!(event_text(&killed), "#3 $ claude (killed, 900 ms)");
     }
 
     #[test]

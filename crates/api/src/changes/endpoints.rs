@@ -1,0 +1,215 @@
+//! `/tasks/{id}/changes`, `/diff`, `/files`, `/file`.
+
+use actix_web::{get, web};
+use base64::Engine;
+use serde::Deserialize;
+use shared::changes::{ChangedFile, Changes, ChangesSource, FileContent, FileDiff, FileTree};
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::view;
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::tasks::model as tasks;
+
+/// Registers the routes.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_changes).service(file_diff).service(list_files).service(file_content);
+}
+
+/// Query naming one file.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PathQuery {
+    /// Path relative to the repository root.
+    path: String,
+}
+
+fn checked(path: &str) -> ApiResult<String> {
+    sandbox::files::validate_relative(path)
+        .map(|p| p.to_string_lossy().into_owned())
+        .map_err(|e| ApiError::invalid("path", e.to_string()))
+}
+
+const IMAGE_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "gif", "webp", "bmp", "ico", "svg"];
+
+fn is_image(path: &str) -> bool {
+    path.rsplit_once('.')
+        .is_some_and(|(_, ext)| IMAGE_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))
+}
+
+fn is_binary(bytes: &[u8]) -> bool {
+    bytes.iter().take(8000).any(|b| *b == 0) || std::str::from_utf8(bytes).is_err()
+}
+
+/// The files the task changed against its base, with additions and deletions.
+#[utoipa::path(
+    tag = "tasks", operation_id = "list_task_changes", params(("id" = Uuid, Path, description = "Task id")),
+    responses((status = 200, body = Changes), (status = 401, body = shared::Problem), (status = 404, body = shared::Problem), (status = 409, body = shared::Problem)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/tasks/{id}/changes")]
+async fn list_changes(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<Changes>> {
+    let task = tasks::owned(&mut *state.conn().await?, user.id, *id).await?;
+    let view = view::open(&state, &task).await?;
+    let files = view::reader(&state)
+        .changed_files(&view.repo)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(web::Json(Changes {
+        source: view.source,
+        base_branch: task.base_branch.clone(),
+        files: files
+            .into_iter()
+            .map(|f| ChangedFile {
+                path: f.path,
+                old_path: f.old_path,
+                status: f.status.as_str().to_owned(),
+                additions: f.additions,
+                deletions: f.deletions,
+                binary: f.binary,
+            })
+            .collect(),
+    }))
+}
+
+/// One file's old and new content and a unified diff. Binary and image files are flagged.
+#[utoipa::path(
+    tag = "tasks", operation_id = "get_task_diff", params(("id" = Uuid, Path, description = "Task id"), PathQuery),
+    responses((status = 200, body = FileDiff), (status = 401, body = shared::Problem), (status = 404, body = shared::Problem), (status = 409, body = shared::Problem), (status = 422, body = shared::Problem)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/tasks/{id}/diff")]
+async fn file_diff(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+    query: web::Query<PathQuery>,
+) -> ApiResult<web::Json<FileDiff>> {
+    let path = checked(&query.path)?;
+    let task = tasks::owned(&mut *state.conn().await?, user.id, *id).await?;
+    let view = view::open(&state, &task).await?;
+    let git = view::reader(&state);
+    let internal = |e: sandbox::git::GitError| ApiError::Internal(e.into());
+    let old = git.file_at_base(&view.repo, &path).await.map_err(internal)?;
+    let new = match view.source {
+        ChangesSource::Sandbox => sandbox::files::read_beneath(&view.repo.dir, &path).ok(),
+        ChangesSource::Branch => git.file_at_head(&view.repo, &path).await.map_err(internal)?,
+    };
+    if old.is_none() && new.is_none() {
+        return Err(ApiError::NotFound);
+    }
+    let binary = old.as_deref().is_some_and(is_binary) || new.as_deref().is_some_and(is_binary);
+    let text = |b: Option<Vec<u8>>| {
+        if binary {
+            None
+        } else {
+            b.map(|b| String::from_utf8_lossy(&b).into_owned())
+        }
+    };
+    let (old_content, new_content) = (text(old), text(new));
+    let patch = (!binary).then(|| {
+        unified(&path, old_content.as_deref().unwrap_or(""), new_content.as_deref().unwrap_or(""))
+    });
+    Ok(web::Json(FileDiff {
+        image: is_image(&path),
+        path,
+        old_content,
+        new_content,
+        patch,
+        binary,
+    }))
+}
+
+/// A unified diff of two texts, with three lines of context.
+fn unified(path: &str, old: &str, new: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{path}"), &format!("b/{path}"))
+        .to_string()
+}
+
+/// Every file of the task's repository (the live sandbox's working tree, or the branch).
+#[utoipa::path(
+    tag = "tasks", operation_id = "list_task_files", params(("id" = Uuid, Path, description = "Task id")),
+    responses((status = 200, body = FileTree), (status = 401, body = shared::Problem), (status = 404, body = shared::Problem), (status = 409, body = shared::Problem)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/tasks/{id}/files")]
+async fn list_files(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<FileTree>> {
+    let task = tasks::owned(&mut *state.conn().await?, user.id, *id).await?;
+    let view = view::open(&state, &task).await?;
+    let out = tokio::process::Command::new("git")
+        .args([
+            "-c",
+            "core.quotePath=false",
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
+        .current_dir(&view.repo.dir)
+        .output()
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let mut paths: Vec<String> = out
+        .stdout
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect();
+    paths.sort();
+    paths.dedup();
+    Ok(web::Json(FileTree { source: view.source, paths }))
+}
+
+/// One file's content; text as UTF-8, binary as base64.
+#[utoipa::path(
+    tag = "tasks", operation_id = "get_task_file", params(("id" = Uuid, Path, description = "Task id"), PathQuery),
+    responses((status = 200, body = FileContent), (status = 401, body = shared::Problem), (status = 404, body = shared::Problem), (status = 409, body = shared::Problem), (status = 422, body = shared::Problem)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/tasks/{id}/file")]
+async fn file_content(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+    query: web::Query<PathQuery>,
+) -> ApiResult<web::Json<FileContent>> {
+    let path = checked(&query.path)?;
+    let task = tasks::owned(&mut *state.conn().await?, user.id, *id).await?;
+    let view = view::open(&state, &task).await?;
+    let bytes = match view.source {
+        ChangesSource::Sandbox => match sandbox::files::read_beneath(&view.repo.dir, &path) {
+            Ok(bytes) => Some(bytes),
+            Err(sandbox::SandboxError::InvalidPath { .. }) => {
+                return Err(ApiError::invalid("path", "leaves the repository"))
+            }
+            Err(_) => None,
+        },
+        ChangesSource::Branch => view::reader(&state)
+            .file_at_head(&view.repo, &path)
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?,
+    };
+    let bytes = bytes.ok_or(ApiError::NotFound)?;
+    let binary = is_binary(&bytes);
+    Ok(web::Json(FileContent {
+        size: bytes.len() as u64,
+        content: (!binary).then(|| String::from_utf8_lossy(&bytes).into_owned()),
+        content_base64: binary.then(|| base64::engine::general_purpose::STANDARD.encode(&bytes)),
+        binary,
+        path,
+    }))
+}

@@ -1,0 +1,93 @@
+//! MCP connectors: a user's MCP servers, offered to their agents per task.
+//!
+//! Environment values (local servers) and header values (remote servers) are secrets: sealed
+//! under the master key as JSON maps, never returned by the API (only their names), opened only
+//! by the worker that runs one of the owner's tasks, and redacted from that run's events.
+
+pub mod endpoints;
+pub mod model;
+pub mod presets;
+
+use std::collections::BTreeMap;
+
+use secrecy::ExposeSecret;
+use uuid::Uuid;
+
+use crate::crypto::SecretBox;
+use model::ConnectorRow;
+
+/// Seals a map of secrets; `None` for an empty map.
+pub fn seal_map(
+    secrets: &SecretBox,
+    map: &BTreeMap<String, String>,
+) -> anyhow::Result<Option<String>> {
+    if map.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(secrets.seal(&serde_json::to_string(map)?)?))
+}
+
+/// Opens a sealed map of secrets (an absent one is empty).
+pub fn open_map(
+    secrets: &SecretBox,
+    sealed: Option<&str>,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let Some(sealed) = sealed else { return Ok(BTreeMap::new()) };
+    let plain = secrets.open(sealed)?;
+    Ok(serde_json::from_str(plain.expose_secret())?)
+}
+
+/// The connectors a run gets: the task's connectors that still belong to its owner and are
+/// enabled, secrets opened, in the order the task lists them.
+pub async fn for_run(
+    conn: &mut diesel_async::AsyncPgConnection,
+    secrets: &SecretBox,
+    user_id: Uuid,
+    ids: &[Uuid],
+) -> anyhow::Result<Vec<sandbox::agents::McpServer>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = model::by_ids(conn, user_id, ids).await?;
+    let mut out = Vec::new();
+    for id in ids {
+        let Some(row) = rows.iter().find(|r| r.id == *id && r.enabled) else { continue };
+        out.push(to_mcp(secrets, row)?);
+    }
+    Ok(out)
+}
+
+fn to_mcp(secrets: &SecretBox, row: &ConnectorRow) -> anyhow::Result<sandbox::agents::McpServer> {
+    use sandbox::agents::{McpServer, McpTransport};
+    let transport = if row.kind == "remote" {
+        McpTransport::Remote {
+            url: row.url.clone().unwrap_or_default(),
+            headers: open_map(secrets, row.headers_enc.as_deref())?,
+        }
+    } else {
+        McpTransport::Local {
+            command: row.command.clone().unwrap_or_default(),
+            args: row.args.clone(),
+            env: open_map(secrets, row.env_enc.as_deref())?,
+        }
+    };
+    Ok(McpServer { name: row.name.clone(), transport })
+}
+
+/// Every secret value of the user's connectors, for redacting a run's events.
+pub async fn secret_values(
+    conn: &mut diesel_async::AsyncPgConnection,
+    secrets: &SecretBox,
+    user_id: Uuid,
+) -> Vec<String> {
+    let Ok(rows) = model::list(conn, user_id).await else { return Vec::new() };
+    let mut values = Vec::new();
+    for row in rows {
+        for sealed in [row.env_enc.as_deref(), row.headers_enc.as_deref()] {
+            if let Ok(map) = open_map(secrets, sealed) {
+                values.extend(map.into_values().filter(|v| !v.trim().is_empty()));
+            }
+        }
+    }
+    values
+}

@@ -1,0 +1,71 @@
+//! The automatic pull request: a task created with `create_pr` gets one when a run has pushed
+//! its branch. Called by the worker; a failure is logged on the task, never fails the run.
+
+use shared::events::{EventBody, LogLevel};
+use shared::github::CreatePullRequest;
+use uuid::Uuid;
+
+use super::{remote, service};
+use crate::config::Settings;
+use crate::crypto::SecretBox;
+use crate::db::DbPool;
+use crate::error::ApiError;
+use crate::worker::context::RunContext;
+
+/// What the hook needs from the worker.
+pub struct Deps<'a> {
+    /// Process settings (GitHub URLs).
+    pub settings: &'a Settings,
+    /// Database pool.
+    pub pool: &'a DbPool,
+    /// Opens the user's sealed GitHub token.
+    pub secrets: &'a SecretBox,
+}
+
+/// Opens the task's pull request if the task asked for one and has none yet. `agent_message`
+/// (the run's final message) becomes the body.
+pub async fn open_if_requested(
+    deps: Deps<'_>,
+    ctx: &RunContext,
+    task_id: Uuid,
+    agent_message: Option<&str>,
+) {
+    match open(&deps, task_id, agent_message).await {
+        Ok(Some(message)) => ctx.log(message),
+        Ok(None) => {}
+        Err(err) => {
+            let reason = err.problem().detail.unwrap_or_else(|| "an unexpected error".into());
+            if let ApiError::Internal(cause) = &err {
+                tracing::warn!(task_id = %task_id, error = ?cause, "automatic pull request failed");
+            }
+            ctx.event(EventBody::Log {
+                level: LogLevel::Warn,
+                message: format!("Could not open the pull request: {reason}"),
+            });
+        }
+    }
+}
+
+async fn open(
+    deps: &Deps<'_>,
+    task_id: Uuid,
+    agent_message: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    let mut conn = deps.pool.get().await?;
+    let task = crate::tasks::model::get(&mut conn, task_id).await?;
+    if !task.create_pr || task.pr_number.is_some() {
+        return Ok(None);
+    }
+    let repo = remote::require(&deps.settings.github.web_url, &task.repo_url)?;
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(20))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent("drydock")
+        .build()
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let gh =
+        service::client_for(&mut conn, deps.settings, deps.secrets, http, task.user_id).await?;
+    let input = CreatePullRequest { body: agent_message.map(str::to_owned), ..Default::default() };
+    let (pr, _) = service::open_pr(&gh, &mut conn, &task, &repo, input).await?;
+    Ok(Some(format!("Opened pull request #{}: {}", pr.number, pr.url)))
+}

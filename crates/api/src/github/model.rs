@@ -1,0 +1,94 @@
+//! Database access for the GitHub features: the user's sealed token and the pull request
+//! fields of `tasks`.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use secrecy::SecretString;
+use shared::github::PullRequest;
+use uuid::Uuid;
+
+use crate::crypto::SecretBox;
+use crate::db::schema::{task_messages, tasks};
+use crate::error::ApiError;
+
+/// The problem of a user without a usable GitHub connection.
+pub fn not_connected() -> ApiError {
+    ApiError::Unprocessable(
+        "This needs your GitHub account: sign in with GitHub (or connect it in Settings) so Drydock can act on GitHub for you.".into(),
+    )
+}
+
+/// The user's GitHub token, opened; a 422 asking to connect GitHub when there is none.
+pub async fn token(
+    conn: &mut AsyncPgConnection,
+    secrets: &SecretBox,
+    user_id: Uuid,
+) -> Result<SecretString, ApiError> {
+    let identity = crate::accounts::model::identity(conn, user_id, "github").await?;
+    let sealed = identity.and_then(|i| i.access_token_enc).ok_or_else(not_connected)?;
+    // A token sealed under a key that is no longer configured is as good as none.
+    secrets.open(&sealed).map_err(|_| not_connected())
+}
+
+/// Records a pull request on its task (number, URL, status, merge commit).
+pub async fn save_pr(
+    conn: &mut AsyncPgConnection,
+    task_id: Uuid,
+    pr: &PullRequest,
+) -> QueryResult<()> {
+    diesel::update(tasks::table.find(task_id))
+        .set((
+            tasks::pr_number.eq(pr.number),
+            tasks::pr_url.eq(&pr.url),
+            tasks::pr_status.eq(pr.status.as_str()),
+            tasks::pr_merge_sha.eq(&pr.merge_sha),
+            tasks::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Sets the branch a new task continues instead of creating its own (a pull request's head).
+pub async fn set_branch(
+    conn: &mut AsyncPgConnection,
+    task_id: Uuid,
+    branch: &str,
+) -> QueryResult<()> {
+    diesel::update(tasks::table.find(task_id))
+        .set(tasks::branch_name.eq(branch))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Forgets the task's kept-alive sandbox; returns its id when there was one.
+pub async fn take_sandbox(
+    conn: &mut AsyncPgConnection,
+    task_id: Uuid,
+) -> QueryResult<Option<String>> {
+    let id: Option<String> =
+        tasks::table.find(task_id).select(tasks::sandbox_id).first(conn).await?;
+    if id.is_some() {
+        diesel::update(tasks::table.find(task_id))
+            .set(tasks::sandbox_id.eq(None::<String>))
+            .execute(conn)
+            .await?;
+    }
+    Ok(id)
+}
+
+/// The agent's most recent final message on the task, the default pull request body.
+pub async fn last_agent_message(
+    conn: &mut AsyncPgConnection,
+    task_id: Uuid,
+) -> QueryResult<Option<String>> {
+    task_messages::table
+        .filter(task_messages::task_id.eq(task_id))
+        .filter(task_messages::role.eq("agent"))
+        .order((task_messages::created_at.desc(), task_messages::id.desc()))
+        .select(task_messages::content)
+        .first(conn)
+        .await
+        .optional()
+}

@@ -1,0 +1,3 @@
+ALTER TABLE tasks
+    DROP COLUMN pr_merge_sha,
+    DROP COLUMN pr_status;

@@ -1,0 +1,370 @@
+//! The real agent CLIs through the whole worker pipeline: a task is claimed, the sandbox
+//! (bubblewrap) clones a local bare repository, the pinned npm CLI from the shared tool cache
+//! runs headless against a fake model server on 127.0.0.1 (the URL is the user's key
+//! `base_url`), and Drydock commits and pushes.
+//!
+//! Per CLI: the pushed branch holds the edit; the events hold the tool call and the final
+//! message; a follow-up on a kept-alive task resumes the session (the fake sees the history);
+//! a connector reaches the CLI as an MCP server inside the sandbox (with its secret env); the
+//! key and connector secrets never appear in events; a 401 from the model ends the task in a
+//! clear error; a stop during a stalled turn ends it `stopped` within seconds.
+//!
+//! Slow (the CLIs are real, about 1-3 s per turn) and needs the tool cache (`DRYDOCK_TOOLS_DIR`,
+//! else `<target>/drydock-tools`; installed from npm on first use): every test is named
+//! `real_cli_*`, so `-E 'not test(real_cli_)'` leaves them out.
+
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use fakes::FakeModel;
+use serde_json::{json, Value};
+
+use crate::support::git::BareRepo;
+use crate::support::{finished, json, shared_tools_dir, TestApp};
+
+/// Where the fake MCP server lives inside the sandbox (the tool cache is mounted read-only at
+/// `/opt/drydock/tools`).
+const MCP_IN_SANDBOX: &str = "/opt/drydock/tools/test-bin/drydock-fake-mcp";
+/// Its log, in the sandbox workspace (outside the repository, so never committed).
+const MCP_LOG_IN_SANDBOX: &str = "/workspace/mcp.log";
+
+/// Builds `drydock-fake-mcp` and copies it into the tool cache (atomically: other test
+/// processes may be running it).
+fn install_fake_mcp() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let exe = std::env::current_exe().unwrap();
+        let profile_dir = exe.ancestors().nth(2).unwrap().to_path_buf();
+        let target_dir = exe.ancestors().nth(3).unwrap().to_path_buf();
+        let bin = profile_dir.join("drydock-fake-mcp");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "drydock-fakes", "--bin", "drydock-fake-mcp"])
+            .env("CARGO_TARGET_DIR", &target_dir)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo build drydock-fake-mcp");
+        assert!(status.success(), "building drydock-fake-mcp failed");
+        let dir = shared_tools_dir().join("test-bin");
+        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = dir.join(format!(".drydock-fake-mcp-{}", std::process::id()));
+        std::fs::copy(&bin, &tmp).unwrap();
+        std::fs::rename(&tmp, dir.join("drydock-fake-mcp")).unwrap();
+    });
+}
+
+struct Cli {
+    agent: &'static str,
+    provider: &'static str,
+    model: &'static str,
+    /// Whether the key's base URL takes the `/v1` suffix (OpenAI-style APIs).
+    v1: bool,
+}
+
+const CLAUDE: Cli =
+    Cli { agent: "claude", provider: "anthropic", model: "claude-sonnet-4-5", v1: false };
+const CODEX: Cli = Cli { agent: "codex", provider: "openai", model: "gpt-5.5", v1: true };
+const GEMINI: Cli = Cli { agent: "gemini", provider: "gemini", model: "gemini-2.5-pro", v1: false };
+const OPENCODE: Cli = Cli { agent: "opencode", provider: "openai", model: "fake-model", v1: true };
+const QWEN: Cli = Cli { agent: "qwen", provider: "openai", model: "fake-model", v1: true };
+const COPILOT: Cli =
+    Cli { agent: "copilot", provider: "github-copilot", model: "gpt-4o", v1: true };
+
+struct Env {
+    app: TestApp,
+    fake: FakeModel,
+    token: String,
+    key: String,
+    repo: BareRepo,
+    cli: &'static Cli,
+}
+
+impl Env {
+    async fn new(cli: &'static Cli) -> Self {
+        install_fake_mcp();
+        let fake = FakeModel::start_default().unwrap();
+        let app = TestApp::with_real_agents(
+            2,
+            "[tasks]\ngeneration_timeout_ms = 2000\nagent_idle_timeout_secs = 120\n",
+        )
+        .await;
+        let (_, token) = app.user_with_token(cli.agent).await;
+        let key = format!("sk-drydock-{}-{}-5ecret", cli.agent, uuid::Uuid::new_v4().simple());
+        let base = if cli.v1 { format!("{}/v1", fake.base_url()) } else { fake.base_url() };
+        let res = app
+            .client
+            .put(app.url(&format!("/api/v1/me/keys/{}", cli.provider)))
+            .bearer_auth(&token)
+            .json(&json!({"value": key, "base_url": base}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        Self { app, fake, token, key, repo: BareRepo::new(), cli }
+    }
+
+    async fn create(&self, prompt: &str, extra: Value) -> String {
+        let mut body = json!({"repo_url": self.repo.url(), "agent": self.cli.agent, "model": self.cli.model, "prompt": prompt});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        self.app.create_task(&self.token, body).await["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn get(&self, id: &str) -> Value {
+        json(
+            self.app
+                .client
+                .get(self.app.url(&format!("/api/v1/tasks/{id}")))
+                .bearer_auth(&self.token)
+                .send()
+                .await
+                .unwrap(),
+            200,
+        )
+        .await
+    }
+
+    async fn events(&self, id: &str) -> Vec<Value> {
+        self.app.events(&self.token, id).await
+    }
+
+    /// Waits for `runs` runs of the task to end (a status event each), then returns the task.
+    async fn wait_runs(&self, id: &str, runs: usize) -> Value {
+        let started = Instant::now();
+        loop {
+            let events = self.events(id).await;
+            let ended = events
+                .iter()
+                .filter(|e| {
+                    e["kind"] == "status"
+                        && ["completed", "error", "stopped"]
+                            .contains(&e["payload"]["status"].as_str().unwrap_or(""))
+                })
+                .count();
+            if ended >= runs {
+                return self.get(id).await;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(240),
+                "{}: timed out waiting for run {runs} of {id}: {}",
+                self.cli.agent,
+                dump(&events)
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn sandbox_id(&self, id: &str) -> Option<String> {
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        use drydock_api::db::schema::tasks;
+        let mut conn = self.app.pool.get().await.unwrap();
+        let id: uuid::Uuid = id.parse().unwrap();
+        tasks::table
+            .find(id)
+            .select(tasks::sandbox_id)
+            .first::<Option<String>>(&mut conn)
+            .await
+            .unwrap()
+    }
+
+    /// The fake's requests from the CLI itself (they offer tools; title and commit-message
+    /// calls offer none).
+    fn agent_requests(&self) -> Vec<fakes::RequestRecord> {
+        self.fake.requests().into_iter().filter(|r| !r.tools.is_empty()).collect()
+    }
+}
+
+/// The events, short, for failure messages.
+fn dump(events: &[Value]) -> String {
+    events
+        .iter()
+        .map(|e| {
+            let payload = e["payload"].to_string();
+            format!("{} {} {}", e["seq"], e["kind"], payload.chars().take(300).collect::<String>())
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn full_pipeline(cli: &'static Cli) {
+    let started = Instant::now();
+    let env = Env::new(cli).await;
+    let app = &env.app;
+    let tag = format!("mcp-secret-{}", uuid::Uuid::new_v4().simple());
+    let connector = json(
+        app.client
+            .post(app.url("/api/v1/connectors"))
+            .bearer_auth(&env.token)
+            .json(&json!({"name": "fake", "type": "local", "command": MCP_IN_SANDBOX, "args": [MCP_LOG_IN_SANDBOX],
+                          "env": {fakes::mcp::TAG_VAR: tag}}))
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+
+    // A kept-alive task with the connector, and (concurrently) one whose model answers 401.
+    let id = env
+        .create(
+            "create hello.txt containing hi",
+            json!({"keep_alive": true, "connector_ids": [connector["id"]]}),
+        )
+        .await;
+    let failing = env.create("create e.txt containing x [[error:401]]", json!({})).await;
+
+    let done = env.wait_runs(&id, 1).await;
+    let events = env.events(&id).await;
+    let dbg = dump(&events);
+    assert_eq!(done["status"], "completed", "{}: {done}\n{dbg}", cli.agent);
+    let branch = done["branch_name"].as_str().unwrap().to_owned();
+    assert_eq!(env.repo.show(&branch, "hello.txt"), "hi\n", "the pushed branch holds the edit");
+    assert!(events.iter().any(|e| e["kind"] == "tool_call"), "no tool call:\n{dbg}");
+    assert!(
+        events.iter().any(|e| e["kind"] == "agent_message" && e["payload"]["text"] == "done"),
+        "no final message:\n{dbg}"
+    );
+    let text = serde_json::to_string(&events).unwrap();
+    assert!(!text.contains(&env.key), "the key leaked into events");
+    assert!(!text.contains(&tag), "a connector secret leaked into events");
+    assert!(text.contains("MCP servers: fake"), "{dbg}");
+    assert!(
+        env.fake.requests().iter().any(|r| r.auth.as_deref().is_some_and(|a| a.contains(&env.key))),
+        "the key reached the model API"
+    );
+    // The MCP server was started inside the sandbox with its secret environment.
+    let sandbox =
+        env.sandbox_id(&id).await.unwrap_or_else(|| panic!("kept alive, so a sandbox id: {done}"));
+    let log = app.settings.sandboxes_dir().join(&sandbox).join("work").join("mcp.log");
+    let mcp_log =
+        std::fs::read_to_string(&log).unwrap_or_else(|e| panic!("{}: {e}\n{dbg}", log.display()));
+    assert!(mcp_log.contains("\"method\":\"initialize\""), "MCP not initialised: {mcp_log}");
+    assert!(mcp_log.contains(&tag), "the connector's env did not reach the MCP server: {mcp_log}");
+
+    // The model's 401 is a clear task error.
+    let failed = env.wait_runs(&failing, 1).await;
+    assert_eq!(failed["status"], "error", "{failed}\n{}", dump(&env.events(&failing).await));
+    let reason = failed["error"].as_str().unwrap_or_default().to_owned();
+    let lower = reason.to_lowercase();
+    assert!(
+        ["401", "auth", "api key", "unauthori", "invalid", "credential"]
+            .iter()
+            .any(|w| lower.contains(w)),
+        "{}: unclear error {reason:?}\n{}",
+        cli.agent,
+        dump(&env.events(&failing).await)
+    );
+    assert!(!reason.contains(&env.key));
+    assert!(!serde_json::to_string(&env.events(&failing).await).unwrap().contains(&env.key));
+
+    // A follow-up resumes the session in the kept-alive sandbox; meanwhile a stalled turn is
+    // stopped.
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/tasks/{id}/messages")))
+        .bearer_auth(&env.token)
+        .json(&json!({"content": "create second.txt containing two"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let slow = env.create("create slow.txt containing x [[delay:30]]", json!({})).await;
+
+    let second = env.wait_runs(&id, 2).await;
+    let events = env.events(&id).await;
+    assert_eq!(second["status"], "completed", "{second}\n{}", dump(&events));
+    assert_eq!(second["branch_name"], branch.as_str());
+    assert_eq!(env.repo.show(&branch, "second.txt"), "two\n");
+    assert!(
+        events.iter().any(|e| e["kind"] == "log"
+            && e["payload"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("Reusing the kept-alive sandbox")),
+        "{}",
+        dump(&events)
+    );
+    let resumed = env
+        .agent_requests()
+        .into_iter()
+        .find(|r| r.prompt.contains("second.txt") && !r.tool_result)
+        .unwrap_or_else(|| panic!("no agent request for the follow-up"));
+    assert!(
+        resumed.earlier_prompts.iter().any(|p| p.contains("hello.txt")),
+        "the follow-up did not carry the first turn: {resumed:#?}"
+    );
+    assert!(
+        !resumed.prompt.contains("Earlier in this task"),
+        "resumed by session, not by pasted context: {}",
+        resumed.prompt
+    );
+
+    // Stop during the stalled model call.
+    let wait_start = Instant::now();
+    while !env.agent_requests().iter().any(|r| r.prompt.contains("[[delay:30]]")) {
+        let t = env.get(&slow).await;
+        assert!(
+            !finished(&t),
+            "the slow task ended early: {t}\n{}",
+            dump(&env.events(&slow).await)
+        );
+        assert!(
+            wait_start.elapsed() < Duration::from_secs(120),
+            "the CLI never called the model: {}",
+            dump(&env.events(&slow).await)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let asked = Instant::now();
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/tasks/{slow}/stop")))
+        .bearer_auth(&env.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let stopped = env.wait_runs(&slow, 1).await;
+    let took = asked.elapsed();
+    assert_eq!(stopped["status"], "stopped", "{stopped}\n{}", dump(&env.events(&slow).await));
+    assert!(took < Duration::from_secs(8), "{}: stop took {took:?}", cli.agent);
+    eprintln!(
+        "{}: whole pipeline suite in {:?} (stop took {took:?})",
+        cli.agent,
+        started.elapsed()
+    );
+}
+
+#[actix_web::test]
+async fn real_cli_claude() {
+    full_pipeline(&CLAUDE).await;
+}
+
+#[actix_web::test]
+async fn real_cli_codex() {
+    full_pipeline(&CODEX).await;
+}
+
+#[actix_web::test]
+async fn real_cli_gemini() {
+    full_pipeline(&GEMINI).await;
+}
+
+#[actix_web::test]
+async fn real_cli_opencode() {
+    full_pipeline(&OPENCODE).await;
+}
+
+#[actix_web::test]
+async fn real_cli_qwen() {
+    full_pipeline(&QWEN).await;
+}
+
+#[actix_web::test]
+async fn real_cli_copilot() {
+    full_pipeline(&COPILOT).await;
+}
