@@ -83,7 +83,11 @@ struct Env {
 impl Env {
     async fn new(cli: &'static Cli) -> Self {
         install_fake_mcp();
-        let fake = FakeModel::start_default().unwrap();
+        // Tools that want absolute paths get the sandbox's repository path (the fake cannot
+        // find it on the host, where it looks for the directory the CLI announces).
+        let defaults =
+            fakes::Defaults { workdir: Some("/workspace/repo".into()), ..Default::default() };
+        let fake = FakeModel::start(fakes::FakeConfig { defaults, ..Default::default() }).unwrap();
         let app = TestApp::with_real_agents(
             2,
             "[tasks]\ngeneration_timeout_ms = 2000\nagent_idle_timeout_secs = 120\n",
@@ -221,6 +225,11 @@ async fn full_pipeline(cli: &'static Cli) {
     let dbg = dump(&events);
     assert_eq!(done["status"], "completed", "{}: {done}\n{dbg}", cli.agent);
     let branch = done["branch_name"].as_str().unwrap().to_owned();
+    assert!(
+        env.repo.branches().contains(&branch),
+        "{}: the branch was not pushed\n{dbg}",
+        cli.agent
+    );
     assert_eq!(env.repo.show(&branch, "hello.txt"), "hi\n", "the pushed branch holds the edit");
     assert!(events.iter().any(|e| e["kind"] == "tool_call"), "no tool call:\n{dbg}");
     assert!(

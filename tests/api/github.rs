@@ -3,6 +3,9 @@
 //! and GitHub's failures as problems. Everything runs against the fake GitHub on 127.0.0.1,
 //! which checks the token and the request bodies.
 
+// Helpers here panic on purpose: a failed setup step is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use drydock_api::db::schema::{identities, task_messages, tasks};

@@ -1,6 +1,9 @@
 //! End-to-end tests of the API: a real PostgreSQL database per test, the app on a random port,
 //! and fake external servers on 127.0.0.1.
 
+// Test support code panics on a broken fixture by design: that is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 mod agents_real;

@@ -2,6 +2,8 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`). Run: `cargo bench -p drydock-api --bench events`.
 //! Prints the figures recorded in docs/benchmarks.md.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -168,7 +170,8 @@ async fn main() {
         let (client, base, token, done, count) =
             (client.clone(), base.clone(), token.clone(), done.clone(), count.clone());
         load.push(tokio::spawn(async move {
-            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+            while !std::sync::atomic::AtomicBool::load(&done, std::sync::atomic::Ordering::Relaxed)
+            {
                 let res = client
                     .get(format!("{base}/api/v1/tasks/{live}"))
                     .bearer_auth(&token)
@@ -177,16 +180,20 @@ async fn main() {
                     .unwrap();
                 assert_eq!(res.status(), 200);
                 let _ = res.bytes().await;
-                count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                std::sync::atomic::AtomicU64::fetch_add(
+                    &count,
+                    1,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
             }
         }));
     }
     tokio::time::sleep(Duration::from_secs(10)).await;
-    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    std::sync::atomic::AtomicBool::store(&done, true, std::sync::atomic::Ordering::Relaxed);
     for l in load {
         let _ = l.await;
     }
-    let n = count.load(std::sync::atomic::Ordering::Relaxed);
+    let n = std::sync::atomic::AtomicU64::load(&count, std::sync::atomic::Ordering::Relaxed);
     println!("GET /api/v1/tasks/{{id}} at 64 connections with a Bearer token: {:.0} req/s (client in the same process)", n as f64 / started.elapsed().as_secs_f64());
 
     pool.close();

@@ -251,7 +251,7 @@ fn defaults() -> Defaults {
 
 impl Settings {
     /// Loads defaults, then the TOML file if given, then the environment.
-    pub fn load(file: Option<&Path>) -> Result<Self, figment::Error> {
+    pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(defaults()));
         if let Some(file) = file {
             figment = figment.merge(Toml::file_exact(file));
@@ -260,22 +260,24 @@ impl Settings {
             .merge(Env::prefixed("DRYDOCK_").split("__").ignore(&["config"]))
             .merge(Env::raw().only(&["DATABASE_URL"]))
             .extract()
+            .map_err(Box::new)
     }
 
     /// Settings for tests and tools: the defaults plus `overrides` as a TOML document, with no
     /// environment involved.
-    pub fn from_toml(overrides: &str) -> Result<Self, figment::Error> {
+    pub fn from_toml(overrides: &str) -> Result<Self, Box<figment::Error>> {
         Self::from_toml_layers(&[overrides])
     }
 
     /// Like [`Settings::from_toml`] with several documents, later ones winning key by key.
-    pub fn from_toml_layers(layers: &[&str]) -> Result<Self, figment::Error> {
+    pub fn from_toml_layers(layers: &[&str]) -> Result<Self, Box<figment::Error>> {
         layers
             .iter()
             .fold(Figment::from(Serialized::defaults(defaults())), |f, layer| {
                 f.merge(Toml::string(layer))
             })
             .extract()
+            .map_err(Box::new)
     }
 
     /// The externally visible base URL, without a trailing slash.

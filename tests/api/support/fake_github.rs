@@ -5,6 +5,9 @@
 //! HTTP through `git http-backend` for repositories created with `git_repo`. It records what
 //! it received so tests can assert on it.
 
+// A test fixture: it panics on broken setup rather than returning errors.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -581,7 +584,6 @@ fn rest_api(
         Some(Inject::Forbidden) => return gh_error(403, "Resource not accessible by integration"),
         None => {}
     }
-    let api = format!("{base}/api");
     let segs: Vec<&str> = rest.split('/').collect();
     let method = req.method().as_str();
     let all_repos = |s: &FakeState, f: &dyn Fn(&FakeRepo) -> bool| -> Vec<serde_json::Value> {
@@ -590,23 +592,23 @@ fn rest_api(
     match (method, segs.as_slice()) {
         ("GET", ["user", "orgs"]) => {
             let orgs = s.orgs.iter().map(|o| json!({"login": o, "avatar_url": format!("https://avatars.example/{o}.png")})).collect();
-            paginate(&api, req, orgs, None)
+            paginate(base, req, orgs, None)
         }
         ("GET", ["user", "repos"]) => {
             let mine = all_repos(&s, &|r| r.owner == LOGIN || s.orgs.contains(&r.owner));
-            paginate(&api, req, mine, None)
+            paginate(base, req, mine, None)
         }
         ("POST", ["user", "repos"]) => create_repo(&mut s, base, LOGIN, &body, None),
         ("GET", ["orgs", org, "repos"]) if s.orgs.iter().any(|o| o == org) => {
             let org = org.to_string();
-            paginate(&api, req, all_repos(&s, &|r| r.owner == org), None)
+            paginate(base, req, all_repos(&s, &|r| r.owner == org), None)
         }
         ("POST", ["orgs", org, "repos"]) if s.orgs.iter().any(|o| o == org) => {
-            create_repo(&mut s, base, &org.to_string(), &body, None)
+            create_repo(&mut s, base, org, &body, None)
         }
         ("GET", ["users", user, "repos"]) => {
             let user = user.to_string();
-            paginate(&api, req, all_repos(&s, &|r| r.owner == user && !r.private), None)
+            paginate(base, req, all_repos(&s, &|r| r.owner == user && !r.private), None)
         }
         ("GET", ["search", "repositories"]) => {
             let q: HashMap<String, String> = web::Query::from_query(req.query_string())
@@ -621,7 +623,7 @@ fn rest_api(
                 .to_owned();
             let found =
                 all_repos(&s, &|r| r.owner == owner && r.name.to_lowercase().contains(&text));
-            paginate(&api, req, found, Some("items"))
+            paginate(base, req, found, Some("items"))
         }
         ("POST", ["repos", o, r, "generate"]) => {
             if !s.repos.contains_key(&key(o, r)) {
@@ -637,7 +639,7 @@ fn rest_api(
             if !s.repos.contains_key(&k) {
                 return not_found();
             }
-            repo_api(&mut s, req, base, &api, &k, method, tail, &body)
+            repo_api(&mut s, req, base, &k, method, tail, &body)
         }
         _ => not_found(),
     }
@@ -648,7 +650,6 @@ fn repo_api(
     s: &mut FakeState,
     req: &HttpRequest,
     base: &str,
-    api: &str,
     k: &str,
     method: &str,
     tail: &[&str],
@@ -659,7 +660,7 @@ fn repo_api(
     let number = |n: &str| n.parse::<i64>().ok();
     match (method, tail) {
         ("GET", []) => HttpResponse::Ok().json(snapshot.json(base)),
-        ("GET", ["commits"]) => paginate(api, req, snapshot.commits.clone(), None),
+        ("GET", ["commits"]) => paginate(base, req, snapshot.commits.clone(), None),
         ("GET", ["commits", sha]) => match snapshot
             .commits
             .iter()
@@ -669,13 +670,13 @@ fn repo_api(
             None => gh_error(422, &format!("No commit found for SHA: {sha}")),
         },
         ("GET", ["commits", sha, "check-runs"]) => paginate(
-            api,
+            base,
             req,
             snapshot.check_runs.get(*sha).cloned().unwrap_or_default(),
             Some("check_runs"),
         ),
         ("GET", ["issues"]) => paginate(
-            api,
+            base,
             req,
             snapshot
                 .items
@@ -703,19 +704,19 @@ fn repo_api(
             None => not_found(),
         },
         ("GET", ["issues", n, "comments"]) => paginate(
-            api,
+            base,
             req,
             number(n).and_then(|n| snapshot.issue_comments.get(&n).cloned()).unwrap_or_default(),
             None,
         ),
         ("GET", ["pulls", n, "comments"]) => paginate(
-            api,
+            base,
             req,
             number(n).and_then(|n| snapshot.review_comments.get(&n).cloned()).unwrap_or_default(),
             None,
         ),
         ("GET", ["pulls"]) => paginate(
-            api,
+            base,
             req,
             snapshot
                 .items

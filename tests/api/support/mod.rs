@@ -30,6 +30,7 @@ pub struct TestApp {
     /// The database; dropped after the test.
     pub db: TestDb,
     /// The process's notification hub.
+    #[allow(dead_code)]
     pub hub: drydock_api::events::hub::Hub,
     _stop_workers: tokio::sync::watch::Sender<bool>,
 }

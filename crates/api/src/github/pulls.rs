@@ -262,10 +262,10 @@ async fn list_comments(
         .map_err(|e| in_task(e, &ctx.repo))?;
     let mut items: Vec<PrComment> = issue
         .into_iter()
-        .map(|c| c.to_dto(CommentKind::Issue))
-        .chain(review.into_iter().map(|c| c.to_dto(CommentKind::Review)))
+        .map(|c| c.into_dto(CommentKind::Issue))
+        .chain(review.into_iter().map(|c| c.into_dto(CommentKind::Review)))
         .collect();
-    items.sort_by(|a, b| (a.created_at, a.id).cmp(&(b.created_at, b.id)));
+    items.sort_by_key(|c| (c.created_at, c.id));
     Ok(web::Json(Page { items, next_cursor: None }))
 }
 
@@ -301,7 +301,8 @@ async fn list_checks(
         .get(&format!("{base}/commits/{sha}/check-runs?per_page=100"))
         .await
         .map_err(|e| in_task(e, &ctx.repo))?;
-    let check_runs: Vec<CheckRun> = runs.check_runs.into_iter().map(wire::Check::to_dto).collect();
+    let check_runs: Vec<CheckRun> =
+        runs.check_runs.into_iter().map(wire::Check::into_dto).collect();
     Ok(web::Json(TaskChecks { head_sha: Some(sha), check_runs }))
 }
 

@@ -148,7 +148,7 @@ async fn list_repos(
     };
     let web_url = &state.settings.github.web_url;
     Ok(web::Json(Page {
-        items: repos.into_iter().map(|r: wire::Repo| r.to_dto(web_url)).collect(),
+        items: repos.into_iter().map(|r: wire::Repo| r.into_dto(web_url)).collect(),
         next_cursor: next.map(|_| (page + 1).to_string()),
     }))
 }
@@ -173,7 +173,7 @@ async fn get_repo(
     let repo = RepoRef::from_path(&path.0, &path.1)?;
     let gh = client(&state, user.id).await?;
     let found: wire::Repo = gh.get(&repo.api_path()).await?;
-    Ok(web::Json(found.to_dto(&state.settings.github.web_url)))
+    Ok(web::Json(found.into_dto(&state.settings.github.web_url)))
 }
 
 fn check_create(body: &CreateRepo) -> ApiResult<Option<RepoRef>> {
@@ -250,7 +250,7 @@ async fn create_repo(
         }
     };
     tracing::info!(user_id = %user.id, repo = %created.full_name, "GitHub repository created");
-    Ok(HttpResponse::Created().json(created.to_dto(&state.settings.github.web_url)))
+    Ok(HttpResponse::Created().json(created.into_dto(&state.settings.github.web_url)))
 }
 
 /// Query of the recent-items lists.
@@ -283,7 +283,7 @@ async fn list_commits(
     let commits: Vec<wire::Commit> =
         gh.get(&format!("{}/commits?per_page={n}", repo.api_path())).await?;
     Ok(web::Json(Page {
-        items: commits.into_iter().map(wire::Commit::to_dto).collect(),
+        items: commits.into_iter().map(wire::Commit::into_dto).collect(),
         next_cursor: None,
     }))
 }
@@ -310,8 +310,11 @@ async fn list_issues(
     let gh = client(&state, user.id).await?;
     let issues: Vec<wire::Issue> =
         gh.get(&format!("{}/issues?state=open&sort=updated&per_page={n}", repo.api_path())).await?;
-    let items =
-        issues.into_iter().filter(|i| i.pull_request.is_none()).map(wire::Issue::to_dto).collect();
+    let items = issues
+        .into_iter()
+        .filter(|i| i.pull_request.is_none())
+        .map(wire::Issue::into_dto)
+        .collect();
     Ok(web::Json(Page { items, next_cursor: None }))
 }
 
@@ -341,7 +344,7 @@ async fn list_pulls(
         ))
         .await?;
     Ok(web::Json(Page {
-        items: pulls.into_iter().map(wire::Pull::to_dto).collect(),
+        items: pulls.into_iter().map(wire::Pull::into_dto).collect(),
         next_cursor: None,
     }))
 }

@@ -46,7 +46,7 @@ pub struct Repo {
 
 impl Repo {
     /// The DTO; `repo_url` is built from the configured web host so tasks recognise it.
-    pub fn to_dto(self, web_url: &str) -> GithubRepo {
+    pub fn into_dto(self, web_url: &str) -> GithubRepo {
         GithubRepo {
             repo_url: format!(
                 "{}/{}/{}",
@@ -100,7 +100,7 @@ pub struct GitAuthor {
 
 impl Commit {
     /// The DTO.
-    pub fn to_dto(self) -> GithubCommit {
+    pub fn into_dto(self) -> GithubCommit {
         let author = self.commit.author;
         GithubCommit {
             sha: self.sha,
@@ -139,7 +139,7 @@ pub struct Issue {
 
 impl Issue {
     /// The DTO.
-    pub fn to_dto(self) -> GithubIssue {
+    pub fn into_dto(self) -> GithubIssue {
         GithubIssue {
             number: self.number,
             title: self.title,
@@ -227,7 +227,7 @@ impl Pull {
     }
 
     /// As listed for a repository.
-    pub fn to_dto(self) -> GithubPull {
+    pub fn into_dto(self) -> GithubPull {
         GithubPull {
             number: self.number,
             title: self.title,
@@ -271,7 +271,7 @@ pub struct Comment {
 
 impl Comment {
     /// The DTO.
-    pub fn to_dto(self, kind: CommentKind) -> PrComment {
+    pub fn into_dto(self, kind: CommentKind) -> PrComment {
         PrComment {
             id: self.id,
             kind,
@@ -319,7 +319,7 @@ pub struct Check {
 
 impl Check {
     /// The DTO.
-    pub fn to_dto(self) -> CheckRun {
+    pub fn into_dto(self) -> CheckRun {
         CheckRun {
             id: self.id,
             name: self.name,

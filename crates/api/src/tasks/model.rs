@@ -242,7 +242,7 @@ pub async fn messages(
 /// Outcome of a follow-up.
 pub enum FollowUp {
     /// Queued as a new run.
-    Queued(TaskRow),
+    Queued(Box<TaskRow>),
     /// The task still runs.
     Busy,
     /// No quota left.
@@ -307,7 +307,7 @@ pub async fn follow_up(
             )
             .await?;
             wake_workers(conn).await?;
-            Ok(FollowUp::Queued(get(conn, task_id).await?))
+            Ok(FollowUp::Queued(Box::new(get(conn, task_id).await?)))
         })
     })
     .await

@@ -125,19 +125,16 @@ impl Pipeline {
             ctx.set_branch(&cloned.branch).await;
             cloned
         };
-        if !reused {
-            if task.install_dependencies {
-                ctx.stage(TaskStage::Installing).await;
-                for argv in repo::install_plan(&repo_dir) {
-                    let outcome =
-                        self.exec_logged(ctx, &handle, argv, Duration::from_secs(900)).await?;
-                    if !outcome {
-                        ctx.event(EventBody::Log {
-                            level: LogLevel::Warn,
-                            message: "Installing dependencies failed; the agent runs anyway."
-                                .into(),
-                        });
-                    }
+        if !reused && task.install_dependencies {
+            ctx.stage(TaskStage::Installing).await;
+            for argv in repo::install_plan(&repo_dir) {
+                let outcome =
+                    self.exec_logged(ctx, &handle, argv, Duration::from_secs(900)).await?;
+                if !outcome {
+                    ctx.event(EventBody::Log {
+                        level: LogLevel::Warn,
+                        message: "Installing dependencies failed; the agent runs anyway.".into(),
+                    });
                 }
             }
         }

@@ -46,7 +46,9 @@ pub async fn prepare(
 ) -> anyhow::Result<ClonedRepo> {
     let task = &job.task;
     let git = git(settings, ctx);
-    if let Some(branch) = task.branch_name.clone().filter(|_| job.number > 1) {
+    if let Some(branch) =
+        task.branch_name.clone().filter(|_| job.number > 1 || task.branch_name.is_some())
+    {
         // A follow-up continues the pushed branch: clone it under a temporary name, then take
         // the branch's own name back.
         let temp = format!("{branch}-drydock-resume");

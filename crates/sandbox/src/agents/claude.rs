@@ -220,6 +220,11 @@ impl ClaudeStreamParser {
                 cost_usd: v["total_cost_usd"].as_f64(),
             });
         }
+        // A turn already judged failed (a rejected key) stays failed: the interrupted result
+        // that follows is the worker stopping the retries, not the user.
+        if matches!(self.state.outcome, Some(Outcome::Failed(_))) {
+            return;
+        }
         let text = v["result"].as_str().unwrap_or_default();
         if let Some(reason) = self.api_error.clone() {
             self.state.outcome = Some(Outcome::Failed(reason));
