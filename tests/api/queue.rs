@@ -35,6 +35,7 @@ impl WorkerProcess {
             .env("DRYDOCK_TASKS__LEASE_SECS", "3")
             .env("DRYDOCK_TASKS__HEARTBEAT_MS", "300")
             .env("DRYDOCK_TASKS__ALLOW_LOCAL_REPOS", "true")
+            .env("DRYDOCK_TASKS__GENERATE_NAMES", "false")
             .env("DRYDOCK_TASKS__GLOBAL_CONCURRENCY", "8")
             .env("DRYDOCK_TASKS__PER_USER_CONCURRENCY", "8")
             .env("DRYDOCK_AGENT_BINARIES__CLAUDE", fake_agent())

@@ -180,7 +180,7 @@ impl TestApp {
     pub async fn with_workers(workers: usize, extra: &str) -> Self {
         let agent = git::fake_agent();
         let base = format!(
-            "[tasks]\nworkers = {workers}\nallow_local_repos = true\nlease_secs = 3\nheartbeat_ms = 300\ndaily_quota = 1000\nagent_exit_grace_secs = 3\n[agent_binaries]\nclaude = \"{}\"\n",
+            "[tasks]\nworkers = {workers}\nallow_local_repos = true\nlease_secs = 3\nheartbeat_ms = 300\ndaily_quota = 1000\nagent_exit_grace_secs = 3\ngenerate_names = false\n[agent_binaries]\nclaude = \"{}\"\n",
             agent.display()
         );
         Self::spawn_layers(&[&base, extra]).await

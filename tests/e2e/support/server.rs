@@ -99,6 +99,7 @@ impl Server {
             ("DRYDOCK_DATA_DIR".into(), data.path().join("data").display().to_string()),
             ("DRYDOCK_TASKS__WORKERS".into(), "1".into()),
             ("DRYDOCK_TASKS__ALLOW_LOCAL_REPOS".into(), "true".into()),
+            ("DRYDOCK_TASKS__GENERATE_NAMES".into(), "false".into()),
             ("DRYDOCK_TASKS__AGENT_EXIT_GRACE_SECS".into(), "3".into()),
             ("DRYDOCK_AGENT_BINARIES__CLAUDE".into(), agent.display().to_string()),
         ];
