@@ -420,3 +420,75 @@ async fn kept_alive_sandboxes_are_collected_when_expired_or_when_their_task_is_d
     assert_eq!(res.status(), 204);
     assert!(backend.open(&second).await.is_err(), "deleted with its task");
 }
+
+#[actix_web::test]
+async fn a_push_the_remote_rejects_ends_the_run_in_error_with_a_clear_event() {
+    let app = TestApp::with_workers(1, "").await;
+    let (token, _) = app.agent_user("frozen").await;
+    let repo = BareRepo::new();
+    repo.reject_pushes();
+    let task = app
+        .create_task(
+            &token,
+            json!({"repo_url": repo.url(), "agent": "claude", "prompt": "edit [[write:a.txt=1]]"}),
+        )
+        .await;
+    let id = task["id"].as_str().unwrap();
+    let done = app.wait_for(&token, id, "failure", finished).await;
+    assert_eq!(done["status"], "error", "{done}");
+    let error = done["error"].as_str().unwrap();
+    assert!(
+        error.contains("pushes are frozen for the release"),
+        "the remote's own message: {error}"
+    );
+    let events = app.events(&token, id).await;
+    assert!(events.iter().any(|e| e["kind"] == "stage" && e["payload"]["stage"] == "pushing"));
+    assert!(events
+        .iter()
+        .any(|e| e["kind"] == "error"
+            && e["payload"]["message"].as_str().unwrap().contains("frozen")));
+    assert_eq!(repo.branches(), ["trunk"], "nothing was pushed");
+}
+
+#[actix_web::test]
+async fn concurrency_caps_keep_extra_runs_queued() {
+    let app =
+        TestApp::with_workers(3, "[tasks]\nper_user_concurrency = 1\nglobal_concurrency = 2\n")
+            .await;
+    let (alice, _) = app.agent_user("capped-a").await;
+    let (bob, _) = app.agent_user("capped-b").await;
+    let (carol, _) = app.agent_user("capped-c").await;
+    let repo = BareRepo::new();
+    let slow =
+        json!({"repo_url": repo.url(), "agent": "claude", "prompt": "[[lines:1]] [[sleep:4]]"});
+    let a1 = app.create_task(&alice, slow.clone()).await["id"].as_str().unwrap().to_owned();
+    app.wait_for(&alice, &a1, "a1 to start", |t| t["status"] == "processing").await;
+    let a2 = app.create_task(&alice, slow.clone()).await["id"].as_str().unwrap().to_owned();
+    let b1 = app.create_task(&bob, slow.clone()).await["id"].as_str().unwrap().to_owned();
+    app.wait_for(&bob, &b1, "b1 to start", |t| t["status"] == "processing").await;
+    let c1 = app.create_task(&carol, slow.clone()).await["id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for (token, id, who) in
+        [(&alice, &a2, "the user's second run"), (&carol, &c1, "a run over the global cap")]
+    {
+        let t = json(
+            app.client
+                .get(app.url(&format!("/api/v1/tasks/{id}")))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap(),
+            200,
+        )
+        .await;
+        assert_eq!(
+            (t["status"].as_str(), t["stage"].as_str()),
+            (Some("pending"), Some("queued")),
+            "{who} waits: {t}"
+        );
+    }
+    for (token, id) in [(&alice, &a1), (&alice, &a2), (&bob, &b1), (&carol, &c1)] {
+        let done = app.wait_for(token, id, "completion", finished).await;
+        assert_eq!(done["status"], "completed", "{done}");
+    }
+}

@@ -41,7 +41,7 @@ async fn run_task(app: &TestApp, token: &str, repo: &BareRepo, prompt: &str) -> 
 
 #[actix_web::test]
 async fn title_branch_and_commit_message_come_from_the_owners_key() {
-    let app = TestApp::with_workers(1, "").await;
+    let app = TestApp::with_workers(1, "[tasks]\ngenerate_names = true\n").await;
     let (token, key) = app.agent_user("namer").await;
     let fake = FakeModel::start_default().unwrap();
     put_key(&app, &token, "anthropic", &key, &fake.base_url()).await;
@@ -82,7 +82,9 @@ async fn title_branch_and_commit_message_come_from_the_owners_key() {
 
 #[actix_web::test]
 async fn a_failing_or_unreachable_model_falls_back_to_the_prompt() {
-    let app = TestApp::with_workers(1, "[tasks]\ngeneration_timeout_ms = 3000\n").await;
+    let app =
+        TestApp::with_workers(1, "[tasks]\ngeneration_timeout_ms = 3000\ngenerate_names = true\n")
+            .await;
     let (token, key) = app.agent_user("fallback").await;
     let fake = FakeModel::start_default().unwrap();
     put_key(&app, &token, "anthropic", &key, &fake.base_url()).await;
@@ -121,7 +123,9 @@ async fn a_failing_or_unreachable_model_falls_back_to_the_prompt() {
 
 #[actix_web::test]
 async fn a_stalled_model_call_times_out_quickly() {
-    let app = TestApp::with_workers(1, "[tasks]\ngeneration_timeout_ms = 1000\n").await;
+    let app =
+        TestApp::with_workers(1, "[tasks]\ngeneration_timeout_ms = 1000\ngenerate_names = true\n")
+            .await;
     let (token, key) = app.agent_user("slowpoke").await;
     let fake = FakeModel::start_default().unwrap();
     put_key(&app, &token, "anthropic", &key, &fake.base_url()).await;

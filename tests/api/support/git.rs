@@ -51,6 +51,15 @@ impl BareRepo {
         self.path.display().to_string()
     }
 
+    /// Makes the remote refuse every push, as a protected repository would.
+    pub fn reject_pushes(&self) {
+        use std::os::unix::fs::PermissionsExt;
+        let hook = self.path.join("hooks/pre-receive");
+        std::fs::write(&hook, "#!/bin/sh\necho 'pushes are frozen for the release' >&2\nexit 1\n")
+            .unwrap();
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
     /// Branches of the remote.
     pub fn branches(&self) -> Vec<String> {
         git(&self.path, &["for-each-ref", "--format=%(refname:short)", "refs/heads"])
