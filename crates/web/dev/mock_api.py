@@ -70,8 +70,34 @@ ROUTES = {
                                                 {"path": "README.md", "status": "modified", "additions": 2, "deletions": 0}]},
     f"/api/v1/tasks/{TASK}/diff": {"old_content": "export async function fetchJson(url) {\n  const r = await fetch(url)\n  return r.json()\n}\n",
                                    "new_content": "import { retry } from './retry'\n\nexport async function fetchJson(url) {\n  const r = await retry(() => fetch(url), { attempts: 3 })\n  if (!r.ok) throw new Error(`HTTP ${r.status}`)\n  return r.json()\n}\n"},
-    "/api/v1/connectors": [],
+    "/api/v1/connectors": [{"id": "cc000000-0000-4000-8000-000000000001", "name": "context7", "type": "remote", "command": None, "args": [],
+                            "url": "https://mcp.context7.com/mcp", "env_keys": [], "header_keys": [], "enabled": True, "created_at": NOW, "updated_at": NOW},
+                           {"id": "cc000000-0000-4000-8000-000000000002", "name": "playwright", "type": "local", "command": "npx", "args": ["-y", "@playwright/mcp@latest"],
+                            "url": None, "env_keys": [], "header_keys": [], "enabled": False, "created_at": NOW, "updated_at": NOW}],
+    "/api/v1/github/owners": [{"login": "octo", "kind": "user", "name": "Octo Cat", "avatar_url": None},
+                              {"login": "acme", "kind": "organization", "name": None, "avatar_url": None}],
+    f"/api/v1/tasks/{TASK}/pull-request/comments": [
+        {"id": 101, "kind": "issue", "user_login": "reviewer", "user_avatar_url": None, "body": "Could the retry count be configurable?",
+         "path": None, "html_url": "https://github.com/acme/widgets/pull/12#issuecomment-101", "created_at": NOW},
+        {"id": 102, "kind": "review", "user_login": "reviewer", "user_avatar_url": None, "body": "Use exponential backoff here.",
+         "path": "src/http/retry.ts", "html_url": "https://github.com/acme/widgets/pull/12#discussion_r102", "created_at": NOW}],
 }
+
+
+def mock_repos(query):
+    """`GET /github/repos?owner=&q=&cursor=`: 25 fake repositories per owner, 10 a page."""
+    from urllib.parse import parse_qs
+    qs = parse_qs(query)
+    owner = qs.get("owner", ["octo"])[0]
+    q = qs.get("q", [""])[0].lower()
+    start = int(qs.get("cursor", ["0"])[0])
+    names = [n for n in (f"project-{i:02}" for i in range(25)) if q in n]
+    page = names[start:start + 10]
+    nxt = str(start + 10) if start + 10 < len(names) else None
+    return {"items": [{"owner": owner, "name": n, "full_name": f"{owner}/{n}", "description": f"Demo repository {n}",
+                       "private": i % 3 == 0, "default_branch": "main", "repo_url": f"https://github.com/{owner}/{n}.git",
+                       "html_url": f"https://github.com/{owner}/{n}", "language": "Rust", "updated_at": NOW}
+                      for i, n in enumerate(page)], "next_cursor": nxt}
 
 class Handler(SimpleHTTPRequestHandler):
     def __init__(self, *a, **kw):
@@ -103,6 +129,12 @@ class Handler(SimpleHTTPRequestHandler):
         if path == "/api/v1/me" and os.environ.get("MOCK_SIGNED_OUT"):
             return self.send_json(401, {"type": "about:blank", "title": "Sign-in required", "status": 401},
                                   "application/problem+json")
+        if path.startswith("/api/v1/github/") and os.environ.get("MOCK_NO_GITHUB"):
+            return self.send_json(422, {"type": "about:blank", "title": "Invalid input", "status": 422,
+                                        "detail": "Connect a GitHub account to list repositories."},
+                                  "application/problem+json")
+        if path == "/api/v1/github/repos":
+            return self.send_json(200, mock_repos(self.path.partition("?")[2]))
         if path in ROUTES:
             return self.send_json(200, ROUTES[path])
         if path.startswith("/api/"):
@@ -117,7 +149,7 @@ class Handler(SimpleHTTPRequestHandler):
                              "detail": "The mock API accepts no changes.", "errors": {"name": ["demo only"]}},
                        "application/problem+json")
 
-    do_PUT = do_DELETE = do_POST
+    do_PUT = do_PATCH = do_DELETE = do_POST
 
 if __name__ == "__main__":
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 8090

@@ -7,6 +7,7 @@ pub mod diff;
 pub mod forms;
 pub mod markdown;
 pub mod pr_panel;
+pub mod repo_picker;
 pub mod sidebar;
 pub mod status_badge;
 pub mod task_form;

@@ -3,13 +3,16 @@
 
 use std::collections::BTreeSet;
 
+use shared::connectors::Connector;
 use shared::tasks::{CreateTask, PROMPT_MAX_CHARS};
+use uuid::Uuid;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::app::Route;
 use crate::components::async_content::maybe_error;
 use crate::components::forms::{is_submit_key, target_value};
+use crate::components::repo_picker::RepoPicker;
 use crate::hooks::{use_fetch, use_stored};
 use crate::services::{api, storage, ApiError};
 use crate::types::agents::{builtin, AgentInfo};
@@ -43,6 +46,11 @@ pub fn validate(repo: &str, prompt: &str, compare: Option<usize>) -> Option<Stri
     None
 }
 
+/// The ticked connectors that are still offered (enabled), in the listed order.
+pub fn chosen_connectors(offered: &[Connector], ticked: &BTreeSet<Uuid>) -> Vec<Uuid> {
+    offered.iter().filter(|c| c.enabled && ticked.contains(&c.id)).map(|c| c.id).collect()
+}
+
 fn model_key(agent: &str) -> String {
     format!("drydock-last-model-{agent}")
 }
@@ -66,6 +74,12 @@ pub fn TaskForm() -> Html {
     let (create_pr, set_create_pr) = use_stored("drydock-opt-create-pr".into(), "0".into());
     let duration = use_state(String::new);
     let pairs = use_state(BTreeSet::<String>::new);
+    let connectors = use_fetch((), |()| api::connectors());
+    let enabled_connectors: Vec<Connector> = connectors
+        .data()
+        .map(|l| l.iter().filter(|c| c.enabled).cloned().collect())
+        .unwrap_or_default();
+    let ticked = use_state(BTreeSet::<Uuid>::new);
     let error = use_state(|| None::<ApiError>);
     let local_error = use_state(|| None::<String>);
     let busy = use_state(|| false);
@@ -91,6 +105,7 @@ pub fn TaskForm() -> Html {
         let (pairs, error, local_error, busy) =
             (pairs.clone(), error.clone(), local_error.clone(), busy.clone());
         let model_value = model_value.clone();
+        let connector_ids = chosen_connectors(&enabled_connectors, &ticked);
         Callback::from(move |()| {
             if *busy {
                 return;
@@ -118,7 +133,7 @@ pub fn TaskForm() -> Html {
                 install_dependencies: flag(&install),
                 max_duration_minutes: duration.parse().ok(),
                 keep_alive: flag(&keep_alive),
-                connector_ids: Vec::new(),
+                connector_ids: connector_ids.clone(),
                 create_pr: flag(&create_pr),
             };
             let (navigator, error, busy, set_prompt) =
@@ -196,6 +211,8 @@ pub fn TaskForm() -> Html {
     html! {
         <form class="task-form card" id="task-form" data-testid="task-form" {onsubmit}>
             <label for="repo-url">{ "Repository" }</label>
+            <RepoPicker on_pick={set_repo.clone()} selected={AttrValue::from((*repo).clone())} />
+            <label for="repo-url" class="muted small">{ "…or paste a git URL" }</label>
             <input id="repo-url" data-testid="repo-url" type="text" inputmode="url" autocomplete="off"
                    placeholder="https://github.com/owner/repo.git" value={(*repo).clone()} oninput={str_cb(&set_repo)} />
             <label for="prompt">{ "What should the agent do?" }</label>
@@ -268,6 +285,27 @@ pub fn TaskForm() -> Html {
                 <label class="check"><input type="checkbox" id="opt-install-deps" checked={flag(&install)} onchange={check_cb(&set_install)} />{ "Install dependencies" }</label>
                 <label class="check"><input type="checkbox" id="opt-keep-alive" checked={flag(&keep_alive)} onchange={check_cb(&set_keep_alive)} />{ "Keep sandbox alive for follow-ups" }</label>
                 <label class="check"><input type="checkbox" id="opt-create-pr" checked={flag(&create_pr)} onchange={check_cb(&set_create_pr)} />{ "Open a pull request when done" }</label>
+                if !enabled_connectors.is_empty() {
+                    <fieldset class="connectors" data-testid="task-connectors">
+                        <legend>{ "Connectors" }</legend>
+                        { for enabled_connectors.iter().map(|c| {
+                            let id = c.id;
+                            let ticked2 = ticked.clone();
+                            let onchange = Callback::from(move |_: Event| {
+                                let mut next = (*ticked2).clone();
+                                if !next.remove(&id) { next.insert(id); }
+                                ticked2.set(next);
+                            });
+                            html! {
+                                <label class="check" key={id.to_string()}>
+                                    <input type="checkbox" data-testid="task-connector" data-connector-id={id.to_string()}
+                                           value={id.to_string()} checked={ticked.contains(&id)} {onchange} />
+                                    { &c.name }
+                                </label>
+                            }
+                        }) }
+                    </fieldset>
+                }
                 <label for="opt-max-duration">{ "Maximum duration" }</label>
                 <select id="opt-max-duration" onchange={let d = duration.clone(); move |e: Event| d.set(target_value(&e))}>
                     <option value="" selected={duration.is_empty()}>{ "Server default" }</option>
@@ -308,5 +346,25 @@ mod tests {
         assert!(validate("r", "p", Some(0)).is_some());
         assert!(validate("r", &"x".repeat(PROMPT_MAX_CHARS + 1), None).is_some());
         assert_eq!(validate("r", "p", Some(2)), None);
+    }
+
+    #[test]
+    fn only_ticked_enabled_connectors_are_sent() {
+        let c = |n: u128, enabled: bool| Connector {
+            id: Uuid::from_u128(n),
+            name: format!("c{n}"),
+            kind: shared::connectors::ConnectorKind::Remote,
+            command: None,
+            args: Vec::new(),
+            url: Some("https://x".into()),
+            env_keys: Vec::new(),
+            header_keys: Vec::new(),
+            enabled,
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+        };
+        let offered = vec![c(1, true), c(2, false), c(3, true)];
+        let ticked: BTreeSet<Uuid> = [3, 2, 9].into_iter().map(Uuid::from_u128).collect();
+        assert_eq!(chosen_connectors(&offered, &ticked), vec![Uuid::from_u128(3)]);
     }
 }

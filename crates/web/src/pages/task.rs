@@ -15,9 +15,9 @@ use crate::components::forms::{confirm, target_value};
 use crate::components::pr_panel::PrPanel;
 use crate::components::status_badge::StatusBadge;
 use crate::components::timeline::Timeline;
-use crate::hooks::{use_fetch, use_task_events, StreamState, TaskEvents};
+use crate::hooks::{use_fetch, use_task_events, FetchState, StreamState, TaskEvents};
 use crate::services::{api, ApiError};
-use crate::types::agents::builtin;
+use crate::types::agents::{builtin, AgentInfo};
 use crate::util::repo_label;
 
 /// Props of [`TaskPage`].
@@ -123,7 +123,7 @@ pub fn TaskPage(props: &TaskPageProps) -> Html {
                     Tab::Timeline => html! { <Timeline events={events.clone()} /> },
                     Tab::Chat => html! { <Chat task_id={id} {running} refresh={*runs_finished} on_sent={on_sent.clone()} on_stop={on_stop.clone()} /> },
                     Tab::Changes => html! { <Changes task_id={id} refresh={*runs_finished} /> },
-                    Tab::Pr => html! { <PrPanel task={t.clone()} /> },
+                    Tab::Pr => html! { <PrPanel task={t.clone()} on_sent={on_sent.clone()} /> },
                 } }
             </section>
         }
@@ -145,6 +145,14 @@ fn TaskActions(props: &TaskActionsProps) -> Html {
     let retry_open = use_state(|| false);
     let retry_agent = use_state(|| props.task.agent.clone());
     let retry_model = use_state(String::new);
+    // Loaded only once the retry form is opened; the built-in list stands in if it fails.
+    let agents = use_fetch(*retry_open, |open| async move {
+        if open {
+            api::agents().await.map(Some)
+        } else {
+            Ok(None)
+        }
+    });
     let t = props.task.clone();
     let id = t.id;
     let stop = {
@@ -209,7 +217,11 @@ fn TaskActions(props: &TaskActionsProps) -> Html {
             });
         })
     };
-    let catalogue = builtin();
+    let catalogue: Vec<AgentInfo> = match &*agents.state {
+        FetchState::Ready(Some(list)) => list.clone(),
+        FetchState::Failed(_) => builtin(),
+        FetchState::Ready(None) | FetchState::Loading => Vec::new(),
+    };
     let models = catalogue
         .iter()
         .find(|a| a.id == *retry_agent)
@@ -229,7 +241,11 @@ fn TaskActions(props: &TaskActionsProps) -> Html {
                 <form class="row wrap retry" id="retry-form" data-testid="retry-form" onsubmit={retry}>
                     <select id="retry-agent" data-testid="retry-agent"
                             onchange={let a = retry_agent.clone(); let m = retry_model.clone(); move |e: Event| { a.set(target_value(&e)); m.set(String::new()); }}>
-                        { for catalogue.iter().map(|a| html! { <option value={a.id.clone()} selected={*retry_agent == a.id}>{ &a.name }</option> }) }
+                        { for catalogue.iter().map(|a| html! {
+                            <option value={a.id.clone()} selected={*retry_agent == a.id} disabled={a.available == Some(false)}>
+                                { if a.available == Some(false) { format!("{} (not installed)", a.name) } else { a.name.clone() } }
+                            </option>
+                        }) }
                     </select>
                     <select id="retry-model" data-testid="retry-model"
                             onchange={let m = retry_model.clone(); move |e: Event| m.set(target_value(&e))}>

@@ -4,7 +4,9 @@ use gloo_net::http::Method;
 use serde_json::Value;
 use shared::agents::{KeyProvider, KeyStatus, PutKey};
 use shared::auth::{AuthMethods, LocalLogin, Me, SetupRequest};
+use shared::connectors::{Connector, CreateConnector, UpdateConnector};
 use shared::events::TaskEvent;
+use shared::github::{GithubOwner, GithubRepo, PrComment};
 use shared::page::Page;
 use shared::tasks::{CreateMessage, CreateTask, Quota, Task, TaskMessage, TaskStatus};
 use shared::tokens::{ApiToken, CreateToken, CreatedToken};
@@ -14,7 +16,6 @@ use super::client::{call, call_empty, get};
 use super::error::ApiError;
 use crate::types::agents::{parse_agents, AgentInfo};
 use crate::types::changes::{ChangedFile, Changes, FileDiff};
-use crate::types::connectors::{Connector, ConnectorInput};
 use crate::types::pulls::{CreatePullRequest, MergePullRequest, PullRequest};
 use crate::types::ListOrPage;
 use crate::util::encode_component as enc;
@@ -90,18 +91,45 @@ pub async fn connectors() -> Result<Vec<Connector>, ApiError> {
 }
 
 /// `POST /connectors`.
-pub async fn create_connector(body: &ConnectorInput) -> Result<(), ApiError> {
+pub async fn create_connector(body: &CreateConnector) -> Result<(), ApiError> {
     call_empty(Method::POST, "/connectors", Some(body)).await
 }
 
-/// `PUT /connectors/{id}` (used to switch one on or off).
-pub async fn update_connector(id: Uuid, body: &ConnectorInput) -> Result<(), ApiError> {
-    call_empty(Method::PUT, &format!("/connectors/{id}"), Some(body)).await
+/// `PATCH /connectors/{id}` (used to switch one on or off).
+pub async fn update_connector(id: Uuid, body: &UpdateConnector) -> Result<(), ApiError> {
+    call_empty(Method::PATCH, &format!("/connectors/{id}"), Some(body)).await
 }
 
 /// `DELETE /connectors/{id}`.
 pub async fn delete_connector(id: Uuid) -> Result<(), ApiError> {
     call_empty::<()>(Method::DELETE, &format!("/connectors/{id}"), None).await
+}
+
+/// `GET /github/owners`: the user and their organisations (422 without a GitHub token).
+pub async fn github_owners() -> Result<Vec<GithubOwner>, ApiError> {
+    Ok(get::<ListOrPage<GithubOwner>>("/github/owners").await?.into_page().items)
+}
+
+/// The path of `GET /github/repos?owner=&q=&cursor=` (empty parameters left out).
+pub fn github_repos_path(owner: &str, q: &str, cursor: Option<&str>) -> String {
+    let mut parts = vec![format!("owner={}", enc(owner))];
+    let q = q.trim();
+    if !q.is_empty() {
+        parts.push(format!("q={}", enc(q)));
+    }
+    if let Some(c) = cursor {
+        parts.push(format!("cursor={}", enc(c)));
+    }
+    format!("/github/repos?{}", parts.join("&"))
+}
+
+/// `GET /github/repos?owner=&q=&cursor=`: one page of an owner's repositories.
+pub async fn github_repos(
+    owner: &str,
+    q: &str,
+    cursor: Option<&str>,
+) -> Result<Page<GithubRepo>, ApiError> {
+    Ok(get::<ListOrPage<GithubRepo>>(&github_repos_path(owner, q, cursor)).await?.into_page())
 }
 
 /// Filters of `GET /tasks`.
@@ -221,7 +249,27 @@ pub async fn pull_request_action(id: Uuid, action: &str) -> Result<(), ApiError>
     call_empty::<()>(Method::POST, &format!("/tasks/{id}/pull-request/{action}"), None).await
 }
 
+/// `GET /tasks/{id}/pull-request/comments`: issue and review comments, oldest first.
+pub async fn pr_comments(id: Uuid) -> Result<Vec<PrComment>, ApiError> {
+    let path = format!("/tasks/{id}/pull-request/comments");
+    Ok(get::<ListOrPage<PrComment>>(&path).await?.into_page().items)
+}
+
 /// `GET /tasks/{id}/checks` or `GET /tasks/{id}/pull-request/comments`, as loose JSON.
 pub async fn loose_list(path: &str) -> Result<Vec<Value>, ApiError> {
     Ok(get::<ListOrPage<Value>>(path).await?.into_page().items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repos_path_encodes_and_skips_empty_parameters() {
+        assert_eq!(github_repos_path("acme", "  ", None), "/github/repos?owner=acme");
+        assert_eq!(
+            github_repos_path("acme", "my repo", Some("c/2")),
+            "/github/repos?owner=acme&q=my%20repo&cursor=c%2F2"
+        );
+    }
 }

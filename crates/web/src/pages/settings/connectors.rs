@@ -2,13 +2,14 @@
 
 use std::collections::BTreeMap;
 
+use shared::connectors::{Connector, ConnectorKind, CreateConnector, UpdateConnector};
 use yew::prelude::*;
 
 use crate::components::async_content::{async_content, maybe_error};
 use crate::components::forms::{bind, bind_select, confirm};
 use crate::hooks::use_fetch;
 use crate::services::{api, ApiError};
-use crate::types::connectors::{Connector, ConnectorInput, PRESETS};
+use crate::types::connectors::PRESETS;
 
 /// Parses `KEY=value` lines into environment variables (blank lines and `#` comments skipped).
 pub fn parse_env(text: &str) -> Result<BTreeMap<String, String>, String> {
@@ -20,14 +21,46 @@ pub fn parse_env(text: &str) -> Result<BTreeMap<String, String>, String> {
     Ok(env)
 }
 
-fn input_of(c: &Connector, enabled: bool) -> ConnectorInput {
-    ConnectorInput {
-        name: c.name.clone(),
-        kind: c.kind.clone(),
-        url: c.url.clone(),
-        command: c.command.clone(),
-        env: BTreeMap::new(),
-        enabled,
+/// Splits a command line into the executable and its arguments (on whitespace).
+pub fn split_command(line: &str) -> (Option<String>, Vec<String>) {
+    let mut words = line.split_whitespace().map(str::to_owned);
+    (words.next(), words.collect())
+}
+
+/// The body of `POST /connectors` from the form: `pairs` are the environment of a local server
+/// or the headers of a remote one.
+pub fn create_body(
+    name: &str,
+    kind: &str,
+    target: &str,
+    pairs: BTreeMap<String, String>,
+) -> CreateConnector {
+    let kind = ConnectorKind::parse(kind).unwrap_or(ConnectorKind::Remote);
+    let remote = kind == ConnectorKind::Remote;
+    let (command, args) = if remote { (None, Vec::new()) } else { split_command(target) };
+    CreateConnector {
+        name: name.trim().to_owned(),
+        kind,
+        command,
+        args,
+        url: remote.then(|| target.trim().to_owned()),
+        env: if remote { BTreeMap::new() } else { pairs.clone() },
+        headers: if remote { pairs } else { BTreeMap::new() },
+        enabled: true,
+    }
+}
+
+fn toggle_of(c: &Connector) -> UpdateConnector {
+    UpdateConnector { enabled: Some(!c.enabled), ..UpdateConnector::default() }
+}
+
+fn target_of(c: &Connector) -> String {
+    match (&c.url, &c.command) {
+        (Some(u), _) => u.clone(),
+        (None, Some(cmd)) => {
+            std::iter::once(cmd.clone()).chain(c.args.iter().cloned()).collect::<Vec<_>>().join(" ")
+        }
+        (None, None) => String::new(),
     }
 }
 
@@ -44,7 +77,7 @@ pub fn Connectors() -> Html {
         let (name, kind, target, env) = (name.clone(), kind.clone(), target.clone(), env.clone());
         Callback::from(move |_: MouseEvent| {
             if let Some(p) = PRESETS.get(i) {
-                name.set(p.name.to_owned());
+                name.set(p.name.to_ascii_lowercase().replace(' ', "-"));
                 kind.set(p.kind.to_owned());
                 target.set(p.target.to_owned());
                 env.set(p.env.iter().map(|k| format!("{k}=\n")).collect());
@@ -67,15 +100,7 @@ pub fn Connectors() -> Html {
                     return;
                 }
             };
-            let remote = *kind == "remote";
-            let body = ConnectorInput {
-                name: name.trim().to_owned(),
-                kind: (*kind).clone(),
-                url: remote.then(|| target.trim().to_owned()),
-                command: (!remote).then(|| target.trim().to_owned()),
-                env: env_map,
-                enabled: true,
-            };
+            let body = create_body(&name, &kind, &target, env_map);
             let (name, target, env, error, reload) =
                 (name.clone(), target.clone(), env.clone(), error.clone(), reload.clone());
             wasm_bindgen_futures::spawn_local(async move {
@@ -100,7 +125,7 @@ pub fn Connectors() -> Html {
                     { for items.iter().map(|c| {
                         let (c2, err2, reload) = (c.clone(), error.clone(), list.reload.clone());
                         let toggle = Callback::from(move |_: Event| {
-                            let body = input_of(&c2, !c2.enabled);
+                            let body = toggle_of(&c2);
                             let (error, reload, id) = (err2.clone(), reload.clone(), c2.id);
                             wasm_bindgen_futures::spawn_local(async move {
                                 if let Err(e) = api::update_connector(id, &body).await { error.set(Some(e)); }
@@ -119,7 +144,7 @@ pub fn Connectors() -> Html {
                         html! {
                             <li key={c.id.to_string()} class="row" data-testid="connector-row" data-connector-id={c.id.to_string()}>
                                 <label class="check"><input type="checkbox" data-testid="connector-enabled" checked={c.enabled} onchange={toggle} />{ &c.name }</label>
-                                <span class="muted small">{ c.url.clone().or_else(|| c.command.clone()).unwrap_or_default() }</span>
+                                <span class="muted small">{ target_of(c) }</span>
                                 <span class="spacer" />
                                 <button class="btn small danger-text" data-testid="connector-delete" onclick={delete}>{ "Delete" }</button>
                             </li>
@@ -143,7 +168,7 @@ pub fn Connectors() -> Html {
                 </select>
                 <label for="connector-target">{ if *kind == "remote" { "Server URL" } else { "Command" } }</label>
                 <input id="connector-target" required=true value={(*target).clone()} oninput={bind(&target)} />
-                <label for="connector-env">{ "Environment variables (KEY=value per line; stored encrypted)" }</label>
+                <label for="connector-env">{ if *kind == "remote" { "Headers (KEY=value per line; stored encrypted)" } else { "Environment variables (KEY=value per line; stored encrypted)" } }</label>
                 <textarea id="connector-env" rows="3" value={(*env).clone()} oninput={bind(&env)} />
                 { maybe_error(&error) }
                 <button class="btn primary" type="submit" id="connector-save" data-testid="connector-save">{ "Add connector" }</button>
@@ -162,5 +187,20 @@ mod tests {
         assert_eq!(env["A"], "1");
         assert_eq!(env["B"], "two=2");
         assert!(parse_env("nope").is_err());
+    }
+
+    #[test]
+    fn create_body_splits_commands_and_routes_secrets() {
+        let env: BTreeMap<String, String> = [("K".to_owned(), "v".to_owned())].into();
+        let local = create_body(" pw ", "local", "npx -y @playwright/mcp", env.clone());
+        assert_eq!(local.command.as_deref(), Some("npx"));
+        assert_eq!(local.args, vec!["-y".to_owned(), "@playwright/mcp".to_owned()]);
+        assert_eq!(local.env, env);
+        assert!(local.headers.is_empty() && local.url.is_none());
+        let remote = create_body("ctx", "remote", "https://x/mcp", env.clone());
+        assert_eq!(remote.url.as_deref(), Some("https://x/mcp"));
+        assert_eq!(remote.headers, env);
+        assert!(remote.env.is_empty() && remote.command.is_none());
+        assert_eq!(remote.name, "ctx");
     }
 }
