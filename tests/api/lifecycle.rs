@@ -492,3 +492,22 @@ async fn concurrency_caps_keep_extra_runs_queued() {
         assert_eq!(done["status"], "completed", "{done}");
     }
 }
+
+#[actix_web::test]
+async fn work_the_agent_committed_itself_is_still_pushed() {
+    let app = TestApp::with_workers(1, "").await;
+    let (token, _) = app.agent_user("selfcommit").await;
+    let repo = BareRepo::new();
+    let task = app.create_task(&token, json!({"repo_url": repo.url(), "agent": "claude", "prompt": "own commit [[write:own.txt=mine]] [[commit:agent did it]]"})).await;
+    let id = task["id"].as_str().unwrap();
+    let done = app.wait_for(&token, id, "completion", finished).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let branch = done["branch_name"].as_str().unwrap();
+    assert_eq!(repo.show(branch, "own.txt"), "mine");
+    let log = crate::support::git::git(&repo.path, &["log", "--format=%s", branch]);
+    assert_eq!(
+        log.lines().next(),
+        Some("agent did it"),
+        "the agent's own commit was pushed: {log}"
+    );
+}

@@ -12,7 +12,8 @@
 //! - `[[fail:MESSAGE]]` end with an error result;
 //! - `[[exit:CODE]]` exit with CODE right away, without a result line;
 //! - `[[garbage]]` print a line that is not JSON;
-//! - `[[symlink:LINK=TARGET]]` create a symlink (to probe path checks).
+//! - `[[symlink:LINK=TARGET]]` create a symlink (to probe path checks);
+//! - `[[commit:MESSAGE]]` commit everything itself, as some agents do.
 //!
 //! Anything else is echoed as the final message. `--resume ID` keeps the session id.
 
@@ -125,6 +126,44 @@ fn main() {
             }
             "exit" => std::process::exit(arg.parse().unwrap_or(1)),
             "garbage" => println!("this line is not JSON {{"),
+            "commit" => {
+                // Like an agent that commits its own work.
+                let _ = std::process::Command::new("git")
+                    .args([
+                        "-c",
+                        "user.name=Agent",
+                        "-c",
+                        "user.email=agent@example.com",
+                        "commit",
+                        "-q",
+                        "-a",
+                        "-m",
+                        &arg,
+                    ])
+                    .status();
+                let _ = std::process::Command::new("git")
+                    .args([
+                        "-c",
+                        "user.name=Agent",
+                        "-c",
+                        "user.email=agent@example.com",
+                        "add",
+                        "-A",
+                    ])
+                    .status();
+                let _ = std::process::Command::new("git")
+                    .args([
+                        "-c",
+                        "user.name=Agent",
+                        "-c",
+                        "user.email=agent@example.com",
+                        "commit",
+                        "-q",
+                        "-m",
+                        &arg,
+                    ])
+                    .status();
+            }
             "symlink" => {
                 let (link, target) = arg.split_once('=').unwrap_or((arg.as_str(), "/"));
                 let _ = std::os::unix::fs::symlink(target, link);

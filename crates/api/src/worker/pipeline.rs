@@ -139,6 +139,7 @@ impl Pipeline {
             }
         }
 
+        let start_head = repo::head(&cloned.dir).await;
         ctx.stage(TaskStage::RunningAgent).await;
         let message = self.run_agent(job, ctx, &handle, strategy, key, reused).await?;
 
@@ -149,7 +150,10 @@ impl Pipeline {
         let subject = self
             .commit_subject(ctx, job, strategy.spec().provider, &title, message.as_deref())
             .await;
-        if repo::commit(&self.settings, ctx, &cloned, &subject, &job.prompt).await? {
+        let committed = repo::commit(&self.settings, ctx, &cloned, &subject, &job.prompt).await?;
+        // An agent that committed by itself leaves nothing to commit but work to push; the commit
+        // step has sanitised the repository, so reading HEAD on the host is safe here.
+        if committed || repo::head(&cloned.dir).await != start_head {
             ctx.stage(TaskStage::Pushing).await;
             let token = self.git_token(task.user_id, &task.repo_url).await;
             repo::push(&self.settings, ctx, &cloned, token.as_deref()).await?;

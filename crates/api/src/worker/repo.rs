@@ -151,3 +151,15 @@ pub fn commit_message(title: &str, prompt: &str) -> String {
         format!("{subject}\n\n{body}")
     }
 }
+
+/// The commit `HEAD` points at, if any.
+pub async fn head(dir: &Path) -> Option<String> {
+    let out = tokio::process::Command::new("git")
+        .args(["rev-parse", "--verify", "-q", "HEAD"])
+        .current_dir(dir)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .output()
+        .await
+        .ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
