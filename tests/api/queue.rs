@@ -141,8 +141,23 @@ async fn read_stream(
     id: &str,
     last_event_id: Option<i64>,
 ) -> Vec<(i64, Value)> {
-    let mut req =
-        app.client.get(app.url(&format!("/api/v1/tasks/{id}/events/stream"))).bearer_auth(token);
+    read_stream_paced(app, token, id, last_event_id, Duration::ZERO).await
+}
+
+/// Like `read_stream`, pausing after every chunk like a slow client.
+async fn read_stream_paced(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    last_event_id: Option<i64>,
+    pause: Duration,
+) -> Vec<(i64, Value)> {
+    // Streams outlive the client's 30 s request timeout; the deadline below bounds them.
+    let mut req = app
+        .client
+        .get(app.url(&format!("/api/v1/tasks/{id}/events/stream")))
+        .bearer_auth(token)
+        .timeout(Duration::from_secs(120));
     if let Some(last) = last_event_id {
         req = req.header("Last-Event-ID", last.to_string());
     }
@@ -152,11 +167,14 @@ async fn read_stream(
     let mut body = res.bytes_stream();
     let mut buf = String::new();
     let mut out = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(110);
     while let Ok(Some(chunk)) =
         tokio::time::timeout(deadline.saturating_duration_since(Instant::now()), body.next()).await
     {
         buf.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+        if !pause.is_zero() {
+            tokio::time::sleep(pause).await;
+        }
         while let Some(end) = buf.find("\n\n") {
             let frame: String = buf.drain(..end + 2).collect();
             let id = frame
@@ -209,4 +227,51 @@ async fn the_event_stream_is_live_resumable_and_closes_at_the_end() {
         .await
         .unwrap();
     assert_eq!(bad.status(), 422);
+}
+
+#[actix_web::test]
+async fn many_subscribers_slow_or_late_each_see_every_event_once_across_processes() {
+    let app = TestApp::with_workers(0, "").await;
+    let (token, _) = app.agent_user("crowd").await;
+    let repo = BareRepo::new();
+    // More events than a process keeps in memory, so late readers also go to the database.
+    let prompt = "[[lines:1500]] [[sleep:1]] [[lines:1500]] [[write:x.txt=1]]";
+    let task = app
+        .create_task(&token, json!({"repo_url": repo.url(), "agent": "claude", "prompt": prompt}))
+        .await;
+    let id = task["id"].as_str().unwrap();
+    // A client that never reads: it must hold up neither the worker nor anyone else.
+    let stalled = app
+        .client
+        .get(app.url(&format!("/api/v1/tasks/{id}/events/stream")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stalled.status(), 200);
+    let readers = futures_util::future::join_all((0..12).map(|i| {
+        let pause = if i < 2 { Duration::from_millis(1) } else { Duration::ZERO };
+        read_stream_paced(&app, &token, id, None, pause)
+    }));
+    // The events are written by another process: they reach this one through NOTIFY.
+    let worker = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        WorkerProcess::start(&app, 1)
+    };
+    let (streams, _worker) = tokio::join!(readers, worker);
+    let stored = app.events(&token, id).await;
+    let total = stored.len() as i64;
+    assert!(total > 3000, "only {total} events");
+    assert_eq!(stored.last().unwrap()["payload"]["status"], "completed");
+    for (i, stream) in streams.iter().enumerate() {
+        let seqs: Vec<i64> = stream.iter().map(|(s, _)| *s).collect();
+        assert_eq!(seqs, (1..=total).collect::<Vec<_>>(), "subscriber {i}: a gap or a duplicate");
+        assert!(stream.iter().zip(&stored).all(|((_, a), b)| a == b), "subscriber {i} differs");
+    }
+    drop(stalled);
+    for from in [0, 1000, total - 10] {
+        let late = read_stream(&app, &token, id, Some(from)).await;
+        let seqs: Vec<i64> = late.iter().map(|(s, _)| *s).collect();
+        assert_eq!(seqs, (from + 1..=total).collect::<Vec<_>>(), "late subscriber from {from}");
+    }
 }

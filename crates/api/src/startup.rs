@@ -143,8 +143,8 @@ fn serve(listener: TcpListener, state: AppState, hub: Hub) -> anyhow::Result<Ser
     let key = Key::derive_from(state.secrets.current_key());
     let store = PgSessionStore::new(state.pool.clone());
     let web_dir = settings.web_dir.clone().filter(|d| d.join("index.html").is_file());
+    let feeds = web::Data::new(crate::events::feed::Feeds::new(state.pool.clone(), hub));
     let data = web::Data::new(state);
-    let hub = web::Data::new(hub);
     let server = HttpServer::new(move || {
         let session =
             SessionMiddleware::builder(store.clone(), key.clone())
@@ -160,7 +160,7 @@ fn serve(listener: TcpListener, state: AppState, hub: Hub) -> anyhow::Result<Ser
         let (app, _) = App::new()
             .into_utoipa_app()
             .app_data(data.clone())
-            .app_data(hub.clone())
+            .app_data(feeds.clone())
             .app_data(json_config(settings.max_body_bytes))
             .app_data(web::QueryConfig::default().error_handler(|err, _| {
                 ApiError::BadRequest(format!("Invalid query: {err}")).into()

@@ -163,6 +163,33 @@ impl EventBody {
         }
     }
 
+    /// Calls `f` on every free-text field (messages, argv, tool output, paths), so secrets can be
+    /// masked without a round trip through JSON.
+    pub fn for_each_text_mut(&mut self, mut f: impl FnMut(&mut String)) {
+        match self {
+            Self::Status { reason, .. } => reason.iter_mut().for_each(f),
+            Self::Stage { .. } | Self::Usage { .. } => {}
+            Self::Log { message, .. } | Self::Error { message } => f(message),
+            Self::Command { argv, .. } => argv.iter_mut().for_each(f),
+            Self::AgentMessage { text } => f(text),
+            Self::ToolCall { tool, summary, call_id } => {
+                f(tool);
+                f(summary);
+                call_id.iter_mut().for_each(f);
+            }
+            Self::ToolResult { call_id, output, .. } => {
+                call_id.iter_mut().for_each(&mut f);
+                output.iter_mut().for_each(f);
+            }
+            Self::FileChange { path, change } => {
+                f(path);
+                f(change);
+            }
+            Self::Session { session_id } => f(session_id),
+            Self::Raw { line, .. } => f(line),
+        }
+    }
+
     /// Whether this event ends a run: a terminal status.
     pub fn is_terminal(&self) -> bool {
         matches!(self, Self::Status { status, .. } if status.is_terminal())
@@ -186,6 +213,31 @@ mod tests {
         assert_eq!(body.kind(), "tool_call");
         let back: EventBody = serde_json::from_value(json).unwrap();
         assert_eq!(back, body);
+    }
+
+    #[test]
+    fn every_text_field_is_visited() {
+        let mut bodies = vec![
+            EventBody::Log { level: LogLevel::Info, message: "s".into() },
+            EventBody::Command {
+                argv: vec!["s".into(), "s".into()],
+                exit_code: None,
+                duration_ms: 1,
+            },
+            EventBody::ToolCall {
+                tool: "s".into(),
+                summary: "s".into(),
+                call_id: Some("s".into()),
+            },
+            EventBody::ToolResult { call_id: Some("s".into()), ok: true, output: Some("s".into()) },
+            EventBody::Status { status: TaskStatus::Error, reason: Some("s".into()) },
+            EventBody::Raw { stream: Stream::Stdout, line: "s".into() },
+        ];
+        for body in &mut bodies {
+            body.for_each_text_mut(|t| *t = "x".into());
+            let json = serde_json::to_string(body).unwrap();
+            assert!(!json.contains("\"s\""), "a text field was not visited: {json}");
+        }
     }
 
     #[test]

@@ -250,17 +250,25 @@ impl TestApp {
 
     /// All events of a task.
     pub async fn events(&self, token: &str, id: &str) -> Vec<Value> {
-        let page = json(
-            self.client
-                .get(self.url(&format!("/api/v1/tasks/{id}/events?limit=1000")))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap(),
-            200,
-        )
-        .await;
-        page["items"].as_array().unwrap().clone()
+        let mut all = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = json(
+                self.client
+                    .get(self.url(&format!("/api/v1/tasks/{id}/events?after={after}&limit=1000")))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap(),
+                200,
+            )
+            .await;
+            all.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(cursor) => after = cursor.parse().unwrap(),
+                None => return all,
+            }
+        }
     }
 }
 

@@ -7,11 +7,11 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use shared::events::TaskEvent;
 use shared::page::Page;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::hub::{Hub, Signal};
+use super::feed::{Feed, Feeds, Frame, Next};
 use super::store;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
@@ -83,7 +83,7 @@ pub struct StreamQuery {
 #[get("/tasks/{id}/events/stream")]
 async fn stream_events(
     state: web::Data<AppState>,
-    hub: web::Data<Hub>,
+    feeds: web::Data<Feeds>,
     user: CurrentUser,
     id: web::Path<Uuid>,
     query: web::Query<StreamQuery>,
@@ -101,14 +101,13 @@ async fn stream_events(
         })
         .transpose()?;
     let after = header_after.or(query.after).unwrap_or(0).max(0);
-    {
+    let feed = {
         let mut conn = state.conn().await?;
         tasks::owned(&mut conn, user.id, task_id).await?;
-    }
-    // Subscribe before the first read, so nothing committed in between is missed.
-    let signals = hub.subscribe();
+        feeds.get(&mut conn, task_id).await?
+    };
     let (tx, mut rx) = mpsc::channel::<web::Bytes>(64);
-    actix_web::rt::spawn(pump(state.into_inner(), task_id, after, signals, tx));
+    actix_web::rt::spawn(pump(state.into_inner(), feed, task_id, after, tx));
     let body = futures_util::stream::poll_fn(move |cx| {
         rx.poll_recv(cx).map(|b| b.map(Ok::<_, actix_web::Error>))
     });
@@ -119,70 +118,69 @@ async fn stream_events(
         .streaming(body))
 }
 
-fn frame(event: &TaskEvent) -> web::Bytes {
-    let data = serde_json::to_string(event).unwrap_or_default();
-    web::Bytes::from(format!("id: {}\ndata: {data}\n\n", event.seq))
-}
-
 const PAGE: i64 = 500;
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
-/// Feeds one client: reads committed events after `last` and waits for signals. Each client has
-/// its own bounded channel, so a slow one only ever waits on itself.
+/// Feeds one client: from the task's in-memory tail when it holds what comes next, from the
+/// database otherwise. Each client has its own bounded channel, so a slow one only ever waits
+/// on itself.
 async fn pump(
     state: std::sync::Arc<AppState>,
+    feed: std::sync::Arc<Feed>,
     task_id: Uuid,
     mut last: i64,
-    mut signals: broadcast::Receiver<Signal>,
     tx: mpsc::Sender<web::Bytes>,
 ) {
     if tx.send(web::Bytes::from_static(b"retry: 1000\n\n")).await.is_err() {
         return;
     }
+    let mut changed = feed.watch();
     loop {
-        // Drain everything committed after `last`.
-        loop {
-            let page = match state.conn().await {
-                Ok(mut conn) => store::after(&mut conn, task_id, last, PAGE).await,
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    continue;
-                }
-            };
-            let Ok(events) = page else { return };
-            let full = events.len() as i64 == PAGE;
-            let ends = events.last().is_some_and(|e| e.body.is_terminal());
-            for event in &events {
-                if tx.send(frame(event)).await.is_err() {
+        changed.borrow_and_update();
+        let frames = match feed.next(last) {
+            Next::Frames(frames) => frames,
+            Next::Behind => match read(&state, task_id, last).await {
+                Some(frames) if !frames.is_empty() => frames,
+                Some(_) => Vec::new(),
+                None => return,
+            },
+            Next::Wait => Vec::new(),
+        };
+        if let Some(end) = frames.last() {
+            let ends = end.terminal;
+            for frame in frames {
+                if tx.send(frame.bytes).await.is_err() {
                     return;
                 }
-                last = event.seq;
+                last = frame.seq;
             }
-            if full {
-                continue;
-            }
-            if ends {
+            // Close after a terminal event unless something already follows it.
+            if ends && matches!(feed.next(last), Next::Wait) {
                 return;
             }
-            break;
+            continue;
         }
-        // Wait until something for this task is committed (or a keep-alive is due).
-        loop {
-            match tokio::time::timeout(KEEP_ALIVE, signals.recv()).await {
-                Ok(Ok(Signal::Events { task_id: t, last_seq }))
-                    if t == task_id && last_seq > last =>
-                {
-                    break
-                }
-                Ok(Ok(Signal::Resync)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => break,
-                Ok(Ok(_)) => continue,
-                Ok(Err(broadcast::error::RecvError::Closed)) => return,
-                Err(_) => {
-                    if tx.send(web::Bytes::from_static(b": keep-alive\n\n")).await.is_err() {
-                        return;
-                    }
+        match tokio::time::timeout(KEEP_ALIVE, changed.changed()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return,
+            Err(_) => {
+                if tx.send(web::Bytes::from_static(b": keep-alive\n\n")).await.is_err() {
+                    return;
                 }
             }
+        }
+    }
+}
+
+/// A page of older events from the database, for a client behind the tail.
+async fn read(state: &AppState, task_id: Uuid, after: i64) -> Option<Vec<Frame>> {
+    loop {
+        match state.conn().await {
+            Ok(mut conn) => {
+                let events = store::after(&mut conn, task_id, after, PAGE).await.ok()?;
+                return Some(events.iter().map(Frame::new).collect());
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }
 }

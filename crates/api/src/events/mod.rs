@@ -2,9 +2,10 @@
 //! processes through LISTEN/NOTIFY, and the SSE endpoint.
 
 pub mod endpoints;
+pub mod feed;
 pub mod hub;
 pub mod redact;
 pub mod store;
 pub mod writer;
 
-pub use store::NewEvent;
+pub use store::Encoded;

@@ -33,8 +33,26 @@ impl Redactor {
         }
     }
 
+    /// Masks secrets in place; text that holds none (nearly every line) is left untouched
+    /// without being copied.
+    pub fn redact_in_place(&self, text: &mut String) {
+        if self.might_hold_secret(text) {
+            *text = self.redact(text);
+        }
+    }
+
+    /// A cheap over-approximation: false only when `redact` would return the text unchanged.
+    fn might_hold_secret(&self, text: &str) -> bool {
+        self.values.iter().any(|v| text.contains(v.as_str()))
+            || PREFIXES.iter().any(|p| text.contains(p))
+            || text.contains("://")
+    }
+
     /// The text with every known secret and key-shaped token masked.
     pub fn redact(&self, text: &str) -> String {
+        if !self.might_hold_secret(text) {
+            return text.to_owned();
+        }
         let mut out = text.to_owned();
         for v in &self.values {
             if out.contains(v.as_str()) {
@@ -47,7 +65,7 @@ impl Redactor {
     /// Redacts every string inside a JSON value.
     pub fn redact_json(&self, value: &mut serde_json::Value) {
         match value {
-            serde_json::Value::String(s) => *s = self.redact(s),
+            serde_json::Value::String(s) => self.redact_in_place(s),
             serde_json::Value::Array(items) => items.iter_mut().for_each(|v| self.redact_json(v)),
             serde_json::Value::Object(map) => map.values_mut().for_each(|v| self.redact_json(v)),
             _ => {}
@@ -122,6 +140,24 @@ mod tests {
             "https://x:[REDACTED]@github.com/a/b"
         );
         assert_eq!(r.redact("task-sk-short"), "task-sk-short");
+    }
+
+    #[test]
+    fn in_place_masks_the_same_and_leaves_clean_text_alone() {
+        let r = Redactor::new(["my-very-secret".to_owned()]);
+        for text in [
+            "plain line of output",
+            "key=my-very-secret!",
+            "token ghp_abcdefghijklmnopqrstuvwxyz0123 end",
+            "https://x:hunter2hunter2@github.com/a/b",
+        ] {
+            let mut s = text.to_owned();
+            r.redact_in_place(&mut s);
+            assert_eq!(s, r.redact(text));
+        }
+        let mut clean = "plain line of output".to_owned();
+        r.redact_in_place(&mut clean);
+        assert_eq!(clean, "plain line of output");
     }
 
     #[test]

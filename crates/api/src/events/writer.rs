@@ -1,16 +1,20 @@
 //! Batched event writing for workers: events go into a channel and a background task commits
-//! them in batches (up to 1,000 events or every 25 ms), redacting secrets on the way. The worker
-//! never waits on the database per line, and a slow SSE client cannot slow it down because
-//! readers only ever read committed rows.
+//! them, redacting secrets on the way. The first event after a quiet spell is written at once;
+//! whatever arrives while a write is in flight is redacted and encoded meanwhile and goes in the
+//! next batch (up to 5,000 events). So a lone line reaches readers with no added delay, a burst
+//! costs one transaction per batch, and the worker never waits on the database per line. A slow
+//! SSE client cannot slow this down because readers only ever read committed rows.
 
 use std::time::Duration;
 
+use futures_util::future::OptionFuture;
 use shared::events::EventBody;
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::redact::Redactor;
-use super::store;
+use super::store::{self, Encoded};
 use crate::db::DbPool;
 
 enum Msg {
@@ -24,8 +28,7 @@ pub struct EventSender {
     tx: mpsc::UnboundedSender<Msg>,
 }
 
-const MAX_BATCH: usize = 1_000;
-const LINGER: Duration = Duration::from_millis(25);
+const MAX_BATCH: usize = 5_000;
 
 impl EventSender {
     /// Starts a writer for `task_id`.
@@ -49,12 +52,22 @@ impl EventSender {
     }
 }
 
-fn redact(redactor: &Redactor, body: EventBody) -> EventBody {
-    let mut value = serde_json::to_value(&body).unwrap_or_default();
-    if let Some(payload) = value.get_mut("payload") {
-        redactor.redact_json(payload);
+/// Events waiting for the next write, and the flushes waiting on them.
+#[derive(Default)]
+struct Batch {
+    events: Vec<Encoded>,
+    waiters: Vec<oneshot::Sender<()>>,
+}
+
+impl Batch {
+    fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.waiters.is_empty()
     }
-    serde_json::from_value(value).unwrap_or(body)
+}
+
+fn encode(redactor: &Redactor, mut body: EventBody) -> Encoded {
+    body.for_each_text_mut(|text| redactor.redact_in_place(text));
+    Encoded::new(&body)
 }
 
 async fn run(
@@ -63,68 +76,57 @@ async fn run(
     redactor: Redactor,
     mut rx: mpsc::UnboundedReceiver<Msg>,
 ) {
-    let mut batch: Vec<EventBody> = Vec::new();
-    let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
+    let mut pending = Batch::default();
+    let mut writing: Option<JoinHandle<()>> = None;
+    let mut open = true;
     loop {
-        let first = match rx.recv().await {
-            Some(msg) => msg,
-            None => break,
-        };
-        let mut pending = Some(first);
-        let deadline = tokio::time::Instant::now() + LINGER;
-        loop {
-            match pending.take() {
-                Some(Msg::Event(body)) => batch.push(redact(&redactor, body)),
-                Some(Msg::Flush(done)) => {
-                    waiters.push(done);
-                    break;
-                }
-                None => {}
-            }
-            if batch.len() >= MAX_BATCH {
-                break;
-            }
-            match rx.try_recv() {
-                Ok(msg) => pending = Some(msg),
-                Err(mpsc::error::TryRecvError::Empty) => {
-                    match tokio::time::timeout_at(deadline, rx.recv()).await {
-                        Ok(Some(msg)) => pending = Some(msg),
-                        _ => break,
-                    }
-                }
-                Err(mpsc::error::TryRecvError::Disconnected) => break,
-            }
+        if writing.is_none() && !pending.is_empty() {
+            // Writes are strictly one after another: seqs are allocated in commit order.
+            let batch = std::mem::take(&mut pending);
+            writing = Some(tokio::spawn(write(pool.clone(), task_id, batch)));
+            continue;
         }
-        write(&pool, task_id, &mut batch).await;
-        for w in waiters.drain(..) {
-            let _ = w.send(());
+        if !open && writing.is_none() {
+            break;
+        }
+        let room = pending.events.len() < MAX_BATCH;
+        tokio::select! {
+            msg = rx.recv(), if open && room => match msg {
+                Some(Msg::Event(body)) => pending.events.push(encode(&redactor, body)),
+                Some(Msg::Flush(done)) => pending.waiters.push(done),
+                None => open = false,
+            },
+            _ = OptionFuture::from(writing.as_mut()), if writing.is_some() => {
+                writing = None;
+            }
         }
     }
-    write(&pool, task_id, &mut batch).await;
 }
 
-async fn write(pool: &DbPool, task_id: Uuid, batch: &mut Vec<EventBody>) {
-    if batch.is_empty() {
-        return;
+async fn write(pool: DbPool, task_id: Uuid, batch: Batch) {
+    if !batch.events.is_empty() {
+        commit(&pool, task_id, &batch.events).await;
     }
+    for waiter in batch.waiters {
+        let _ = waiter.send(());
+    }
+}
+
+async fn commit(pool: &DbPool, task_id: Uuid, events: &[Encoded]) {
     for attempt in 0..5u64 {
         let result = match pool.get().await {
             Ok(mut conn) => {
-                store::append(&mut conn, task_id, batch).await.map_err(anyhow::Error::from)
+                store::append_encoded(&mut conn, task_id, events).await.map_err(anyhow::Error::from)
             }
             Err(e) => Err(e.into()),
         };
         match result {
-            Ok(_) => {
-                batch.clear();
-                return;
-            }
+            Ok(_) => return,
             Err(e) => {
                 tracing::warn!(%task_id, error = %e, attempt, "writing events failed; retrying");
                 tokio::time::sleep(Duration::from_millis(100 * (attempt + 1))).await;
             }
         }
     }
-    tracing::error!(%task_id, dropped = batch.len(), "giving up on writing events");
-    batch.clear();
+    tracing::error!(%task_id, dropped = events.len(), "giving up on writing events");
 }
