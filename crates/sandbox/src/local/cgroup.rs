@@ -12,10 +12,16 @@
 //! `/sys/fs/cgroup/<controller>`, where we nest below the server's own cgroup; and cgroup v2,
 //! where the operator delegates a directory (systemd `Delegate=yes`) or the server runs in the
 //! root cgroup.
+//!
+//! A cgroup is named `<owner>.<sandbox id>`, where `<owner>` stands for the data directory (see
+//! [`owner_tag`]). The parent directories are shared by every Drydock data directory whose
+//! server runs in the same cgroup (each test's temporary directory, a second deployment on the
+//! host), so the name is what tells `gc` which cgroups are its own: it never touches another
+//! data directory's, whose sandboxes it cannot see.
 
 use std::path::{Path, PathBuf};
 
-use crate::spec::Limits;
+use crate::spec::{validate_id, Limits};
 
 /// Where per-sandbox cgroups are created.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -37,13 +43,16 @@ pub(crate) struct CgroupRoots {
     /// Parent for `memory` on v1; on v2 same as `pids`.
     pub memory: Option<PathBuf>,
     v2: bool,
+    /// First part of this data directory's cgroup names.
+    owner: String,
 }
 
 impl CgroupRoots {
-    /// Resolves `mode` into usable parent directories, creating them. Failures just mean "no
-    /// cgroups": the capability flags report what is enforced.
-    pub(crate) fn detect(mode: &CgroupMode) -> Self {
-        match mode {
+    /// Resolves `mode` into usable parent directories, creating them, for the sandboxes of
+    /// `data_root`. Failures just mean "no cgroups": the capability flags report what is
+    /// enforced.
+    pub(crate) fn detect(mode: &CgroupMode, data_root: &Path) -> Self {
+        let parents = match mode {
             CgroupMode::Off => Self::default(),
             CgroupMode::V2(dir) => v2_roots(dir),
             CgroupMode::Auto if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() => {
@@ -57,16 +66,27 @@ impl CgroupRoots {
                 }
             }
             CgroupMode::Auto => {
-                Self { pids: v1_root("pids"), memory: v1_root("memory"), v2: false }
+                Self { pids: v1_root("pids"), memory: v1_root("memory"), ..Self::default() }
             }
-        }
+        };
+        Self { owner: owner_tag(data_root), ..parents }
+    }
+
+    fn name(&self, id: &str) -> String {
+        format!("{}.{id}", self.owner)
+    }
+
+    /// The sandbox id in a cgroup's name, when the cgroup is one this data directory made.
+    fn sandbox_of<'a>(&self, name: &'a str) -> Option<&'a str> {
+        let (owner, id) = name.split_once('.')?;
+        (owner == self.owner && validate_id(id).is_ok()).then_some(id)
     }
 
     /// Creates the cgroups for one sandbox and applies its limits; returns their directories.
     pub(crate) fn create(&self, id: &str, limits: &Limits) -> Vec<PathBuf> {
         let mut dirs = Vec::new();
         if let Some(parent) = &self.pids {
-            let dir = parent.join(id);
+            let dir = parent.join(self.name(id));
             if std::fs::create_dir_all(&dir).is_ok() {
                 if let Some(n) = limits.max_processes {
                     write(&dir.join("pids.max"), &n.to_string());
@@ -81,13 +101,62 @@ impl CgroupRoots {
             }
         }
         if let (false, Some(parent), Some(bytes)) = (self.v2, &self.memory, limits.memory_bytes) {
-            let dir = parent.join(id);
+            let dir = parent.join(self.name(id));
             if std::fs::create_dir_all(&dir).is_ok() {
                 write(&dir.join("memory.limit_in_bytes"), &bytes.to_string());
                 dirs.push(dir);
             }
         }
         dirs
+    }
+
+    /// Removes this data directory's cgroups whose sandbox is gone (`has_sandbox` says no) and
+    /// which hold no processes: those of a server killed before it could remove them, or of a
+    /// sandbox directory deleted by hand. A cgroup that still holds processes is left alone and
+    /// reported. Failures are logged, never returned, so they do not stop the collection of
+    /// expired sandboxes.
+    pub(crate) async fn collect_stale(&self, has_sandbox: impl Fn(&str) -> bool) {
+        let mut parents: Vec<&PathBuf> = self.pids.iter().chain(&self.memory).collect();
+        parents.dedup();
+        for parent in parents {
+            let entries = match std::fs::read_dir(parent) {
+                Ok(entries) => entries,
+                Err(err) => {
+                    tracing::warn!(dir = %parent.display(), %err, "could not list sandbox cgroups");
+                    continue;
+                }
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let Some(id) = name.to_str().and_then(|name| self.sandbox_of(name)) else {
+                    continue;
+                };
+                if !entry.file_type().is_ok_and(|t| t.is_dir()) || has_sandbox(id) {
+                    continue;
+                }
+                let dir = entry.path();
+                match std::fs::read_to_string(dir.join("cgroup.procs")) {
+                    Ok(procs) if procs.trim().is_empty() => {}
+                    Ok(procs) => {
+                        tracing::warn!(
+                            sandbox = %id,
+                            dir = %dir.display(),
+                            processes = procs.lines().count(),
+                            "cgroup of removed sandbox {id} still holds processes; leaving it"
+                        );
+                        continue;
+                    }
+                    Err(err) => {
+                        tracing::warn!(dir = %dir.display(), %err, "could not read cgroup.procs");
+                        continue;
+                    }
+                }
+                if remove_one(&dir).await {
+                    let dir = dir.display();
+                    tracing::info!(sandbox = %id, %dir, "removed stale cgroup of sandbox {id}");
+                }
+            }
+        }
     }
 
     /// Whether process counts are enforced through cgroups.
@@ -105,29 +174,51 @@ impl CgroupRoots {
 /// tearing down the last tasks (rmdir says `EBUSY`), so retry for a short while.
 pub(crate) async fn remove(dirs: &[PathBuf]) {
     for dir in dirs {
-        let mut attempts = 0;
-        loop {
-            match std::fs::remove_dir(dir) {
-                Ok(()) => break,
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => break,
-                Err(_) if attempts < 40 => {
-                    attempts += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-                }
-                Err(err) => {
-                    tracing::warn!(dir = %dir.display(), %err, "could not remove sandbox cgroup");
-                    break;
-                }
+        remove_one(dir).await;
+    }
+}
+
+/// [`remove`] for one directory; says whether it is gone.
+async fn remove_one(dir: &Path) -> bool {
+    let mut attempts = 0;
+    loop {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return true,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return true,
+            Err(_) if attempts < 40 => {
+                attempts += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
+            Err(err) => {
+                tracing::warn!(dir = %dir.display(), %err, "could not remove sandbox cgroup");
+                return false;
             }
         }
     }
+}
+
+/// Sixteen hex digits standing for the data directory: FNV-1a of its canonical path. A stable
+/// hash (unlike std's `DefaultHasher`), so the server that replaces a killed one finds its
+/// predecessor's cgroups, whatever toolchain built it.
+fn owner_tag(data_root: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::fs::canonicalize(data_root).unwrap_or_else(|_| data_root.to_path_buf());
+    let hash = path.as_os_str().as_bytes().iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("{hash:016x}")
 }
 
 fn v2_roots(dir: &Path) -> CgroupRoots {
     let ok = std::fs::create_dir_all(dir).is_ok()
         && std::fs::write(dir.join("cgroup.subtree_control"), "+pids +memory").is_ok();
     if ok {
-        CgroupRoots { pids: Some(dir.to_path_buf()), memory: Some(dir.to_path_buf()), v2: true }
+        CgroupRoots {
+            pids: Some(dir.to_path_buf()),
+            memory: Some(dir.to_path_buf()),
+            v2: true,
+            ..CgroupRoots::default()
+        }
     } else {
         CgroupRoots::default()
     }
@@ -161,5 +252,30 @@ fn own_cgroup(controller: &str) -> Option<String> {
 fn write(path: &Path, value: &str) {
     if let Err(err) = std::fs::write(path, value) {
         tracing::warn!(path = %path.display(), %err, "could not set sandbox cgroup limit");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_carry_the_data_directory() {
+        let ours = CgroupRoots { owner: owner_tag(Path::new("/srv/a")), ..Default::default() };
+        let theirs = CgroupRoots { owner: owner_tag(Path::new("/srv/b")), ..Default::default() };
+        assert_ne!(ours.owner, theirs.owner);
+        assert_eq!(ours.owner.len(), 16);
+        let name = ours.name("t1-r1");
+        assert_eq!(ours.sandbox_of(&name), Some("t1-r1"));
+        assert_eq!(theirs.sandbox_of(&name), None, "another data directory's cgroup");
+        assert_eq!(ours.sandbox_of("t1-r1"), None, "a cgroup named before owners existed");
+        assert_eq!(ours.sandbox_of(&format!("{}.a.b", ours.owner)), None, "not a sandbox id");
+        assert_eq!(ours.sandbox_of(&format!("{}.", ours.owner)), None, "empty id");
+    }
+
+    #[test]
+    fn owner_tag_is_stable() {
+        // FNV-1a of "/srv/a"; a changed tag would orphan every existing sandbox's cgroup.
+        assert_eq!(owner_tag(Path::new("/srv/a")), "39aff565700eaeb7");
     }
 }

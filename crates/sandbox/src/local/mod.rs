@@ -118,7 +118,7 @@ impl LocalSandbox {
         Ok(Self {
             bwrap,
             system: plan::detect_system_mounts(),
-            cgroups: CgroupRoots::detect(&config.cgroups),
+            cgroups: CgroupRoots::detect(&config.cgroups, &config.root),
             running: Mutex::new(HashMap::new()),
             config,
         })
@@ -387,7 +387,16 @@ impl Sandbox for LocalSandbox {
         meta.store(&self.dir(&handle.id))
     }
 
+    /// Besides expired sandboxes, removes empty cgroups this data directory made for sandboxes
+    /// that no longer exist (see `CgroupRoots::collect_stale`). They are not reported: they have
+    /// no expiry and no task to tell.
     async fn gc(&self, now: DateTime<Utc>) -> Result<Vec<Reclaimed>> {
+        // Present means present: an entry we cannot inspect may still be a sandbox.
+        let has_sandbox = |id: &str| match std::fs::symlink_metadata(self.dir(id)) {
+            Ok(_) => true,
+            Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+        };
+        self.cgroups.collect_stale(has_sandbox).await;
         let entries = std::fs::read_dir(&self.config.root)
             .map_err(|e| SandboxError::io("listing sandboxes", e))?;
         let mut reclaimed = Vec::new();
