@@ -7,6 +7,8 @@
 // This crate is tests only: panicking on the unexpected is how its helpers fail a test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+// Shared with the GitHub browser tests; this binary uses only part of it.
+#[allow(dead_code)]
 mod support;
 
 use std::collections::BTreeSet;
@@ -88,12 +90,7 @@ async fn sign_in_then_set_a_key_and_create_a_token() {
     b.wait(row).await;
     assert_eq!(b.attr(row, "data-configured").await.as_deref(), Some("false"));
     let key = "sk-ant-e2e-abcdefghijklmnop-WXYZ";
-    b.fill(&format!("{row} [data-testid=key-value]"), key).await;
-    b.click(&format!("{row} [data-testid=key-save]")).await;
-    b.wait_until("the key to show as configured", Duration::from_secs(15), || async {
-        b.attr(row, "data-configured").await.as_deref() == Some("true")
-    })
-    .await;
+    b.store_key("anthropic", key).await;
     let html = b.client.source().await.expect("page source");
     assert!(!html.contains(key), "the stored key is never shown again");
     b.screenshot("settings-keys").await;

@@ -221,6 +221,18 @@ impl Browser {
         self.wait("[data-testid=user-menu-button]").await;
     }
 
+    /// Stores an API key on Settings → API keys and waits until the row says it is configured.
+    pub async fn store_key(&self, provider: &str, value: &str) {
+        self.goto("/settings/keys").await;
+        let row = format!("[data-testid=key-row][data-provider={provider}]");
+        self.fill(&format!("{row} [data-testid=key-value]"), value).await;
+        self.click(&format!("{row} [data-testid=key-save]")).await;
+        self.wait_until("the key to show as configured", Duration::from_secs(15), || async {
+            self.attr(&row, "data-configured").await.as_deref() == Some("true")
+        })
+        .await;
+    }
+
     /// Ends the WebDriver session (Chromium exits).
     pub async fn close(mut self) {
         if self.client.clone().close().await.is_ok() {

@@ -89,11 +89,27 @@ pub struct Server {
 impl Server {
     /// Creates a database and starts the server on it.
     pub async fn start() -> Self {
+        Self::launch("127.0.0.1:0".into(), Vec::new()).await
+    }
+
+    /// Like `start`, with extra environment, on a port chosen up front and announced as
+    /// `DRYDOCK_PUBLIC_URL`: OAuth callbacks are derived from it.
+    pub async fn start_with(extra: Vec<(String, String)>) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut env = vec![("DRYDOCK_PUBLIC_URL".to_owned(), format!("http://127.0.0.1:{port}"))];
+        env.extend(extra);
+        Self::launch(format!("127.0.0.1:{port}"), env).await
+    }
+
+    async fn launch(listen: String, extra: Vec<(String, String)>) -> Self {
         let dist = super::dist_dir();
         let (exe, agent) = super::binaries();
         let db = TestDb::new().await;
         let data = tempfile::tempdir().expect("tempdir");
-        let env: Vec<(String, String)> = vec![
+        let mut env: Vec<(String, String)> = vec![
             ("DATABASE_URL".into(), db.url.clone()),
             ("DRYDOCK_MASTER_KEY".into(), MASTER_KEY.into()),
             ("DRYDOCK_DATA_DIR".into(), data.path().join("data").display().to_string()),
@@ -103,10 +119,11 @@ impl Server {
             ("DRYDOCK_TASKS__AGENT_EXIT_GRACE_SECS".into(), "3".into()),
             ("DRYDOCK_AGENT_BINARIES__CLAUDE".into(), agent.display().to_string()),
         ];
+        env.extend(extra);
         let log = data.path().join("server.log");
         let log_file = std::fs::File::create(&log).expect("log file");
         let mut child = Command::new(&exe)
-            .args(["serve", "--listen", "127.0.0.1:0", "--web-dir"])
+            .args(["serve", "--listen", &listen, "--web-dir"])
             .arg(&dist)
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())

@@ -1,7 +1,6 @@
 //! Pull request actions: open, merge (squash / merge / rebase), close, reopen; checks and
 //! comments as the API reports them.
 
-use serde_json::Value;
 use shared::github::{CommentKind, PrComment};
 use shared::tasks::{CreateMessage, Task};
 use yew::prelude::*;
@@ -12,10 +11,6 @@ use crate::components::markdown::Markdown;
 use crate::hooks::use_fetch;
 use crate::services::{api, ApiError};
 use crate::types::pulls::{CreatePullRequest, MergePullRequest};
-
-fn field(v: &Value, names: &[&str]) -> String {
-    names.iter().find_map(|n| v.get(*n).and_then(Value::as_str)).unwrap_or_default().to_owned()
-}
 
 /// The follow-up that asks the agent to act on a pull request comment.
 pub fn comment_follow_up(c: &PrComment) -> String {
@@ -58,8 +53,7 @@ pub fn PrPanel(props: &PrPanelProps) -> Html {
     let t = &props.task;
     let id = t.id;
     let pr = use_fetch(id, api::pull_request);
-    let checks =
-        use_fetch(id, |id| async move { api::loose_list(&format!("/tasks/{id}/checks")).await });
+    let checks = use_fetch(id, api::task_checks);
     let title = use_state(|| t.title.clone());
     let body = use_state(|| t.prompt.clone());
     let method = use_state(|| "squash".to_owned());
@@ -213,14 +207,17 @@ pub fn PrPanel(props: &PrPanelProps) -> Html {
                 </ul>
             }) }
             <h3>{ "Checks" }</h3>
-            { async_content(&checks.state, |list| html! {
+            { async_content(&checks.state, |checks| html! {
                 <ul class="checks" data-testid="checks">
-                    if list.is_empty() { <li class="muted">{ "No checks." }</li> }
-                    { for list.iter().map(|c| html! {
-                        <li data-testid="check" data-conclusion={field(c, &["conclusion"])}>
-                            <strong>{ field(c, &["name"]) }</strong>{ " " }
-                            <span class="muted">{ format!("{} {}", field(c, &["status"]), field(c, &["conclusion"])) }</span>
-                        </li>
+                    if checks.check_runs.is_empty() { <li class="muted">{ "No checks." }</li> }
+                    { for checks.check_runs.iter().map(|c| {
+                        let conclusion = c.conclusion.clone().unwrap_or_default();
+                        html! {
+                            <li data-testid="check" data-conclusion={conclusion.clone()}>
+                                <strong>{ &c.name }</strong>{ " " }
+                                <span class="muted">{ format!("{} {conclusion}", c.status) }</span>
+                            </li>
+                        }
                     }) }
                 </ul>
             }) }

@@ -6,7 +6,7 @@ use shared::agents::{KeyProvider, KeyStatus, PutKey};
 use shared::auth::{AuthMethods, LocalLogin, Me, SetupRequest};
 use shared::connectors::{Connector, CreateConnector, UpdateConnector};
 use shared::events::TaskEvent;
-use shared::github::{GithubOwner, GithubRepo, PrComment};
+use shared::github::{GithubOwner, GithubRepo, PrComment, TaskChecks};
 use shared::page::Page;
 use shared::tasks::{CreateMessage, CreateTask, Quota, Task, TaskMessage, TaskStatus};
 use shared::tokens::{ApiToken, CreateToken, CreatedToken};
@@ -255,9 +255,9 @@ pub async fn pr_comments(id: Uuid) -> Result<Vec<PrComment>, ApiError> {
     Ok(get::<ListOrPage<PrComment>>(&path).await?.into_page().items)
 }
 
-/// `GET /tasks/{id}/checks` or `GET /tasks/{id}/pull-request/comments`, as loose JSON.
-pub async fn loose_list(path: &str) -> Result<Vec<Value>, ApiError> {
-    Ok(get::<ListOrPage<Value>>(path).await?.into_page().items)
+/// `GET /tasks/{id}/checks`: the check runs of the task branch's head commit.
+pub async fn task_checks(id: Uuid) -> Result<TaskChecks, ApiError> {
+    get(&format!("/tasks/{id}/checks")).await
 }
 
 #[cfg(test)]

@@ -1,0 +1,209 @@
+//! Browser tests of the GitHub workflow against a fake GitHub on 127.0.0.1 (the API tests'
+//! fixture: OAuth, REST and git smart HTTP): signing in with GitHub, picking a repository in the
+//! picker, and a task's pull request from opening to merge, with a review comment sent back to
+//! the agent as a follow-up.
+
+// This crate is tests only: panicking on the unexpected is how its helpers fail a test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+// Shared with the other browser tests; this binary uses only part of it.
+#[allow(dead_code)]
+mod support;
+
+#[allow(dead_code)]
+#[path = "../api/support/fake_github.rs"]
+mod fake_github;
+
+/// The fixture seeds repositories with the API tests' git helper; this one does the same.
+mod git {
+    pub use crate::support::git;
+}
+
+use std::time::Duration;
+
+use fake_github::{FakeGithub, CLIENT_ID, CLIENT_SECRET};
+use serde_json::json;
+use support::{eventually, Browser, Server};
+
+/// The fake is an actix-web app: it gets a thread and an actix system of its own.
+fn start_fake_github() -> FakeGithub {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let fake = FakeGithub::start().await;
+            tx.send((fake.base.clone(), fake.state.clone())).expect("report the fake");
+            std::future::pending::<()>().await;
+        });
+    });
+    let (base, state) = rx.recv_timeout(Duration::from_secs(30)).expect("the fake GitHub starts");
+    FakeGithub { base, state }
+}
+
+fn github_env(gh: &FakeGithub) -> Vec<(String, String)> {
+    let b = &gh.base;
+    [
+        ("DRYDOCK_GITHUB__CLIENT_ID", CLIENT_ID.to_owned()),
+        ("DRYDOCK_GITHUB__CLIENT_SECRET", CLIENT_SECRET.to_owned()),
+        ("DRYDOCK_GITHUB__AUTHORIZE_URL", format!("{b}/login/oauth/authorize")),
+        ("DRYDOCK_GITHUB__TOKEN_URL", format!("{b}/login/oauth/access_token")),
+        ("DRYDOCK_GITHUB__API_URL", format!("{b}/api")),
+        ("DRYDOCK_GITHUB__WEB_URL", b.clone()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+async fn pr_state(b: &Browser) -> String {
+    b.attr("[data-testid=pr-state]", "data-state").await.unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_with_github_pick_a_repo_and_merge_the_pull_request() {
+    let gh = start_fake_github();
+    gh.with(|s| s.orgs = vec!["octo-org".into()]);
+    gh.git_repo("octo-org", "web.app");
+    gh.add_repo("octo-org", "other", false);
+    let server = Server::start_with(github_env(&gh)).await;
+    let b = Browser::start(&server.base, 1280, 900).await;
+
+    // Sign in with GitHub: the real OAuth round trip through the fake's consent page.
+    b.goto("/").await;
+    b.click("[data-testid=provider-github]").await;
+    b.wait("[data-testid=user-menu-button]").await;
+    assert_eq!(b.path().await, "/", "{}", b.describe().await);
+    let scopes = gh.with(|s| s.requested_scopes.clone());
+    assert!(scopes.iter().any(|s| s == "repo"), "scopes asked for: {scopes:?}");
+    b.store_key("anthropic", "sk-ant-e2e-github-0123456789").await;
+    let token = server.create_token(&username(&b).await);
+
+    // The picker lists the organisation's repositories; picking one fills the URL.
+    b.goto("/").await;
+    b.wait("[data-testid=repo-owner]").await;
+    b.click("[data-testid=repo-owner] option[value=octo-org]").await;
+    let option = "[data-testid=repo-option][data-repo='octo-org/web.app']";
+    b.wait(option).await;
+    b.wait("[data-testid=repo-option][data-repo='octo-org/other']").await;
+    b.click(option).await;
+    let picked = b.attr(option, "aria-pressed").await;
+    assert_eq!(picked.as_deref(), Some("true"), "{}", b.describe().await);
+    let url = b.wait("[data-testid=repo-url]").await.prop("value").await.unwrap();
+    assert_eq!(url.as_deref(), Some(format!("{}/octo-org/web.app", gh.base).as_str()));
+    b.screenshot("repo-picker").await;
+
+    // The task runs on the fake's repository and pushes its branch over smart HTTP.
+    b.fill("[data-testid=prompt]", "Add a greeting [[write:hello.txt=hi]]").await;
+    b.click("[data-testid=agent] option[value=claude]").await;
+    b.click("[data-testid=submit-task]").await;
+    b.wait_until("the task page", Duration::from_secs(30), || async {
+        b.path().await.starts_with("/tasks/")
+    })
+    .await;
+    let id = b.path().await.trim_start_matches("/tasks/").to_owned();
+    b.wait_until("the task to complete", Duration::from_secs(90), || async {
+        b.attr("[data-testid=task-status]", "data-status").await.as_deref() == Some("completed")
+    })
+    .await;
+    let branch = b.wait("[data-testid=task-branch]").await.text().await.unwrap();
+
+    // Open the pull request from the PR tab.
+    b.click("[data-testid=tab-pr]").await;
+    b.click("[data-testid=create-pr]").await;
+    b.wait_until("the pull request to show as open", Duration::from_secs(20), || async {
+        pr_state(&b).await == "open"
+    })
+    .await;
+    let link = b.attr("[data-testid=pr-link]", "href").await.unwrap_or_default();
+    let number: i64 = link.rsplit('/').next().unwrap().parse().expect("a PR number in the link");
+    let pr = gh.repo("octo-org", "web.app", |r| r.items[&number].clone());
+    assert_eq!(pr["head"]["ref"], branch.trim(), "{pr}");
+    assert_eq!(pr["base"]["ref"], "trunk", "{pr}");
+
+    // CI results and a review comment show on the tab; the comment goes back to the agent.
+    let (_, checks) = server.get(&token, &format!("/api/v1/tasks/{id}/checks")).await;
+    let head = checks["head_sha"].as_str().expect("the branch head is on GitHub").to_owned();
+    gh.repo("octo-org", "web.app", |r| {
+        r.check_runs.insert(head, vec![json!({"id": 9, "name": "ci / test", "status": "completed", "conclusion": "success", "html_url": format!("{}/ci/9", gh.base), "started_at": "2026-11-24T10:00:00Z", "completed_at": "2026-11-24T10:05:00Z"})]);
+        r.review_comments.insert(number, vec![json!({"id": 41, "user": {"login": "rev"}, "body": "Please also greet the **world**", "path": "hello.txt", "html_url": format!("{}/c/41", gh.base), "created_at": "2026-11-24T10:00:00Z"})]);
+    });
+    b.goto(&format!("/tasks/{id}")).await;
+    b.click("[data-testid=tab-pr]").await;
+    b.wait("[data-testid=pr-comment][data-comment-id='41']").await;
+    let check = b.wait("[data-testid=check][data-conclusion=success]").await;
+    assert!(check.text().await.unwrap().contains("ci / test"));
+    assert!(!b.exists(".pr-panel .error-box").await, "{}", b.describe().await);
+    b.screenshot("pull-request").await;
+    b.click("[data-testid=pr-comment][data-comment-id='41'] [data-testid=comment-follow-up]").await;
+    b.wait("[data-testid=follow-up-sent][data-source=comment-41]").await;
+    let path = format!("/api/v1/tasks/{id}/messages");
+    let messages = eventually("the follow-up run to answer", Duration::from_secs(90), || async {
+        let (_, messages) = server.get(&token, &path).await;
+        let items = messages["items"].as_array().cloned().unwrap_or_default();
+        (items.iter().filter(|m| m["role"] == "agent").count() >= 2).then_some(items)
+    })
+    .await;
+    let sent = messages.iter().any(|m| {
+        m["role"] == "user"
+            && m["content"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("> Please also greet the **world**")
+    });
+    assert!(sent, "the comment became a follow-up: {messages:?}");
+    b.wait_until("the follow-up run to complete", Duration::from_secs(60), || async {
+        b.attr("[data-testid=task-status]", "data-status").await.as_deref() == Some("completed")
+    })
+    .await;
+
+    // A conflicting merge offers a follow-up that asks the agent to merge the base in.
+    gh.with(|s| s.merge_conflict = Some(409));
+    b.click("[data-testid=tab-pr]").await;
+    b.click("[data-testid=merge-pr]").await;
+    b.wait("[data-testid=merge-conflict]").await;
+    assert_eq!(pr_state(&b).await, "open");
+    b.click("[data-testid=resolve-conflicts]").await;
+    b.wait("[data-testid=follow-up-sent][data-source=conflicts]").await;
+    let messages = eventually("the conflict run to answer", Duration::from_secs(90), || async {
+        let (_, messages) = server.get(&token, &path).await;
+        let items = messages["items"].as_array().cloned().unwrap_or_default();
+        (items.iter().filter(|m| m["role"] == "agent").count() >= 3).then_some(items)
+    })
+    .await;
+    let asked = messages.iter().any(|m| {
+        m["role"] == "user" && m["content"].as_str().unwrap_or_default().contains("`trunk`")
+    });
+    assert!(asked, "the follow-up names the base branch: {messages:?}");
+    b.wait_until("the conflict run to complete", Duration::from_secs(60), || async {
+        b.attr("[data-testid=task-status]", "data-status").await.as_deref() == Some("completed")
+    })
+    .await;
+    gh.with(|s| s.merge_conflict = None);
+
+    // Merge: squash by default; the badge turns to merged.
+    b.goto(&format!("/tasks/{id}")).await;
+    b.click("[data-testid=tab-pr]").await;
+    b.click("[data-testid=merge-pr]").await;
+    b.wait_until("the pull request to show as merged", Duration::from_secs(20), || async {
+        pr_state(&b).await == "merged"
+    })
+    .await;
+    let merged = gh.with(|s| {
+        s.requests.iter().any(|(method, path, body)| {
+            method == "PUT"
+                && path.ends_with(&format!("/pulls/{number}/merge"))
+                && body["merge_method"] == "squash"
+        })
+    });
+    assert!(merged, "the fake received a squash merge");
+    b.close().await;
+}
+
+/// The Drydock username the GitHub sign-in created, as the user menu shows it.
+async fn username(b: &Browser) -> String {
+    b.click("[data-testid=user-menu-button]").await;
+    let shown = b.wait("[data-testid=user-menu] small").await.text().await.unwrap_or_default();
+    b.click("[data-testid=user-menu-button]").await;
+    let name = shown.trim().trim_start_matches('@').to_owned();
+    assert!(!name.is_empty(), "the user menu names the user: {}", b.describe().await);
+    name
+}
