@@ -351,7 +351,8 @@ async fn tasks_take_only_the_callers_enabled_connectors() {
         app.client.post(app.url("/api/v1/tasks")).bearer_auth(&token).json(&body).send()
     };
 
-    json(post(task(vec![&mine["id"]])).await.unwrap(), 201).await;
+    let created = json(post(task(vec![&mine["id"]])).await.unwrap(), 201).await;
+    assert_eq!(created["connector_ids"], json!([mine["id"]]), "the task says which it uses");
     for (ids, needle) in [
         (vec![&theirs["id"]], "not one of your connectors"),
         (vec![&off["id"]], "disabled"),

@@ -310,3 +310,73 @@ async fn a_running_task_can_be_stopped() {
     assert_eq!(task["status"], "stopped", "{task}");
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connectors_are_added_in_settings_and_chosen_per_task() {
+    let server = Server::start().await;
+    server.create_user("dora", PASSWORD);
+    let token = server.create_token("dora");
+    server.put_anthropic_key(&token).await;
+    let repo = BareRepo::new();
+    let b = Browser::start(&server.base, 1280, 900).await;
+    b.sign_in("dora", PASSWORD).await;
+
+    // Two remote connectors; the second is switched off.
+    let header = "Authorization=Bearer mcp-secret-0123456789";
+    b.goto("/settings/connectors").await;
+    for (name, url) in
+        [("docs", "https://mcp.example.com/docs"), ("old", "https://old.example.com/mcp")]
+    {
+        b.fill("#connector-name", name).await;
+        b.click("#connector-kind option[value=remote]").await;
+        b.fill("#connector-target", url).await;
+        b.fill("#connector-env", header).await;
+        b.click("[data-testid=connector-save]").await;
+        b.wait_until(
+            &format!("the {name} connector to be listed"),
+            Duration::from_secs(15),
+            || async { b.client.source().await.unwrap_or_default().contains(&format!(">{name}<")) },
+        )
+        .await;
+    }
+    let (_, list) = server.get(&token, "/api/v1/connectors").await;
+    let items = list["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| list.as_array().cloned().unwrap_or_default());
+    let id_of = |name: &str| {
+        items.iter().find(|c| c["name"] == name).and_then(|c| c["id"].as_str()).unwrap().to_owned()
+    };
+    let (docs, old) = (id_of("docs"), id_of("old"));
+    b.click(&format!(
+        "[data-testid=connector-row][data-connector-id='{old}'] [data-testid=connector-enabled]"
+    ))
+    .await;
+    support::eventually("the old connector to be disabled", Duration::from_secs(15), || async {
+        let (_, c) = server.get(&token, &format!("/api/v1/connectors/{old}")).await;
+        (c["enabled"] == false).then_some(())
+    })
+    .await;
+    let html = b.client.source().await.expect("page source");
+    assert!(!html.contains("mcp-secret-0123456789"), "stored headers are never shown again");
+
+    // The task form offers only the enabled one; ticking it sends its id with the task.
+    b.goto("/").await;
+    b.wait("[data-testid=task-form]").await;
+    b.fill("[data-testid=repo-url]", &repo.url()).await;
+    b.fill("[data-testid=prompt]", "Use the docs [[lines:1]]").await;
+    b.click("[data-testid=agent] option[value=claude]").await;
+    b.click("[data-testid=task-options] summary").await;
+    let offered = format!("[data-testid=task-connector][data-connector-id='{docs}']");
+    b.click(&offered).await;
+    assert!(!b.exists(&format!("[data-testid=task-connector][data-connector-id='{old}']")).await);
+    b.click("[data-testid=submit-task]").await;
+    b.wait_until("the task page", Duration::from_secs(30), || async {
+        b.path().await.starts_with("/tasks/")
+    })
+    .await;
+    let id = b.path().await.trim_start_matches("/tasks/").to_owned();
+    let (_, task) = server.get(&token, &format!("/api/v1/tasks/{id}")).await;
+    assert_eq!(task["connector_ids"], serde_json::json!([docs]), "{task}");
+    b.close().await;
+}

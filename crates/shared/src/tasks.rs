@@ -191,6 +191,9 @@ pub struct Task {
     pub keep_alive: bool,
     /// Open a pull request on success.
     pub create_pr: bool,
+    /// The MCP connectors the agent gets on every run.
+    #[serde(default)]
+    pub connector_ids: Vec<uuid::Uuid>,
     /// Pull request URL, once opened.
     pub pr_url: Option<String>,
     /// Pull request number, once opened.

@@ -71,6 +71,7 @@ impl TaskRow {
             max_duration_minutes: self.max_duration_minutes.max(0) as u32,
             keep_alive: self.keep_alive,
             create_pr: self.create_pr,
+            connector_ids: self.connector_ids.clone(),
             pr_url: self.pr_url.clone(),
             pr_number: self.pr_number,
             created_at: self.created_at,

@@ -201,7 +201,7 @@ fn TaskActions(props: &TaskActionsProps) -> Html {
                 install_dependencies: t.install_dependencies,
                 max_duration_minutes: Some(t.max_duration_minutes),
                 keep_alive: t.keep_alive,
-                connector_ids: Vec::new(),
+                connector_ids: t.connector_ids.clone(),
                 create_pr: t.create_pr,
             };
             let (error, navigator) = (error.clone(), navigator.clone());
