@@ -68,14 +68,9 @@ async fn sign_in_with_github_pick_a_repo_and_merge_the_pull_request() {
     let b = Browser::start(&server.base, 1280, 900).await;
 
     // Sign in with GitHub: the real OAuth round trip through the fake's consent page.
-    b.goto("/").await;
-    b.click("[data-testid=provider-github]").await;
-    b.wait("[data-testid=user-menu-button]").await;
-    assert_eq!(b.path().await, "/", "{}", b.describe().await);
+    let token = signed_in(&server, &b).await;
     let scopes = gh.with(|s| s.requested_scopes.clone());
     assert!(scopes.iter().any(|s| s == "repo"), "scopes asked for: {scopes:?}");
-    b.store_key("anthropic", "sk-ant-e2e-github-0123456789").await;
-    let token = server.create_token(&username(&b).await);
 
     // The picker lists the organisation's repositories; picking one fills the URL.
     b.goto("/").await;
@@ -195,6 +190,69 @@ async fn sign_in_with_github_pick_a_repo_and_merge_the_pull_request() {
         })
     });
     assert!(merged, "the fake received a squash merge");
+    b.close().await;
+}
+
+/// Signs in with GitHub on a fresh server and stores an Anthropic key; returns the API token.
+async fn signed_in(server: &Server, b: &Browser) -> String {
+    b.goto("/").await;
+    b.click("[data-testid=provider-github]").await;
+    b.wait("[data-testid=user-menu-button]").await;
+    assert_eq!(b.path().await, "/", "{}", b.describe().await);
+    b.store_key("anthropic", "sk-ant-e2e-github-0123456789").await;
+    server.create_token(&username(b).await)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repositorys_issues_and_commits_start_tasks() {
+    let gh = start_fake_github();
+    gh.with(|s| s.orgs = vec!["octo-org".into()]);
+    gh.git_repo("octo-org", "web.app");
+    let issue = gh.add_issue("octo-org", "web.app", "Crash on empty input", "Steps: submit ''.");
+    let sha = "0123456789abcdef0123456789abcdef01234567";
+    gh.add_commit("octo-org", "web.app", sha, "Break the greeting\n\nOops.");
+    let server = Server::start_with(github_env(&gh)).await;
+    let b = Browser::start(&server.base, 1280, 900).await;
+    let token = signed_in(&server, &b).await;
+
+    // From the picker to the repository's page.
+    b.goto("/").await;
+    b.click("[data-testid=repo-owner] option[value=octo-org]").await;
+    b.click("[data-testid=repo-browse][data-repo='octo-org/web.app'] a").await;
+    b.wait_until("the repository page", Duration::from_secs(15), || async {
+        b.path().await == "/repos/octo-org/web.app"
+    })
+    .await;
+    let item = format!("[data-testid=repo-item][data-key='{issue}']");
+    assert!(b.wait(&item).await.text().await.unwrap().contains("Crash on empty input"));
+    b.screenshot("repo-page").await;
+
+    // An issue becomes a task whose prompt is the issue.
+    b.click(&format!("{item} [data-testid=repo-item-start]")).await;
+    b.wait_until("the task page", Duration::from_secs(30), || async {
+        b.path().await.starts_with("/tasks/")
+    })
+    .await;
+    let id = b.path().await.trim_start_matches("/tasks/").to_owned();
+    let (_, task) = server.get(&token, &format!("/api/v1/tasks/{id}")).await;
+    let prompt = task["prompt"].as_str().unwrap_or_default();
+    assert!(prompt.starts_with(&format!("Fix issue #{issue}: Crash on empty input")), "{task}");
+    assert_eq!(task["repo_url"], format!("{}/octo-org/web.app", gh.base), "{task}");
+
+    // A commit becomes a task that reverts it.
+    b.goto("/repos/octo-org/web.app").await;
+    b.click("[data-testid=repo-tab-commits]").await;
+    let commit = format!("[data-testid=repo-item][data-key='{sha}']");
+    assert!(b.wait(&commit).await.text().await.unwrap().contains("Break the greeting"));
+    b.click(&format!("{commit} [data-testid=repo-item-start]")).await;
+    b.wait_until("the revert task's page", Duration::from_secs(30), || async {
+        let path = b.path().await;
+        path.starts_with("/tasks/") && !path.ends_with(&id)
+    })
+    .await;
+    let revert = b.path().await.trim_start_matches("/tasks/").to_owned();
+    let (_, task) = server.get(&token, &format!("/api/v1/tasks/{revert}")).await;
+    assert!(task["prompt"].as_str().unwrap_or_default().contains(sha), "{task}");
     b.close().await;
 }
 

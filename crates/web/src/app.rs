@@ -15,6 +15,7 @@ use crate::components::user_menu::UserMenu;
 use crate::hooks::{Session, SessionState};
 use crate::pages::home::Home;
 use crate::pages::not_found::NotFound;
+use crate::pages::repo::RepoPage;
 use crate::pages::settings::Settings;
 use crate::pages::sign_in::{Setup, SignIn};
 use crate::pages::task::TaskPage;
@@ -42,6 +43,14 @@ pub enum Route {
     Task {
         /// Task id.
         id: Uuid,
+    },
+    /// A GitHub repository's issues, pull requests and commits.
+    #[at("/repos/:owner/:repo")]
+    Repo {
+        /// Owner login.
+        owner: String,
+        /// Repository name.
+        repo: String,
     },
     /// Settings, first section.
     #[at("/settings")]
@@ -72,6 +81,7 @@ fn switch(route: Route) -> Html {
         Route::Setup => html! { <Setup /> },
         Route::Tasks => html! { <TaskList /> },
         Route::Task { id } => html! { <TaskPage key={id.to_string()} {id} /> },
+        Route::Repo { owner, repo } => html! { <RepoPage {owner} {repo} /> },
         Route::Settings => html! { <Settings section="tokens" /> },
         Route::SettingsSection { section } => html! { <Settings {section} /> },
         Route::NotFound => html! { <NotFound /> },

@@ -8,7 +8,9 @@ use std::rc::Rc;
 use gloo_timers::callback::Timeout;
 use shared::github::{GithubOwner, GithubRepo, OwnerKind};
 use yew::prelude::*;
+use yew_router::prelude::*;
 
+use crate::app::Route;
 use crate::components::async_content::{loading, maybe_error, ErrorBox};
 use crate::components::forms::target_value;
 use crate::hooks::{use_fetch, FetchState};
@@ -192,6 +194,11 @@ pub fn RepoPicker(props: &RepoPickerProps) -> Html {
                                 if let Some(l) = &r.language { <span class="muted small">{ format!(" {l}") }</span> }
                                 if let Some(d) = &r.description { <span class="muted small repo-desc">{ format!(" — {d}") }</span> }
                             </button>
+                            <span class="repo-browse" data-testid="repo-browse" data-repo={r.full_name.clone()}>
+                                <Link<Route> to={Route::Repo { owner: r.owner.clone(), repo: r.name.clone() }}>
+                                    { "Issues, PRs, commits" }
+                                </Link<Route>>
+                            </span>
                         </li>
                     }
                 }) }

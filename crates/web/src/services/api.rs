@@ -6,7 +6,10 @@ use shared::agents::{KeyProvider, KeyStatus, PutKey};
 use shared::auth::{AuthMethods, LocalLogin, Me, SetupRequest};
 use shared::connectors::{Connector, CreateConnector, UpdateConnector};
 use shared::events::TaskEvent;
-use shared::github::{GithubOwner, GithubRepo, PrComment, TaskChecks};
+use shared::github::{
+    GithubCommit, GithubIssue, GithubOwner, GithubPull, GithubRepo, PrComment, TaskChecks,
+    TaskFromGithub,
+};
 use shared::page::Page;
 use shared::tasks::{CreateMessage, CreateTask, Quota, Task, TaskMessage, TaskStatus};
 use shared::tokens::{ApiToken, CreateToken, CreatedToken};
@@ -253,6 +256,57 @@ pub async fn pull_request_action(id: Uuid, action: &str) -> Result<(), ApiError>
 pub async fn pr_comments(id: Uuid) -> Result<Vec<PrComment>, ApiError> {
     let path = format!("/tasks/{id}/pull-request/comments");
     Ok(get::<ListOrPage<PrComment>>(&path).await?.into_page().items)
+}
+
+/// What the repository page lists, and the task each item can start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepoList {
+    /// Open issues: a task that resolves one.
+    Issues,
+    /// Open pull requests: a task on the pull request's branch.
+    Pulls,
+    /// Recent commits: a task that reverts one.
+    Commits,
+}
+
+fn repo_path(owner: &str, repo: &str) -> String {
+    format!("/github/repos/{}/{}", enc(owner), enc(repo))
+}
+
+/// `GET /github/repos/{owner}/{repo}/issues`.
+pub async fn github_issues(owner: &str, repo: &str) -> Result<Vec<GithubIssue>, ApiError> {
+    let path = format!("{}/issues", repo_path(owner, repo));
+    Ok(get::<ListOrPage<GithubIssue>>(&path).await?.into_page().items)
+}
+
+/// `GET /github/repos/{owner}/{repo}/pulls`.
+pub async fn github_pulls(owner: &str, repo: &str) -> Result<Vec<GithubPull>, ApiError> {
+    let path = format!("{}/pulls", repo_path(owner, repo));
+    Ok(get::<ListOrPage<GithubPull>>(&path).await?.into_page().items)
+}
+
+/// `GET /github/repos/{owner}/{repo}/commits`.
+pub async fn github_commits(owner: &str, repo: &str) -> Result<Vec<GithubCommit>, ApiError> {
+    let path = format!("{}/commits", repo_path(owner, repo));
+    Ok(get::<ListOrPage<GithubCommit>>(&path).await?.into_page().items)
+}
+
+/// Creates a task from an issue, a pull request (`item` is the number) or a commit (`item` is
+/// the SHA to revert).
+pub async fn task_from_github(
+    owner: &str,
+    repo: &str,
+    list: RepoList,
+    item: &str,
+    body: &TaskFromGithub,
+) -> Result<Task, ApiError> {
+    let base = repo_path(owner, repo);
+    let path = match list {
+        RepoList::Issues => format!("{base}/issues/{}/task", enc(item)),
+        RepoList::Pulls => format!("{base}/pulls/{}/task", enc(item)),
+        RepoList::Commits => format!("{base}/commits/{}/revert-task", enc(item)),
+    };
+    call(Method::POST, &path, Some(body)).await
 }
 
 /// `GET /tasks/{id}/checks`: the check runs of the task branch's head commit.
