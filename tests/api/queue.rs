@@ -275,3 +275,65 @@ async fn many_subscribers_slow_or_late_each_see_every_event_once_across_processe
         assert_eq!(seqs, (from + 1..=total).collect::<Vec<_>>(), "late subscriber from {from}");
     }
 }
+
+#[actix_web::test]
+async fn the_stream_misses_nothing_when_the_listen_connection_drops() {
+    use drydock_api::events::store;
+    use shared::events::{EventBody, LogLevel};
+    use shared::tasks::TaskStatus;
+
+    let app = TestApp::with_workers(0, "").await;
+    let (token, _) = app.agent_user("listener").await;
+    let task = app
+        .create_task(
+            &token,
+            json!({"repo_url": "https://git.example/a/b.git", "agent": "claude", "prompt": "x"}),
+        )
+        .await;
+    let id = task["id"].as_str().unwrap().to_owned();
+    let task_id: uuid::Uuid = id.parse().unwrap();
+    let log = |message: String| EventBody::Log { level: LogLevel::Info, message };
+
+    let writer = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut conn = app.pool.get().await.unwrap();
+        store::append(&mut conn, task_id, &[log("before".into())]).await.unwrap();
+        // Cut every LISTEN connection of this database: the process must reconnect and re-read.
+        let cut: Vec<i32> = diesel::sql_query(
+            "SELECT pg_terminate_backend(pid) AS ok, pid FROM pg_stat_activity \
+             WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+        )
+        .load::<Terminated>(&mut conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.pid)
+        .collect();
+        assert!(!cut.is_empty(), "no LISTEN connection was found to cut");
+        // Written while nobody listens, the end included: no later notification comes, so only
+        // the re-read after reconnecting can deliver these and close the stream.
+        for i in 0..5 {
+            store::append(&mut conn, task_id, &[log(format!("during {i}"))]).await.unwrap();
+        }
+        let done = EventBody::Status { status: TaskStatus::Completed, reason: None };
+        store::append(&mut conn, task_id, &[done]).await.unwrap();
+    };
+    let (events, ()) = tokio::join!(read_stream(&app, &token, &id, None), writer);
+    let seqs: Vec<i64> = events.iter().map(|(s, _)| *s).collect();
+    let total = app.events(&token, &id).await.len() as i64;
+    assert_eq!(seqs, (1..=total).collect::<Vec<_>>(), "a gap or a duplicate");
+    let messages: Vec<&str> =
+        events.iter().filter_map(|(_, e)| e["payload"]["message"].as_str()).collect();
+    for expected in ["before", "during 0", "during 4"] {
+        assert!(messages.contains(&expected), "{expected} missing from {messages:?}");
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Terminated {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pid: i32,
+    #[allow(dead_code)]
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    ok: bool,
+}
