@@ -72,12 +72,33 @@ async fn title_branch_and_commit_message_come_from_the_owners_key() {
         assert_eq!(r.auth.as_deref(), Some(key.as_str()), "the owner's own key");
         assert!(r.prompt.contains("Add a greeting"), "{}", r.prompt);
     }
+    assert!(
+        requests[1].prompt.contains("Changed files:\nhello.txt"),
+        "the commit call names the changed files: {}",
+        requests[1].prompt
+    );
     assert!(other_fake.requests().is_empty(), "another user's key was used");
 
     let events = app.events(&token, done["id"].as_str().unwrap()).await;
     let text = serde_json::to_string(&events).unwrap();
     assert!(text.contains("Title generated with your anthropic key"), "{text}");
     assert!(!text.contains(&key));
+}
+
+#[actix_web::test]
+async fn a_run_that_changes_nothing_spends_no_commit_call() {
+    let app = TestApp::with_workers(1, "[tasks]\ngenerate_names = true\n").await;
+    let (token, key) = app.agent_user("idle").await;
+    let fake = FakeModel::start_default().unwrap();
+    put_key(&app, &token, "anthropic", &key, &fake.base_url()).await;
+    let repo = BareRepo::new();
+    let done = run_task(&app, &token, &repo, "Just read the code and change nothing").await;
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 1, "the title only: {requests:#?}");
+    assert!(!requests[0].prompt.contains("Changed files"), "{}", requests[0].prompt);
+    let events =
+        serde_json::to_string(&app.events(&token, done["id"].as_str().unwrap()).await).unwrap();
+    assert!(events.contains("nothing to commit"), "{events}");
 }
 
 #[actix_web::test]

@@ -147,10 +147,17 @@ impl Pipeline {
         if ctx.is_cancelled() {
             return Err(Fail("stopped".into()));
         }
-        let subject = self
-            .commit_subject(ctx, job, strategy.spec().provider, &title, message.as_deref())
-            .await;
-        let committed = repo::commit(&self.settings, ctx, &cloned, &subject, &job.prompt).await?;
+        // Describe the change only when there is one: the subject costs a model call on the
+        // user's key.
+        let changed = repo::stage(&self.settings, ctx, &cloned).await?;
+        let committed = if changed.is_empty() {
+            false
+        } else {
+            let provider = strategy.spec().provider;
+            let subject =
+                self.commit_subject(ctx, job, provider, &title, message.as_deref(), &changed).await;
+            repo::commit(&self.settings, ctx, &cloned, &subject, &job.prompt).await?
+        };
         // An agent that committed by itself leaves nothing to commit but work to push; the commit
         // step has sanitised the repository, so reading HEAD on the host is safe here.
         if committed || repo::head(&cloned.dir).await != start_head {
@@ -261,10 +268,11 @@ impl Pipeline {
         provider: KeyProvider,
         title: &str,
         agent_message: Option<&str>,
+        files: &[String],
     ) -> String {
         match self
             .namer()
-            .commit_subject(job.task.user_id, provider, title, &job.prompt, agent_message, &[])
+            .commit_subject(job.task.user_id, provider, title, &job.prompt, agent_message, files)
             .await
         {
             crate::titles::Generated::Text { text, .. } => text,

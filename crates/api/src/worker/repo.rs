@@ -113,6 +113,16 @@ pub fn install_plan(dir: &Path) -> Vec<Vec<String>> {
         .unwrap_or_default()
 }
 
+/// Stages everything the agent changed (after making the clone safe for host-side git);
+/// returns the staged paths, empty when the agent changed nothing.
+pub async fn stage(
+    settings: &Settings,
+    ctx: &RunContext,
+    repo: &ClonedRepo,
+) -> anyhow::Result<Vec<String>> {
+    Ok(git(settings, ctx).stage_all(repo).await?)
+}
+
 /// Commits everything the agent changed with `subject` and the run's prompt as the body; `true`
 /// when there was something to commit.
 pub async fn commit(

@@ -36,6 +36,24 @@ impl Git {
             .map_err(|e| io("writing config", e))
     }
 
+    /// Makes the clone safe (see [`Git::sanitize`]) and stages everything the agent changed.
+    /// Returns the staged paths, empty when there is nothing to commit, so a caller can describe
+    /// the change (or skip describing it) before [`Git::commit_all`].
+    pub async fn stage_all(&self, repo: &ClonedRepo) -> Result<Vec<String>, GitError> {
+        self.sanitize(repo)?;
+        let dir = repo.dir.as_path();
+        self.run_ok(GitCommand::new(["add", "--all"]).in_repo(dir)).await?;
+        let names = self
+            .run_ok(GitCommand::new(["diff", "--cached", "--name-only", "-z"]).in_repo(dir))
+            .await?;
+        Ok(names
+            .stdout
+            .split(|b| *b == 0)
+            .filter(|name| !name.is_empty())
+            .map(|name| String::from_utf8_lossy(name).into_owned())
+            .collect())
+    }
+
     /// Stages everything and commits it as `author`. Returns the new commit, or `None` when
     /// there was nothing to commit.
     pub async fn commit_all(

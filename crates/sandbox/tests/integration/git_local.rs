@@ -37,11 +37,15 @@ async fn clone_branch_commit_push_on_a_dotted_repo_with_trunk() {
     assert!(repo.branch.starts_with("drydock/add-a-greeting-"));
     assert_eq!(git(&repo.dir, &["branch", "--show-current"]).trim(), repo.branch);
 
+    assert!(git_client.stage_all(&repo).await.unwrap().is_empty());
     assert_eq!(git_client.commit_all(&repo, "nothing", &author()).await.unwrap(), None);
 
     std::fs::write(repo.dir.join("hello.txt"), "hello\n").unwrap();
     std::fs::write(repo.dir.join("README.md"), "# seed\nmore\n").unwrap();
     std::fs::remove_file(repo.dir.join("src/d0/f0.txt")).unwrap();
+    let mut staged = git_client.stage_all(&repo).await.unwrap();
+    staged.sort();
+    assert_eq!(staged, ["README.md", "hello.txt", "src/d0/f0.txt"]);
     let commit = git_client
         .commit_all(&repo, "Add a greeting\n\nBody.", &author())
         .await
