@@ -112,6 +112,21 @@ fn secrets_never_show_in_errors() {
     assert!(!all.contains("hunter2") && !all.contains("hunter3"), "{all}");
 }
 
+#[actix_web::test]
+async fn a_worker_refuses_a_nonsense_cgroup_setting_at_start() {
+    let app = TestApp::spawn().await;
+    let data = tempfile::tempdir().unwrap();
+    let out = drydock(&app)
+        .args(["worker"])
+        .env("DRYDOCK_DATA_DIR", data.path())
+        .env("DRYDOCK_TASKS__SANDBOX_CGROUPS", "sometimes")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the worker started anyway");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("tasks.sandbox_cgroups"), "{stderr}");
+}
+
 /// The README's default: no DATABASE_URL, an embedded cluster under the data dir.
 #[test]
 fn serve_runs_on_an_embedded_cluster_and_stops_it() {

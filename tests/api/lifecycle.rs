@@ -511,3 +511,38 @@ async fn work_the_agent_committed_itself_is_still_pushed() {
         "the agent's own commit was pushed: {log}"
     );
 }
+
+#[actix_web::test]
+async fn sandbox_limits_come_from_the_settings() {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use drydock_api::db::schema::tasks;
+
+    let extra = "[tasks]\nsandbox_max_processes = 37\nsandbox_memory_mb = 300\n";
+    let app = TestApp::with_workers(1, extra).await;
+    let (token, _) = app.agent_user("limited").await;
+    let repo = BareRepo::new();
+    let task = app.create_task(&token, json!({"repo_url": repo.url(), "agent": "claude", "keep_alive": true, "prompt": "hold on [[write:a.txt=1]]"})).await;
+    let id = task["id"].as_str().unwrap();
+    let done = app.wait_for(&token, id, "completion", finished).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let task_id: uuid::Uuid = id.parse().unwrap();
+    let mut conn = app.pool.get().await.unwrap();
+    let sandbox: Option<String> =
+        tasks::table.find(task_id).select(tasks::sandbox_id).get_result(&mut conn).await.unwrap();
+    let sandbox = sandbox.expect("the kept-alive sandbox");
+    let record = app.settings.sandboxes_dir().join(&sandbox).join("sandbox.json");
+    let meta: Value = serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    assert_eq!(meta["limits"]["max_processes"], 37, "{meta}");
+    assert_eq!(meta["limits"]["memory_bytes"], 300u64 << 20, "{meta}");
+    // This machine has a pids hierarchy: the limit is enforced there, not just recorded.
+    let pids = meta["cgroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .find(|dir| std::path::Path::new(dir).join("pids.max").exists())
+        .unwrap_or_else(|| panic!("no pids cgroup for the sandbox: {meta}"));
+    let max = std::fs::read_to_string(std::path::Path::new(pids).join("pids.max")).unwrap();
+    assert_eq!(max.trim(), "37");
+}

@@ -106,6 +106,15 @@ pub struct TaskSettings {
     pub keep_alive_minutes: u64,
     /// Give sandboxes network access (agents must reach their model API).
     pub sandbox_network: bool,
+    /// Per-sandbox cgroups, the process and memory limits that bind even when Drydock runs as
+    /// root: `auto` (cgroup v1 hierarchies, or v2 when the server is in the root cgroup), `off`,
+    /// or the absolute path of a cgroup v2 directory delegated to Drydock (systemd
+    /// `Delegate=yes`).
+    pub sandbox_cgroups: String,
+    /// Processes and threads one sandbox may have alive at once.
+    pub sandbox_max_processes: u32,
+    /// Memory of one sandbox as a whole, in MiB (needs a memory cgroup); 0 for no limit.
+    pub sandbox_memory_mb: u64,
     /// Most recent messages given as context to a follow-up that cannot resume a session.
     pub context_messages: usize,
     /// Author of the commits Drydock makes.
@@ -234,6 +243,9 @@ fn defaults() -> Defaults {
             agent_exit_grace_secs: 10,
             keep_alive_minutes: 60,
             sandbox_network: true,
+            sandbox_cgroups: "auto".into(),
+            sandbox_max_processes: 512,
+            sandbox_memory_mb: 0,
             context_messages: 10,
             git_author_name: "Drydock".into(),
             git_author_email: "drydock@localhost".into(),
@@ -298,6 +310,16 @@ impl Settings {
         self.data_dir.join("sandboxes")
     }
 
+    /// The local sandbox backend as configured.
+    pub fn sandbox_backend(&self) -> anyhow::Result<sandbox::LocalSandbox> {
+        let mut config = sandbox::LocalSandboxConfig::new(self.sandboxes_dir());
+        config.cgroups = cgroup_mode(&self.tasks.sandbox_cgroups)?;
+        config.default_limits.max_processes = Some(self.tasks.sandbox_max_processes);
+        config.default_limits.memory_bytes =
+            (self.tasks.sandbox_memory_mb > 0).then_some(self.tasks.sandbox_memory_mb << 20);
+        Ok(sandbox::LocalSandbox::new(config)?)
+    }
+
     /// The web app's base URL, without a trailing slash.
     pub fn web_base(&self) -> String {
         match &self.web_url {
@@ -309,5 +331,35 @@ impl Settings {
     /// Whether cookies must be `Secure`: Drydock is reached over https.
     pub fn secure_cookies(&self) -> bool {
         self.public_base().starts_with("https://")
+    }
+}
+
+/// Parses `tasks.sandbox_cgroups`.
+fn cgroup_mode(value: &str) -> anyhow::Result<sandbox::CgroupMode> {
+    match value.trim() {
+        "auto" => Ok(sandbox::CgroupMode::Auto),
+        "off" => Ok(sandbox::CgroupMode::Off),
+        path if Path::new(path).is_absolute() => Ok(sandbox::CgroupMode::V2(PathBuf::from(path))),
+        other => anyhow::bail!(
+            "tasks.sandbox_cgroups must be `auto`, `off` or the absolute path of a delegated cgroup \
+             v2 directory, not {other:?}"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cgroup_modes_parse_and_nonsense_is_refused() {
+        assert_eq!(cgroup_mode("auto").unwrap(), sandbox::CgroupMode::Auto);
+        assert_eq!(cgroup_mode(" off ").unwrap(), sandbox::CgroupMode::Off);
+        assert_eq!(
+            cgroup_mode("/sys/fs/cgroup/drydock.service/sandboxes").unwrap(),
+            sandbox::CgroupMode::V2("/sys/fs/cgroup/drydock.service/sandboxes".into())
+        );
+        let err = cgroup_mode("sometimes").unwrap_err().to_string();
+        assert!(err.contains("tasks.sandbox_cgroups") && err.contains("sometimes"), "{err}");
     }
 }

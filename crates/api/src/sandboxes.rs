@@ -13,7 +13,7 @@ use crate::db::DbPool;
 use crate::events::store;
 
 fn backend(settings: &Settings) -> anyhow::Result<sandbox::LocalSandbox> {
-    Ok(sandbox::LocalSandbox::new(sandbox::LocalSandboxConfig::new(settings.sandboxes_dir()))?)
+    settings.sandbox_backend()
 }
 
 async fn forget(pool: &DbPool, sandbox_id: &str, message: String) -> anyhow::Result<()> {

@@ -51,10 +51,7 @@ pub async fn open(state: &AppState, task: &TaskRow) -> ApiResult<RepoView> {
         ));
     };
     if let Some(id) = &task.sandbox_id {
-        let backend = sandbox::LocalSandbox::new(sandbox::LocalSandboxConfig::new(
-            state.settings.sandboxes_dir(),
-        ))
-        .map_err(|e| ApiError::Internal(e.into()))?;
+        let backend = state.settings.sandbox_backend().map_err(ApiError::Internal)?;
         if let Ok(handle) = backend.open(id).await {
             if let Some(dir) =
                 handle.host_workspace.map(|w| w.join("repo")).filter(|d| d.join(".git").is_dir())

@@ -133,10 +133,10 @@ pub async fn tear_down_sandbox(
     // Best effort: the row no longer points at it, and the sandbox's own expiry (and the
     // backend's gc) reclaim it if destroying fails here.
     let destroyed = async {
-        let backend =
-            sandbox::LocalSandbox::new(sandbox::LocalSandboxConfig::new(settings.sandboxes_dir()))?;
+        let backend = settings.sandbox_backend()?;
         let handle = backend.open(&id).await?;
-        backend.destroy(&handle).await
+        backend.destroy(&handle).await?;
+        anyhow::Ok(())
     }
     .await;
     match destroyed {

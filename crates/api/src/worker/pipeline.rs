@@ -33,8 +33,7 @@ pub async fn executor(
     pool: DbPool,
     secrets: SecretBox,
 ) -> anyhow::Result<Arc<dyn Executor>> {
-    let backend =
-        sandbox::LocalSandbox::new(sandbox::LocalSandboxConfig::new(settings.sandboxes_dir()))?;
+    let backend = settings.sandbox_backend()?;
     backend.check().await?;
     let tools = settings.tools_dir();
     std::fs::create_dir_all(tools.join(OVERRIDES))?;
