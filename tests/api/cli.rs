@@ -112,19 +112,45 @@ fn secrets_never_show_in_errors() {
     assert!(!all.contains("hunter2") && !all.contains("hunter3"), "{all}");
 }
 
+/// Runs `cmd` and returns its output, failing the test if it is still running after 30 s.
+fn output_within_30s(cmd: &mut Command) -> std::process::Output {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("still running after 30 s: it should have refused to start");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.wait_with_output().unwrap()
+}
+
 #[actix_web::test]
-async fn a_worker_refuses_a_nonsense_cgroup_setting_at_start() {
+async fn a_worker_refuses_a_nonsense_or_unusable_cgroup_setting_at_start() {
     let app = TestApp::spawn().await;
     let data = tempfile::tempdir().unwrap();
-    let out = drydock(&app)
-        .args(["worker"])
-        .env("DRYDOCK_DATA_DIR", data.path())
-        .env("DRYDOCK_TASKS__SANDBOX_CGROUPS", "sometimes")
-        .output()
-        .unwrap();
+    let out = output_within_30s(
+        drydock(&app)
+            .args(["worker"])
+            .env("DRYDOCK_DATA_DIR", data.path())
+            .env("DRYDOCK_TASKS__SANDBOX_CGROUPS", "sometimes"),
+    );
     assert!(!out.status.success(), "the worker started anyway");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("tasks.sandbox_cgroups"), "{stderr}");
+
+    // A directory that is not a cgroup v2 directory was asked for: refused too, never ignored.
+    let not_cgroup = data.path().join("not-a-cgroup");
+    let out = output_within_30s(
+        drydock(&app)
+            .args(["worker"])
+            .env("DRYDOCK_DATA_DIR", data.path())
+            .env("DRYDOCK_TASKS__SANDBOX_CGROUPS", &not_cgroup),
+    );
+    assert!(!out.status.success(), "the worker started without the cgroups it was given");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is not usable"), "{stderr}");
 }
 
 /// The README's default: no DATABASE_URL, an embedded cluster under the data dir.

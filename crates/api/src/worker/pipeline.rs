@@ -35,6 +35,7 @@ pub async fn executor(
 ) -> anyhow::Result<Arc<dyn Executor>> {
     let backend = settings.sandbox_backend()?;
     backend.check().await?;
+    announce_isolation(settings, &backend.capabilities())?;
     let tools = settings.tools_dir();
     std::fs::create_dir_all(tools.join(OVERRIDES))?;
     for (agent, path) in &settings.agent_binaries {
@@ -43,6 +44,37 @@ pub async fn executor(
             .map_err(|e| anyhow::anyhow!("copying agent binary {}: {e}", path.display()))?;
     }
     Ok(Arc::new(Pipeline { sandbox: Arc::new(backend), settings: settings.clone(), pool, secrets }))
+}
+
+/// Says at start which limits the sandboxes really get, so an operator never learns it from a
+/// fork bomb. A delegated cgroup directory that cannot be used is an error: it was asked for.
+fn announce_isolation(settings: &Settings, caps: &sandbox::Capabilities) -> anyhow::Result<()> {
+    let configured = settings.tasks.sandbox_cgroups.trim();
+    if !matches!(configured, "auto" | "off") && !caps.memory_limit {
+        anyhow::bail!(
+            "tasks.sandbox_cgroups = {configured:?} is not usable: Drydock must be able to create \
+             it (or use it) and enable +pids +memory in its cgroup.subtree_control, which needs \
+             those controllers enabled in its parent and no processes in it"
+        );
+    }
+    if caps.process_limit {
+        tracing::info!(
+            max_processes = settings.tasks.sandbox_max_processes,
+            memory_limit = caps.memory_limit,
+            "sandboxes get a process limit"
+        );
+    } else {
+        tracing::warn!(
+            "sandboxes have NO process limit: Drydock runs as root without a usable pids cgroup; \
+             set tasks.sandbox_cgroups to a delegated cgroup v2 directory (see docs/deploy.md)"
+        );
+    }
+    if settings.tasks.sandbox_memory_mb > 0 && !caps.memory_limit {
+        tracing::warn!(
+            "tasks.sandbox_memory_mb is set but no memory cgroup is usable: not enforced"
+        );
+    }
+    Ok(())
 }
 
 /// Runs tasks in sandboxes.

@@ -210,7 +210,10 @@ fn owner_tag(data_root: &Path) -> String {
 }
 
 fn v2_roots(dir: &Path) -> CgroupRoots {
+    // `cgroup.controllers` exists only on a real cgroup2 directory: anywhere else the write
+    // below would just create an ordinary file and limits would silently not apply.
     let ok = std::fs::create_dir_all(dir).is_ok()
+        && dir.join("cgroup.controllers").is_file()
         && std::fs::write(dir.join("cgroup.subtree_control"), "+pids +memory").is_ok();
     if ok {
         CgroupRoots {
