@@ -45,6 +45,18 @@ impl WorkerProcess {
         Self { child, _data: data }
     }
 
+    /// SIGTERM, then waits for the process to exit; returns how long that took.
+    fn terminate(&mut self) -> Duration {
+        let started = Instant::now();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .unwrap();
+        let _ = self.child.wait();
+        started.elapsed()
+    }
+
     fn kill9(&mut self) {
         nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(self.child.id() as i32),
@@ -132,6 +144,25 @@ async fn a_killed_workers_run_is_recovered_by_another_process() {
     assert!(events.iter().any(|e| e["kind"] == "error"
         && e["payload"]["message"] == drydock_api::worker::reaper::LOST_WORKER));
     assert_eq!(events.last().unwrap()["payload"]["status"], "error");
+}
+
+#[actix_web::test]
+async fn stopping_a_worker_process_ends_its_running_run_at_once_saying_why() {
+    let app = TestApp::with_workers(0, "").await;
+    let (token, _) = app.agent_user("restarter").await;
+    let repo = BareRepo::new();
+    let mut worker = WorkerProcess::start(&app, 1);
+    let task = app
+        .create_task(&token, json!({"repo_url": repo.url(), "agent": "claude", "prompt": "Nap [[lines:1]] [[sleep:120]]"}))
+        .await;
+    let id = task["id"].as_str().unwrap();
+    app.wait_for(&token, id, "the agent to start", |t| t["stage"] == "running_agent").await;
+    let took = worker.terminate();
+    // The agent would sleep two minutes: the worker must not wait for it.
+    assert!(took < Duration::from_secs(60), "the worker took {took:?} to stop");
+    let done = app.wait_for(&token, id, "the run to end", finished).await;
+    assert_eq!(done["status"], "error", "{done}");
+    assert!(done["error"].as_str().unwrap_or_default().contains("shut down"), "{done}");
 }
 
 /// Reads an SSE stream to its end, returning (seq, event) pairs.

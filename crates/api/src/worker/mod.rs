@@ -70,7 +70,7 @@ async fn worker_loop(ctx: WorkerContext, worker_id: String, mut shutdown: watch:
     tracing::info!(%worker_id, "worker started");
     while !*shutdown.borrow() {
         match claim::next(&ctx, &worker_id).await {
-            Ok(Some(job)) => run::execute(&ctx, &worker_id, job).await,
+            Ok(Some(job)) => run::execute(&ctx, &worker_id, job, shutdown.clone()).await,
             Ok(None) => {
                 // Idle: wake on a new run, a finished run (a cap may have freed), or a poll tick.
                 let wait = async {

@@ -1,5 +1,7 @@
 //! Executing one claimed run: heartbeat, stop handling, and the final, conditional write.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::prelude::*;
@@ -17,8 +19,19 @@ use crate::events::redact::Redactor;
 use crate::events::writer::EventSender;
 use crate::tasks::model as tasks;
 
-/// Runs `job` to the end and records its outcome.
-pub async fn execute(ctx: &WorkerContext, worker_id: &str, job: Job) {
+/// Why a run cut short by the process shutting down ends as `error`.
+pub const SHUT_DOWN: &str =
+    "Drydock was shut down while this run was in progress; send a follow-up to continue.";
+
+/// Runs `job` to the end and records its outcome. When `shutdown` turns true the agent is
+/// stopped like on a stop request, and the run ends as `error` saying so: a restart must not
+/// wait for every running agent to finish, nor leave its runs for the reaper.
+pub async fn execute(
+    ctx: &WorkerContext,
+    worker_id: &str,
+    job: Job,
+    shutdown: watch::Receiver<bool>,
+) {
     let task_id = job.task.id;
     let run_id = job.run_id;
     tracing::info!(%task_id, %run_id, %worker_id, "run started");
@@ -26,6 +39,7 @@ pub async fn execute(ctx: &WorkerContext, worker_id: &str, job: Job) {
     let events = EventSender::spawn(ctx.pool.clone(), task_id, redactor);
     events.send(shared::events::EventBody::Status { status: TaskStatus::Processing, reason: None });
     let (cancel_tx, cancel_rx) = watch::channel(false);
+    let stop_requested = Arc::new(AtomicBool::new(false));
 
     // Stop requests arrive by notification (fast) and by heartbeat (fallback); a lost lease
     // (another process recovered the run) also stops the work here.
@@ -34,18 +48,25 @@ pub async fn execute(ctx: &WorkerContext, worker_id: &str, job: Job) {
         let ctx = ctx.clone();
         let worker_id = worker_id.to_owned();
         let cancel_tx = cancel_tx.clone();
+        let stop_requested = stop_requested.clone();
         tokio::spawn(async move {
             let mut beat =
                 tokio::time::interval(Duration::from_millis(ctx.settings.tasks.heartbeat_ms));
             loop {
                 tokio::select! {
                     signal = signals.recv() => match signal {
-                        Ok(Signal::Stop(id)) if id == task_id => { let _ = cancel_tx.send(true); }
+                        Ok(Signal::Stop(id)) if id == task_id => {
+                            stop_requested.store(true, Ordering::SeqCst);
+                            let _ = cancel_tx.send(true);
+                        }
                         Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                         Err(_) => {}
                     },
                     _ = beat.tick() => match claim::heartbeat(&ctx, &worker_id, run_id, task_id).await {
                         Ok((still_ours, stop)) => {
+                            if stop.is_some() {
+                                stop_requested.store(true, Ordering::SeqCst);
+                            }
                             if !still_ours || stop.is_some() {
                                 let _ = cancel_tx.send(true);
                             }
@@ -57,15 +78,32 @@ pub async fn execute(ctx: &WorkerContext, worker_id: &str, job: Job) {
         })
     };
 
+    let on_shutdown = {
+        let cancel_tx = cancel_tx.clone();
+        let mut shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            while !*shutdown.borrow_and_update() {
+                if shutdown.changed().await.is_err() {
+                    return;
+                }
+            }
+            let _ = cancel_tx.send(true);
+        })
+    };
+
     let run_ctx = RunContext::new(ctx.pool.clone(), task_id, run_id, events.clone(), cancel_rx);
     let outcome = ctx.executor.run_job(&job, &run_ctx).await;
-    let outcome = if *cancel_tx.borrow() && !matches!(outcome, RunOutcome::Completed { .. }) {
-        RunOutcome::Stopped
-    } else {
-        outcome
+    let shutting_down = *shutdown.borrow();
+    let outcome = match outcome {
+        RunOutcome::Completed { .. } => outcome,
+        _ if stop_requested.load(Ordering::SeqCst) => RunOutcome::Stopped,
+        _ if shutting_down && *cancel_tx.borrow() => RunOutcome::Failed(SHUT_DOWN.to_owned()),
+        _ if *cancel_tx.borrow() => RunOutcome::Stopped,
+        other => other,
     };
     events.flush().await;
     watcher.abort();
+    on_shutdown.abort();
     if let Err(e) = finish(ctx, worker_id, &job, &outcome).await {
         tracing::error!(%task_id, error = %e, "recording the outcome failed; the reaper will end the run");
     }
