@@ -396,7 +396,7 @@ async fn kept_alive_sandboxes_are_collected_when_expired_or_when_their_task_is_d
     let first = sandbox_of(&ids[0]).await.expect("kept alive");
     let handle = backend.open(&first).await.unwrap();
     backend.set_expiry(&handle, chrono::Utc::now() - chrono::Duration::seconds(1)).await.unwrap();
-    let removed = drydock_api::sandboxes::collect_expired(&app.settings, &app.pool).await.unwrap();
+    let removed = drydock_api::sandboxes::collect_expired(&*app.sandbox, &app.pool).await.unwrap();
     assert_eq!(removed, 1);
     assert!(backend.open(&first).await.is_err());
     assert!(sandbox_of(&ids[0]).await.is_none());

@@ -310,13 +310,20 @@ impl Settings {
         self.data_dir.join("sandboxes")
     }
 
-    /// The local sandbox backend as configured.
-    pub fn sandbox_backend(&self) -> anyhow::Result<sandbox::LocalSandbox> {
+    /// The local sandbox backend as configured. Build it once per process, through
+    /// [`crate::sandboxes::build`].
+    pub fn local_sandbox(&self) -> anyhow::Result<sandbox::LocalSandbox> {
         let mut config = sandbox::LocalSandboxConfig::new(self.sandboxes_dir());
         config.cgroups = cgroup_mode(&self.tasks.sandbox_cgroups)?;
         config.default_limits.max_processes = Some(self.tasks.sandbox_max_processes);
         config.default_limits.memory_bytes =
             (self.tasks.sandbox_memory_mb > 0).then_some(self.tasks.sandbox_memory_mb << 20);
+        // A stop must be answered within two seconds: a short grace for each signal, so even an
+        // agent that ignores SIGINT and SIGTERM is gone about half a second after the request.
+        config.kill = sandbox::KillPolicy {
+            interrupt_grace: std::time::Duration::from_millis(250),
+            terminate_grace: std::time::Duration::from_millis(250),
+        };
         Ok(sandbox::LocalSandbox::new(config)?)
     }
 

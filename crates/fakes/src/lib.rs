@@ -15,6 +15,7 @@
 
 mod anthropic;
 mod gemini;
+pub mod git;
 pub mod mcp;
 mod openai;
 pub mod planner;

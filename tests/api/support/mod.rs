@@ -32,6 +32,9 @@ pub struct TestApp {
     /// The process's notification hub.
     #[allow(dead_code)]
     pub hub: drydock_api::events::hub::Hub,
+    /// The app's one sandbox backend, shared with its workers.
+    #[allow(dead_code)]
+    pub sandbox: drydock_api::sandboxes::Backend,
     _stop_workers: tokio::sync::watch::Sender<bool>,
 }
 
@@ -67,8 +70,15 @@ impl TestApp {
         let secrets =
             SecretBox::from_config(settings.master_key.as_ref().expect("key"), &[]).expect("box");
         let hub = drydock_api::events::hub::Hub::start(db.url.clone());
-        let app = Application::build(settings.clone(), pool.clone(), secrets.clone(), hub.clone())
-            .expect("build app");
+        let sandbox = drydock_api::sandboxes::build(&settings).expect("sandbox backend");
+        let app = Application::build(
+            settings.clone(),
+            pool.clone(),
+            secrets.clone(),
+            hub.clone(),
+            sandbox.clone(),
+        )
+        .expect("build app");
         let port = app.port();
         settings.listen = format!("127.0.0.1:{port}").parse().expect("addr");
         let server = app.into_server();
@@ -77,23 +87,20 @@ impl TestApp {
         let workers = settings.tasks.workers;
         if workers > 0 {
             let shared_settings = std::sync::Arc::new(settings.clone());
-            let ctx = drydock_api::worker::WorkerContext {
-                pool: pool.clone(),
-                hub: hub.clone(),
-                executor: drydock_api::worker::pipeline::executor(
-                    &shared_settings,
-                    pool.clone(),
-                    secrets.clone(),
-                )
-                .await
-                .expect("executor"),
-                settings: shared_settings,
+            let ctx = drydock_api::worker::WorkerContext::new(
+                shared_settings,
+                pool.clone(),
+                hub.clone(),
                 secrets,
-            };
+                sandbox.clone(),
+            )
+            .await
+            .expect("worker context");
             drydock_api::worker::spawn(ctx, workers, shutdown);
         }
         Self {
             base: format!("http://127.0.0.1:{port}"),
+            sandbox,
             pool,
             settings,
             client: client(false),

@@ -149,28 +149,10 @@ async fn list_files(
 ) -> ApiResult<web::Json<FileTree>> {
     let task = tasks::owned(&mut *state.conn().await?, user.id, *id).await?;
     let view = view::open(&state, &task).await?;
-    let out = tokio::process::Command::new("git")
-        .args([
-            "-c",
-            "core.quotePath=false",
-            "ls-files",
-            "-z",
-            "--cached",
-            "--others",
-            "--exclude-standard",
-        ])
-        .current_dir(&view.repo.dir)
-        .output()
+    let paths = view::reader(&state)
+        .ls_files(&view.repo.dir)
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
-    let mut paths: Vec<String> = out
-        .stdout
-        .split(|b| *b == 0)
-        .filter(|p| !p.is_empty())
-        .map(|p| String::from_utf8_lossy(p).into_owned())
-        .collect();
-    paths.sort();
-    paths.dedup();
     Ok(web::Json(FileTree { source: view.source, paths }))
 }
 

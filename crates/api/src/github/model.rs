@@ -62,22 +62,6 @@ pub async fn set_branch(
     Ok(())
 }
 
-/// Forgets the task's kept-alive sandbox; returns its id when there was one.
-pub async fn take_sandbox(
-    conn: &mut AsyncPgConnection,
-    task_id: Uuid,
-) -> QueryResult<Option<String>> {
-    let id: Option<String> =
-        tasks::table.find(task_id).select(tasks::sandbox_id).first(conn).await?;
-    if id.is_some() {
-        diesel::update(tasks::table.find(task_id))
-            .set(tasks::sandbox_id.eq(None::<String>))
-            .execute(conn)
-            .await?;
-    }
-    Ok(id)
-}
-
 /// The agent's most recent final message on the task, the default pull request body.
 pub async fn last_agent_message(
     conn: &mut AsyncPgConnection,

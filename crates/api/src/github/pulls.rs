@@ -165,7 +165,7 @@ async fn merge_pull_request(
         pr.merge_sha = merged.sha;
         super::model::save_pr(conn(&mut ctx), task_id, &pr).await?;
     }
-    service::tear_down_sandbox(conn(&mut ctx), &state.settings, task_id).await?;
+    service::tear_down_sandbox(&state, &ctx.task).await;
     tracing::info!(task_id = %task_id, number = n, "pull request merged");
     Ok(web::Json(pr))
 }

@@ -224,6 +224,10 @@ impl Sandbox for LocalSandbox {
         BACKEND
     }
 
+    async fn check(&self) -> Result<()> {
+        LocalSandbox::check(self).await
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             network_isolation: true,
