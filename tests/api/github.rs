@@ -558,14 +558,18 @@ async fn a_task_pull_request_from_open_to_merged() {
     let sent =
         gh.with(|s| s.requests.iter().rev().find(|(m, _, _)| m == "PUT").cloned().unwrap().2);
     assert_eq!(sent, json!({"merge_method": "squash", "commit_title": "Feature (#1)"}));
-    let (sandbox, status, sha): (Option<String>, Option<String>, Option<String>) = tasks::table
-        .find(id.parse::<Uuid>().unwrap())
-        .select((tasks::sandbox_id, tasks::pr_status, tasks::pr_merge_sha))
+    let task_id = id.parse::<Uuid>().unwrap();
+    let sandbox: Option<String> =
+        tasks::table.find(task_id).select(tasks::sandbox_id).first(&mut conn).await.unwrap();
+    use drydock_api::db::schema::task_pull_requests as prs;
+    let (status, sha): (String, Option<String>) = prs::table
+        .find(task_id)
+        .select((prs::status, prs::merge_sha))
         .first(&mut conn)
         .await
         .unwrap();
     assert_eq!(sandbox, None, "merging releases the kept-alive sandbox");
-    assert_eq!(status.as_deref(), Some("merged"));
+    assert_eq!(status, "merged");
     assert_eq!(sha.as_deref(), merged["merge_sha"].as_str());
     let synced = json(get(&app, &token, &pr_path).await, 200).await;
     spec::assert_valid("get", "/api/v1/tasks/{id}/pull-request", 200, &synced);

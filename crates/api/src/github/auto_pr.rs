@@ -44,7 +44,7 @@ async fn open(
 ) -> Result<Option<String>, ApiError> {
     let mut conn = deps.pool.get().await?;
     let task = crate::tasks::model::get(&mut conn, task_id).await?;
-    if !task.create_pr || task.pr_number.is_some() {
+    if !task.create_pr || task.pr_number().is_some() {
         return Ok(None);
     }
     let repo = remote::require(&deps.settings.github.web_url, &task.repo_url)?;

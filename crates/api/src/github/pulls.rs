@@ -50,7 +50,7 @@ async fn load(state: &AppState, user: &CurrentUser, id: Uuid) -> ApiResult<Ctx> 
 }
 
 fn number(task: &TaskRow) -> ApiResult<i64> {
-    task.pr_number.ok_or(ApiError::NotFound)
+    task.pr_number().ok_or(ApiError::NotFound)
 }
 
 fn conn(ctx: &mut Ctx) -> &mut AsyncPgConnection {
@@ -79,7 +79,7 @@ async fn create_pull_request(
     body: web::Json<CreatePullRequest>,
 ) -> ApiResult<HttpResponse> {
     let mut ctx = load(&state, &user, *id).await?;
-    if ctx.task.pr_number.is_none() && !ctx.task.status().is_terminal() {
+    if ctx.task.pr_number().is_none() && !ctx.task.status().is_terminal() {
         return Err(ApiError::Conflict(
             "The task is still running; open the pull request once its run has pushed.".into(),
         ));

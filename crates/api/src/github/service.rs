@@ -86,7 +86,7 @@ pub async fn open_pr(
     repo: &RepoRef,
     input: CreatePullRequest,
 ) -> ApiResult<(PullRequest, bool)> {
-    if let Some(number) = task.pr_number {
+    if let Some(number) = task.pr_number() {
         return Ok((sync_pr(gh, conn, task.id, repo, number).await?, false));
     }
     let head = task.branch_name.clone().ok_or_else(|| {

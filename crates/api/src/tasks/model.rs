@@ -8,7 +8,7 @@ use shared::tasks::{MessageRole, Task, TaskMessage, TaskStage, TaskStatus};
 use uuid::Uuid;
 
 use crate::db::enums::{Stage, Status, TERMINAL};
-use crate::db::schema::{runs, task_messages, tasks};
+use crate::db::schema::{runs, task_messages, task_pull_requests, tasks};
 use crate::events::hub::{RUNS_CHANNEL, STOP_CHANNEL};
 use crate::events::store;
 
@@ -36,15 +36,29 @@ pub struct TaskRow {
     pub connector_ids: Vec<Uuid>,
     pub session_id: Option<String>,
     pub sandbox_id: Option<String>,
-    pub pr_url: Option<String>,
-    pub pr_number: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// The task's pull request, from `task_pull_requests`.
+    #[diesel(embed)]
+    pub pr: Option<TaskPrRef>,
+}
+
+/// What a task row shows of its pull request.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = task_pull_requests)]
+pub struct TaskPrRef {
+    pub number: i64,
+    pub url: String,
 }
 
 impl TaskRow {
+    /// The number of the task's pull request, once it has one.
+    pub fn pr_number(&self) -> Option<i64> {
+        self.pr.as_ref().map(|p| p.number)
+    }
+
     /// The public status.
     pub fn status(&self) -> TaskStatus {
         self.status.0
@@ -73,8 +87,8 @@ impl TaskRow {
             keep_alive: self.keep_alive,
             create_pr: self.create_pr,
             connector_ids: self.connector_ids.clone(),
-            pr_url: self.pr_url.clone(),
-            pr_number: self.pr_number,
+            pr_url: self.pr.as_ref().map(|p| p.url.clone()),
+            pr_number: self.pr_number(),
             created_at: self.created_at,
             updated_at: self.updated_at,
             started_at: self.started_at,
@@ -103,6 +117,7 @@ pub struct NewTask {
 /// The user's task, not deleted; `NotFound` for anyone else's.
 pub async fn owned(conn: &mut AsyncPgConnection, user_id: Uuid, id: Uuid) -> QueryResult<TaskRow> {
     tasks::table
+        .left_join(task_pull_requests::table)
         .filter(tasks::id.eq(id).and(tasks::user_id.eq(user_id)).and(tasks::deleted_at.is_null()))
         .select(TaskRow::as_select())
         .first(conn)
@@ -111,7 +126,12 @@ pub async fn owned(conn: &mut AsyncPgConnection, user_id: Uuid, id: Uuid) -> Que
 
 /// A task by id regardless of owner (workers).
 pub async fn get(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<TaskRow> {
-    tasks::table.find(id).select(TaskRow::as_select()).first(conn).await
+    tasks::table
+        .left_join(task_pull_requests::table)
+        .filter(tasks::id.eq(id))
+        .select(TaskRow::as_select())
+        .first(conn)
+        .await
 }
 
 async fn wake_workers(conn: &mut AsyncPgConnection) -> QueryResult<()> {
@@ -321,12 +341,9 @@ pub async fn follow_up(
 pub async fn request_stop(conn: &mut AsyncPgConnection, task_id: Uuid) -> QueryResult<TaskRow> {
     conn.transaction(|conn| {
         Box::pin(async move {
-            let task: TaskRow = tasks::table
-                .find(task_id)
-                .for_update()
-                .select(TaskRow::as_select())
-                .first(conn)
-                .await?;
+            // Lock the row (the outer join below cannot be locked), then read it.
+            tasks::table.find(task_id).for_update().select(tasks::id).first::<Uuid>(conn).await?;
+            let task = get(conn, task_id).await?;
             match task.status() {
                 TaskStatus::Pending => {
                     diesel::update(
@@ -428,6 +445,7 @@ pub async fn list(
     f: &ListFilter,
 ) -> QueryResult<Vec<TaskRow>> {
     let mut q = tasks::table
+        .left_join(task_pull_requests::table)
         .filter(tasks::user_id.eq(user_id))
         .filter(tasks::deleted_at.is_null())
         .select(TaskRow::as_select())
