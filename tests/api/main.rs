@@ -11,6 +11,7 @@ mod auth_local;
 mod auth_oauth;
 mod cli;
 mod connectors;
+mod contract;
 mod errors;
 mod github;
 mod lifecycle;

@@ -4,6 +4,7 @@ pub mod db;
 pub mod fake_github;
 pub mod git;
 pub mod spec;
+pub mod typed;
 
 use std::time::Duration;
 
@@ -251,6 +252,24 @@ impl TestApp {
                 started.elapsed() < Duration::from_secs(90),
                 "timed out waiting for {what}: {task}"
             );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Polls the task's events until one satisfies `found`; returns it.
+    pub async fn wait_for_event(
+        &self,
+        token: &str,
+        id: &str,
+        what: &str,
+        found: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(event) = self.events(token, id).await.into_iter().find(|e| found(e)) {
+                return event;
+            }
+            assert!(started.elapsed() < Duration::from_secs(90), "timed out waiting for {what}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
