@@ -35,16 +35,21 @@ impl Default for BareRepo {
 }
 
 impl BareRepo {
-    /// Creates it.
+    /// Creates `team.project.git` with a one-line README.
     pub fn new() -> Self {
+        Self::named("team.project.git", "# Project\n")
+    }
+
+    /// Creates a repository called `name` whose README says `readme`.
+    pub fn named(name: &str, readme: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("team.project.git");
+        let path = dir.path().join(name);
         std::fs::create_dir(&path).unwrap();
         git(&path, &["init", "--bare", "--initial-branch=trunk"]);
         let work = dir.path().join("seed");
         std::fs::create_dir(&work).unwrap();
         git(&work, &["init", "--initial-branch=trunk"]);
-        std::fs::write(work.join("README.md"), "# Project\n").unwrap();
+        std::fs::write(work.join("README.md"), readme).unwrap();
         git(&work, &["add", "."]);
         git(&work, &["commit", "-m", "initial"]);
         git(&work, &["push", path.to_str().unwrap(), "trunk"]);

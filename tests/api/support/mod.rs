@@ -1,7 +1,8 @@
 //! Test harness: databases, the app, fake servers and spec validation.
 
 pub mod db;
-pub mod fake_github;
+/// The fake GitHub, from `crates/fakes`.
+pub use fakes::github as fake_github;
 pub mod git;
 pub mod spec;
 pub mod typed;
