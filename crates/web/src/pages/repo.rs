@@ -105,6 +105,7 @@ pub fn RepoPage(props: &RepoPageProps) -> Html {
                 max_duration_minutes: None,
                 keep_alive: false,
                 create_pr: false,
+                connector_ids: Vec::new(),
             };
             let (owner, repo, navigator) = (owner.clone(), repo.clone(), navigator.clone());
             async move {
