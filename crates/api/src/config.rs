@@ -126,6 +126,9 @@ pub struct TaskSettings {
     pub generate_names: bool,
     /// How long one such generation call may take, in milliseconds, before the fallback is used.
     pub generation_timeout_ms: u64,
+    /// Largest part of a workspace file the API returns (`GET /tasks/{id}/file`); larger files
+    /// come back truncated and say so.
+    pub max_file_bytes: u64,
 }
 
 /// Log output format.
@@ -251,6 +254,7 @@ fn defaults() -> Defaults {
             git_author_email: "drydock@localhost".into(),
             generate_names: true,
             generation_timeout_ms: 8_000,
+            max_file_bytes: 5 << 20,
         },
         github: GithubDefaults {
             authorize_url: "https://github.com/login/oauth/authorize",

@@ -13,7 +13,9 @@
 //! - `[[exit:CODE]]` exit with CODE right away, without a result line;
 //! - `[[garbage]]` print a line that is not JSON;
 //! - `[[symlink:LINK=TARGET]]` create a symlink (to probe path checks);
-//! - `[[commit:MESSAGE]]` commit everything itself, as some agents do.
+//! - `[[commit:MESSAGE]]` commit everything itself, as some agents do;
+//! - `[[sh:COMMAND]]` run `sh -c COMMAND` as its shell tool (a `Bash` tool call whose result is
+//!   the exit code and output), the way a hostile agent would try things.
 //!
 //! Anything else is echoed as the final message. `--resume ID` keeps the session id.
 
@@ -163,6 +165,28 @@ fn main() {
                         &arg,
                     ])
                     .status();
+            }
+            "sh" => {
+                call += 1;
+                let id = format!("toolu_{call}");
+                emit(
+                    json!({"type": "assistant", "session_id": session, "message": {"content": [{"type": "tool_use", "id": id, "name": "Bash", "input": {"command": arg}}]}}),
+                );
+                let output = std::process::Command::new("sh").args(["-c", &arg]).output();
+                let (code, text) = match output {
+                    Ok(out) => (
+                        out.status.code().unwrap_or(-1),
+                        format!(
+                            "{}{}",
+                            String::from_utf8_lossy(&out.stdout),
+                            String::from_utf8_lossy(&out.stderr)
+                        ),
+                    ),
+                    Err(e) => (-1, e.to_string()),
+                };
+                emit(
+                    json!({"type": "user", "session_id": session, "message": {"role": "user", "content": [{"tool_use_id": id, "type": "tool_result", "content": format!("exit {code}\n{text}"), "is_error": code != 0}]}}),
+                );
             }
             "symlink" => {
                 let (link, target) = arg.split_once('=').unwrap_or((arg.as_str(), "/"));
