@@ -190,3 +190,51 @@ async fn the_github_token_is_never_offered_to_another_host() {
         }
     }
 }
+
+/// The peak resident memory of this test process (the server runs in it), in bytes.
+fn peak_rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+}
+
+#[actix_web::test]
+async fn a_gigabyte_of_output_ends_the_run_with_memory_and_storage_bounded() {
+    use diesel::sql_types::BigInt;
+    use diesel_async::RunQueryDsl;
+
+    let app = TestApp::with_workers(1, "[tasks]\nmax_output_mb = 32\n").await;
+    let (token, _) = app.agent_user("flood").await;
+    let repo = BareRepo::new();
+    let task = app
+        .create_task(
+            &token,
+            json!({"repo_url": repo.url(), "agent": "claude", "prompt": "[[flood:1073741824]]"}),
+        )
+        .await;
+    let id = task["id"].as_str().unwrap().to_owned();
+    let done = app.wait_for(&token, &id, "the flood to be stopped", finished).await;
+    assert_eq!(done["status"], "error", "{done}");
+    assert!(done["error"].as_str().unwrap().contains("32 MiB of output"), "{done}");
+    let rss = peak_rss();
+    assert!(rss < 512 << 20, "peak RSS {} MiB", rss >> 20);
+
+    #[derive(diesel::QueryableByName)]
+    struct Stored {
+        #[diesel(sql_type = BigInt)]
+        bytes: i64,
+    }
+    let mut conn = app.pool.get().await.unwrap();
+    let stored: Stored = diesel::sql_query(format!(
+        "SELECT COALESCE(SUM(pg_column_size(payload)), 0)::bigint AS bytes FROM task_events WHERE task_id = '{id}'"
+    ))
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    assert!(stored.bytes < 40 << 20, "the event log holds {} MiB", stored.bytes >> 20);
+    assert!(
+        stored.bytes > 16 << 20,
+        "the budget's worth of output is kept: {} MiB",
+        stored.bytes >> 20
+    );
+}

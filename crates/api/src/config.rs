@@ -129,6 +129,9 @@ pub struct TaskSettings {
     /// Largest part of a workspace file the API returns (`GET /tasks/{id}/file`); larger files
     /// come back truncated and say so.
     pub max_file_bytes: u64,
+    /// Most output one run's agent may print, in MiB; past it the run is stopped and ends in
+    /// error saying so (the event log and the server's memory stay bounded).
+    pub max_output_mb: u64,
 }
 
 /// Log output format.
@@ -255,6 +258,7 @@ fn defaults() -> Defaults {
             generate_names: true,
             generation_timeout_ms: 8_000,
             max_file_bytes: 5 << 20,
+            max_output_mb: 256,
         },
         github: GithubDefaults {
             authorize_url: "https://github.com/login/oauth/authorize",

@@ -14,6 +14,8 @@
 //! - `[[garbage]]` print a line that is not JSON;
 //! - `[[symlink:LINK=TARGET]]` create a symlink (to probe path checks);
 //! - `[[commit:MESSAGE]]` commit everything itself, as some agents do;
+//! - `[[flood:BYTES]]` print BYTES of plain 1 KiB lines as fast as the pipe takes them (an
+//!   agent drowning the server in output);
 //! - `[[sh:COMMAND]]` run `sh -c COMMAND` as its shell tool (a `Bash` tool call whose result is
 //!   the exit code and output), the way a hostile agent would try things.
 //!
@@ -165,6 +167,18 @@ fn main() {
                         &arg,
                     ])
                     .status();
+            }
+            "flood" => {
+                let line = format!("{}\n", "x".repeat(1023));
+                let mut out = std::io::stdout().lock();
+                let mut left = arg.parse::<u64>().unwrap_or(1 << 20);
+                while left > 0 {
+                    if out.write_all(line.as_bytes()).is_err() {
+                        break;
+                    }
+                    left = left.saturating_sub(line.len() as u64);
+                }
+                let _ = out.flush();
             }
             "sh" => {
                 call += 1;

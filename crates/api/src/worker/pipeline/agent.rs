@@ -85,7 +85,13 @@ fn verdict(turn: &Turn<'_>, streamed: Streamed) -> Result<Option<String>, RunErr
     if turn.run.is_cancelled() {
         return Err(RunError::user("stopped"));
     }
-    let Streamed { exec, parser, killed } = streamed;
+    let Streamed { exec, parser, killed, over_budget } = streamed;
+    if over_budget {
+        return Err(RunError::user(format!(
+            "The agent printed more than the {} MiB of output a run may have, and was stopped.",
+            turn.ctx.settings.tasks.max_output_mb
+        )));
+    }
     match exec.stopped {
         Some(StopReason::Timeout) => {
             return Err(RunError::user(format!(
