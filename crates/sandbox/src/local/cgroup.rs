@@ -42,6 +42,8 @@ pub(crate) struct CgroupRoots {
     pub pids: Option<PathBuf>,
     /// Parent for `memory` on v1; on v2 same as `pids`.
     pub memory: Option<PathBuf>,
+    /// Parent for `cpu` on v1; on v2 same as `pids` when the `cpu` controller could be enabled.
+    pub cpu: Option<PathBuf>,
     v2: bool,
     /// First part of this data directory's cgroup names.
     owner: String,
@@ -65,9 +67,12 @@ impl CgroupRoots {
                     Self::default()
                 }
             }
-            CgroupMode::Auto => {
-                Self { pids: v1_root("pids"), memory: v1_root("memory"), ..Self::default() }
-            }
+            CgroupMode::Auto => Self {
+                pids: v1_root("pids"),
+                memory: v1_root("memory"),
+                cpu: v1_root("cpu"),
+                ..Self::default()
+            },
         };
         Self { owner: owner_tag(data_root), ..parents }
     }
@@ -96,7 +101,17 @@ impl CgroupRoots {
                         write(&dir.join("memory.max"), &bytes.to_string());
                         write(&dir.join("memory.swap.max"), "0");
                     }
+                    if let (Some(_), Some(weight)) = (&self.cpu, limits.cpu_weight) {
+                        write(&dir.join("cpu.weight"), &weight.clamp(1, 10_000).to_string());
+                    }
                 }
+                dirs.push(dir);
+            }
+        }
+        if let (false, Some(parent), Some(weight)) = (self.v2, &self.cpu, limits.cpu_weight) {
+            let dir = parent.join(self.name(id));
+            if std::fs::create_dir_all(&dir).is_ok() {
+                write(&dir.join("cpu.shares"), &v1_shares(weight).to_string());
                 dirs.push(dir);
             }
         }
@@ -116,7 +131,9 @@ impl CgroupRoots {
     /// reported. Failures are logged, never returned, so they do not stop the collection of
     /// expired sandboxes.
     pub(crate) async fn collect_stale(&self, has_sandbox: impl Fn(&str) -> bool) {
-        let mut parents: Vec<&PathBuf> = self.pids.iter().chain(&self.memory).collect();
+        let mut parents: Vec<&PathBuf> =
+            self.pids.iter().chain(&self.memory).chain(&self.cpu).collect();
+        parents.sort();
         parents.dedup();
         for parent in parents {
             let entries = match std::fs::read_dir(parent) {
@@ -168,6 +185,26 @@ impl CgroupRoots {
     pub(crate) fn limits_memory(&self) -> bool {
         self.memory.is_some()
     }
+
+    /// Whether CPU weights are enforced through cgroups.
+    pub(crate) fn limits_cpu(&self) -> bool {
+        self.cpu.is_some()
+    }
+
+    /// Which cgroup version is in use, for reports.
+    pub(crate) fn version(&self) -> &'static str {
+        if self.v2 {
+            "v2"
+        } else {
+            "v1"
+        }
+    }
+}
+
+/// A cgroup v2 weight (1-10000, 100 by default) as cgroup v1 `cpu.shares` (2-262144, 1024 by
+/// default).
+fn v1_shares(weight: u32) -> u64 {
+    (u64::from(weight.clamp(1, 10_000)) * 1024 / 100).clamp(2, 262_144)
 }
 
 /// Removes a sandbox's cgroups. They must be empty; right after a kill the kernel may still be
@@ -216,9 +253,12 @@ fn v2_roots(dir: &Path) -> CgroupRoots {
         && dir.join("cgroup.controllers").is_file()
         && std::fs::write(dir.join("cgroup.subtree_control"), "+pids +memory").is_ok();
     if ok {
+        // Optional: without it sandboxes still get process and memory limits.
+        let cpu = std::fs::write(dir.join("cgroup.subtree_control"), "+cpu").is_ok();
         CgroupRoots {
             pids: Some(dir.to_path_buf()),
             memory: Some(dir.to_path_buf()),
+            cpu: cpu.then(|| dir.to_path_buf()),
             v2: true,
             ..CgroupRoots::default()
         }
@@ -274,6 +314,14 @@ mod tests {
         assert_eq!(ours.sandbox_of("t1-r1"), None, "a cgroup named before owners existed");
         assert_eq!(ours.sandbox_of(&format!("{}.a.b", ours.owner)), None, "not a sandbox id");
         assert_eq!(ours.sandbox_of(&format!("{}.", ours.owner)), None, "empty id");
+    }
+
+    #[test]
+    fn cpu_weights_map_to_v1_shares() {
+        assert_eq!(v1_shares(100), 1024);
+        assert_eq!(v1_shares(50), 512);
+        assert_eq!(v1_shares(0), 10);
+        assert_eq!(v1_shares(100_000), 102_400);
     }
 
     #[test]

@@ -1,24 +1,114 @@
-//! The few steps that must happen in the forked child before `bwrap` is executed.
+//! The steps that must happen in the forked child before `bwrap` is executed.
 //!
 //! Limits and the cgroup must apply from the first instruction of `bwrap`: setting them from the
-//! parent after spawning races with the sandbox's first forks.
+//! parent after spawning races with the sandbox's first forks. When the server is root, the
+//! child also stages the sandbox's directories where its own uid can reach them and then drops
+//! to that uid (see [`Stage`] and `identity`), so bubblewrap runs unprivileged and builds the
+//! user namespace itself.
+//!
+//! Everything the child uses is prepared before the fork: it only makes raw system calls
+//! through rustix (and `kill` through libc) on that data, which is async-signal-safe.
 #![allow(unsafe_code)]
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
 
+use rustix::fd::{AsRawFd, OwnedFd};
 use rustix::fs::{Mode, OFlags};
-use rustix::process::{Resource, Rlimit, Signal};
+use rustix::io::FdFlags;
+use rustix::mount::{MountFlags, MountPropagationFlags};
+use rustix::process::{Gid, Pid, Resource, Rlimit, Signal, Uid};
+use rustix::thread::UnshareFlags;
 use tokio::process::Command;
 
+use super::identity::HostId;
+use crate::error::{Result, SandboxError};
 use crate::spec::Limits;
 
+/// Where the staged directories appear for `bwrap`, in the child's own mount namespace.
+pub(crate) const STAGE_DIR: &str = "/tmp/drydock";
+
+/// Host directories bound below [`STAGE_DIR`] in a mount namespace of the child's own, so that
+/// `bwrap`, once it runs as the sandbox's uid, reaches them even when the data directory lies
+/// under a private (0700) home. Nothing on the host changes: no permission is opened, and the
+/// mounts vanish with the namespace.
+///
+/// The child opens every directory (as root) before the staging tmpfs goes over `/tmp`, which
+/// may itself hold them (tests' temporary directories), then binds each from its descriptor.
+/// They must be opened after the namespace is made: the kernel refuses to bind a mount of
+/// another namespace. That is also why `bwrap --bind-fd` cannot do this (it turns the
+/// descriptor back into its path, and looks that up as the sandbox's uid).
+#[derive(Debug, Default)]
+pub(crate) struct Stage {
+    /// Host directory and where it goes.
+    entries: Vec<(CString, CString)>,
+}
+
+/// Most directories one command stages (workspace, HOME, etc, tools and a few more).
+const MAX_STAGED: usize = 8;
+
+impl Stage {
+    /// Arranges for `dir` to be bound at `STAGE_DIR/name`; returns that path for the bwrap plan.
+    pub(crate) fn add(&mut self, dir: &Path, name: &str) -> Result<PathBuf> {
+        if self.entries.len() == MAX_STAGED {
+            return Err(SandboxError::InvalidRequest(format!(
+                "more than {MAX_STAGED} directories to stage"
+            )));
+        }
+        let staged = Path::new(STAGE_DIR).join(name);
+        let source = cstring(dir.as_os_str().as_bytes())?;
+        let target = cstring(staged.as_os_str().as_bytes())?;
+        self.entries.push((source, target));
+        Ok(staged)
+    }
+
+    fn apply(&self) -> std::io::Result<()> {
+        // SAFETY: the child is single-threaded; unsharing the mount namespace affects nothing
+        // but this process.
+        unsafe { rustix::thread::unshare_unsafe(UnshareFlags::NEWNS)? };
+        // Mounts made below must not propagate back to the host.
+        rustix::mount::mount_change(
+            c"/",
+            MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC,
+        )?;
+        // A fixed array: the child must not allocate.
+        let mut opened: [Option<OwnedFd>; MAX_STAGED] = Default::default();
+        for ((source, _), slot) in self.entries.iter().zip(opened.iter_mut()) {
+            let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+            *slot = Some(rustix::fs::open(source.as_c_str(), flags, Mode::empty())?);
+        }
+        let flags = MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
+        rustix::mount::mount(c"tmpfs", c"/tmp", c"tmpfs", flags, c"mode=0755,size=64k")?;
+        rustix::fs::mkdir(STAGE_DIR_C, Mode::from(0o755))?;
+        for ((_, target), fd) in self.entries.iter().zip(opened.iter().flatten()) {
+            rustix::fs::mkdir(target.as_c_str(), Mode::from(0o755))?;
+            // Bind "." from inside the directory: its descriptor is not a path we may format
+            // here without allocating.
+            rustix::process::fchdir(fd)?;
+            rustix::mount::mount_bind(c".", target.as_c_str())?;
+        }
+        rustix::process::chdir(c"/")?;
+        Ok(())
+    }
+}
+
+const STAGE_DIR_C: &std::ffi::CStr = c"/tmp/drydock";
+
 /// What the child applies to itself before `exec`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub(crate) struct ChildSetup {
     rlimits: Vec<(Resource, u64)>,
     cgroup_procs: Vec<CString>,
+    /// Only when the server is root.
+    stage: Option<Stage>,
+    /// The identity to drop to, when it is not the server's.
+    drop_to: Option<HostId>,
+    /// Descriptors `bwrap` must inherit (the seccomp programs).
+    inherit: Vec<OwnedFd>,
+    /// The server, which must still be our parent once the death signal is set.
+    parent: Option<Pid>,
 }
 
 impl ChildSetup {
@@ -38,30 +128,120 @@ impl ChildSetup {
             .iter()
             .filter_map(|dir| CString::new(dir.join("cgroup.procs").as_os_str().as_bytes()).ok())
             .collect();
-        Self { rlimits, cgroup_procs }
+        let parent = Pid::from_raw(i32::try_from(std::process::id()).unwrap_or(0));
+        Self { rlimits, cgroup_procs, parent, ..Self::default() }
+    }
+
+    /// Stages directories and drops to `identity` (the server is root).
+    pub(crate) fn run_as_sandbox_user(mut self, stage: Stage, identity: HostId) -> Self {
+        self.stage = Some(stage);
+        self.drop_to = Some(identity);
+        self
+    }
+
+    /// Keeps `fd` open across `exec`; returns its number for the command line.
+    pub(crate) fn inherit(&mut self, fd: OwnedFd) -> i32 {
+        let raw = fd.as_raw_fd();
+        self.inherit.push(fd);
+        raw
     }
 
     /// Arranges for the child to apply this setup between `fork` and `exec`.
     pub(crate) fn install(self, command: &mut Command) {
+        // Nothing in the child should depend on the server's working directory, which may be
+        // somewhere the sandbox's uid cannot enter.
+        command.current_dir("/");
         // SAFETY: the closure runs in the forked child, where only async-signal-safe operations
-        // are allowed. It only makes raw system calls (prctl, setrlimit, open, write, close)
-        // through rustix on data prepared before the fork; it does not allocate, lock or touch
-        // other threads' state.
+        // are allowed. It only makes raw system calls (prctl, setrlimit, open, write, unshare,
+        // mount, mkdir, fcntl, setgroups, setgid, setuid) through rustix on data prepared before
+        // the fork; it does not allocate, lock or touch other threads' state.
         unsafe {
-            command.pre_exec(move || {
-                // If the server dies, take the sandbox with it instead of leaving it running.
-                rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
-                for (resource, value) in &self.rlimits {
-                    let limit = Rlimit { current: Some(*value), maximum: Some(*value) };
-                    rustix::process::setrlimit(*resource, limit)?;
-                }
-                for procs in &self.cgroup_procs {
-                    // Writing 0 moves the writing process itself (v1 and v2).
-                    let fd = rustix::fs::open(procs.as_c_str(), OFlags::WRONLY, Mode::empty())?;
-                    rustix::io::write(&fd, b"0")?;
-                }
-                Ok(())
-            });
+            command.pre_exec(move || self.apply());
         }
     }
+
+    fn apply(&self) -> std::io::Result<()> {
+        for (resource, value) in &self.rlimits {
+            let limit = Rlimit { current: Some(*value), maximum: Some(*value) };
+            rustix::process::setrlimit(*resource, limit)?;
+        }
+        for procs in &self.cgroup_procs {
+            // Writing 0 moves the writing process itself (v1 and v2).
+            let fd = rustix::fs::open(procs.as_c_str(), OFlags::WRONLY, Mode::empty())?;
+            rustix::io::write(&fd, b"0")?;
+        }
+        if let Some(stage) = &self.stage {
+            stage.apply()?;
+        }
+        if let Some(identity) = self.drop_to {
+            drop_to(identity)?;
+        }
+        for fd in &self.inherit {
+            rustix::io::fcntl_setfd(fd, FdFlags::empty())?;
+        }
+        // After the uid change, which clears it: if the server dies, take the sandbox with it
+        // instead of leaving it running; and if it died already, do not start at all.
+        rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
+        if rustix::process::getppid() != self.parent {
+            return Err(std::io::Error::other("the server exited"));
+        }
+        Ok(())
+    }
+}
+
+/// Becomes `identity` for good: no supplementary groups, then gid, then uid (the order that
+/// still has the privilege for each step), and checks it took.
+fn drop_to(identity: HostId) -> std::io::Result<()> {
+    // The child is single-threaded, so the per-thread calls are per-process here.
+    rustix::thread::set_thread_groups(&[])?;
+    rustix::thread::set_thread_gid(Gid::from_raw(identity.gid))?;
+    rustix::thread::set_thread_uid(Uid::from_raw(identity.uid))?;
+    let dropped = rustix::process::getuid().as_raw() == identity.uid
+        && rustix::process::geteuid().as_raw() == identity.uid
+        && rustix::process::getgid().as_raw() == identity.gid
+        && rustix::process::getegid().as_raw() == identity.gid;
+    if dropped {
+        Ok(())
+    } else {
+        Err(std::io::Error::other("the uid change did not take"))
+    }
+}
+
+/// Kills every process running as `identity`'s uid, from a child that has become that uid
+/// (`kill(-1)` reaches exactly the processes the caller may signal, itself excepted). Used
+/// before a sandbox uid is handed to the next sandbox. Never for root or the server's own uid.
+pub(crate) async fn kill_all_of(identity: HostId, true_program: &Path) {
+    let me = rustix::process::getuid().as_raw();
+    if identity.uid == 0 || identity.uid == me {
+        return;
+    }
+    let mut command = Command::new(true_program);
+    command
+        .env_clear()
+        .current_dir("/")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    // SAFETY: as in `ChildSetup::install`: raw system calls only (setgroups, setgid, setuid,
+    // kill) in the forked child.
+    unsafe {
+        command.pre_exec(move || {
+            drop_to(identity)?;
+            // ESRCH (nothing left to kill) is the usual answer.
+            let _ = libc::kill(-1, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    match command.status().await {
+        Ok(status) if status.success() => {}
+        Ok(status) => {
+            tracing::warn!(uid = identity.uid, %status, "killing a sandbox uid's processes")
+        }
+        Err(err) => tracing::warn!(uid = identity.uid, %err, "killing a sandbox uid's processes"),
+    }
+}
+
+fn cstring(bytes: &[u8]) -> Result<CString> {
+    CString::new(bytes).map_err(|_| SandboxError::InvalidRequest("a path holds a NUL byte".into()))
 }
