@@ -10,4 +10,5 @@ mod conformance;
 mod escape;
 mod git_http;
 mod git_local;
+mod identity;
 mod isolation;
