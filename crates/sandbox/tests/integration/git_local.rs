@@ -183,3 +183,39 @@ async fn workspace_hooks_and_config_are_not_trusted() {
     assert!(!marker.exists(), "host-side git ran code planted in the workspace");
     assert!(git(&bare, &["show", &format!("{}:b.txt", repo.branch)]) == "b");
 }
+
+#[tokio::test]
+async fn symlinks_the_agent_plants_do_not_lead_host_git_elsewhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = bare_repo(tmp.path(), "origin.git", "main", 2);
+    let git_client = Git::new().allow_local(true);
+    let repo = git_client
+        .clone_repo(&request(bare.to_str().unwrap(), tmp.path().join("work/repo"), "Links"))
+        .await
+        .unwrap();
+
+    // `.git/config` pointing at a host file: the host replaces the link, never the file.
+    let host_file = tmp.path().join("host-file");
+    std::fs::write(&host_file, "precious\n").unwrap();
+    let config = repo.dir.join(".git/config");
+    std::fs::remove_file(&config).unwrap();
+    std::os::unix::fs::symlink(&host_file, &config).unwrap();
+    std::fs::write(repo.dir.join("new.txt"), "new\n").unwrap();
+    assert!(git_client
+        .commit_all(&repo, "with a planted link", &author())
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(std::fs::read_to_string(&host_file).unwrap(), "precious\n");
+    assert!(!std::fs::symlink_metadata(&config).unwrap().file_type().is_symlink());
+
+    // The repository itself swapped for a link to another repository on the host.
+    let other = tmp.path().join("other");
+    git(tmp.path(), &["init", "--quiet", "other"]);
+    std::fs::write(other.join("theirs.txt"), "not yours\n").unwrap();
+    std::fs::rename(&repo.dir, tmp.path().join("moved")).unwrap();
+    std::os::unix::fs::symlink(&other, &repo.dir).unwrap();
+    let err = git_client.commit_all(&repo, "steered", &author()).await.unwrap_err();
+    assert!(matches!(err, GitError::UnsafeRepository { .. }), "{err}");
+    assert!(git(&other, &["status", "--porcelain"]).contains("?? theirs.txt"), "untouched");
+}
