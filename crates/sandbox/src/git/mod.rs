@@ -18,6 +18,7 @@ mod clone;
 mod command;
 mod commit;
 mod diff;
+mod inspect;
 mod remote;
 
 use std::path::PathBuf;

@@ -1,14 +1,16 @@
-//! Per-sandbox control groups: the only reliable process and memory limit when the server runs
-//! as root.
+//! Per-sandbox control groups: memory and CPU weights, and a process limit that counts every
+//! task of the sandbox whatever its uid.
 //!
-//! `RLIMIT_NPROC` is not enforced for processes whose real uid on the host is root, and a user
-//! namespace does not change that: `--uid 1000` inside still maps to uid 0 outside. We checked
-//! this: with `RLIMIT_NPROC=30`, a sandboxed shell started by root forked 100 processes. A
-//! `pids` cgroup counts every task of the sandbox whatever its uid, so it contains a fork bomb;
-//! a `memory` cgroup caps the sandbox as a whole. When the server runs as an ordinary user,
-//! `RLIMIT_NPROC` does bind and is set as well (see `pre_exec`).
+//! `RLIMIT_NPROC` is not enforced for processes whose real uid on the host is root. Sandboxes
+//! used to run as root on the host when the server did (`--uid 1000` inside mapped to uid 0
+//! outside), and a sandboxed shell started by root with `RLIMIT_NPROC=30` forked 100 processes.
+//! They now run as a uid of their own (see `identity`), which the rlimit binds; a `pids` cgroup
+//! still contains a fork bomb on its own, and as non-root it counts the sandbox alone where the
+//! rlimit counts every process of the server's uid. A `memory` cgroup caps the sandbox as a
+//! whole; a `cpu` cgroup gives each sandbox its weight, so one that starts many threads does not
+//! crowd the others out.
 //!
-//! Supported layouts: cgroup v1 with `pids` (and optionally `memory`) hierarchies under
+//! Supported layouts: cgroup v1 with `pids` (and optionally `memory` and `cpu`) hierarchies under
 //! `/sys/fs/cgroup/<controller>`, where we nest below the server's own cgroup; and cgroup v2,
 //! where the operator delegates a directory (systemd `Delegate=yes`) or the server runs in the
 //! root cgroup.

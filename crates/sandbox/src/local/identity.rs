@@ -43,8 +43,6 @@ pub(crate) enum Identities {
         count: u32,
         /// `<root>/.uids`.
         leases: PathBuf,
-        /// `true`, which the reaper executes once it has become the uid.
-        true_program: PathBuf,
     },
     /// The server is not root: sandboxes share its uid and gid.
     Server(HostId),
@@ -63,14 +61,11 @@ impl Identities {
         check_range(base, count)?;
         check_unused(base, count, Path::new("/etc/passwd"), "user")?;
         check_unused(base, count, Path::new("/etc/group"), "group")?;
-        let true_program = super::find_program(Path::new("true")).ok_or_else(|| {
-            SandboxError::Unavailable { reason: "`true` was not found in PATH (coreutils)".into() }
-        })?;
         let leases = root.join(LEASES);
         std::fs::create_dir_all(&leases)
             .map_err(|e| SandboxError::io(format!("creating {}", leases.display()), e))?;
         super::set_mode(&leases, 0o700)?;
-        Ok(Self::Own { base, count, leases, true_program })
+        Ok(Self::Own { base, count, leases })
     }
 
     /// Whether sandboxes get uids of their own.
@@ -94,7 +89,9 @@ impl Identities {
                 std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path);
             match file {
                 Ok(mut file) => {
-                    if let Err(e) = file.write_all(id.as_bytes()).and_then(|()| file.sync_all()) {
+                    // No fsync of its own: the sandbox's metadata, written next, is synced, and
+                    // that commits the journal holding this file too (ext4, xfs).
+                    if let Err(e) = file.write_all(id.as_bytes()) {
                         let _ = std::fs::remove_file(&path);
                         return Err(SandboxError::io(format!("writing {}", path.display()), e));
                     }
@@ -116,7 +113,7 @@ impl Identities {
     /// Frees the lease of `id` on `uid`, after killing whatever still runs as it. Does nothing
     /// for the server's own identity, or when the lease is no longer `id`'s.
     pub(crate) async fn release(&self, id: &str, host: HostId) {
-        let Self::Own { leases, true_program, .. } = self else {
+        let Self::Own { leases, .. } = self else {
             return;
         };
         let path = leases.join(host.uid.to_string());
@@ -124,7 +121,7 @@ impl Identities {
             Ok(holder) if holder == id => {}
             _ => return,
         }
-        super::pre_exec::kill_all_of(host, true_program).await;
+        super::pre_exec::kill_all_of(host).await;
         if let Err(err) = std::fs::remove_file(&path) {
             tracing::warn!(path = %path.display(), %err, "could not free a sandbox uid");
         }
@@ -240,12 +237,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let leases = dir.path().join(LEASES);
         std::fs::create_dir(&leases).unwrap();
-        let ids = Identities::Own {
-            base: 300_000,
-            count: 3,
-            leases: leases.clone(),
-            true_program: "/bin/true".into(),
-        };
+        let ids = Identities::Own { base: 300_000, count: 3, leases: leases.clone() };
         let taken: Vec<u32> = ["a", "b", "c"].iter().map(|id| ids.lease(id).unwrap().uid).collect();
         let mut sorted = taken.clone();
         sorted.sort_unstable();

@@ -13,7 +13,6 @@
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use rustix::fd::{AsRawFd, OwnedFd};
 use rustix::fs::{Mode, OFlags};
@@ -190,9 +189,9 @@ impl ChildSetup {
 }
 
 /// Becomes `identity` for good: no supplementary groups, then gid, then uid (the order that
-/// still has the privilege for each step), and checks it took.
+/// still has the privilege for each step), and checks it took. These are per-thread system
+/// calls: in the forked child, which has one thread, that is the whole process.
 fn drop_to(identity: HostId) -> std::io::Result<()> {
-    // The child is single-threaded, so the per-thread calls are per-process here.
     rustix::thread::set_thread_groups(&[])?;
     rustix::thread::set_thread_gid(Gid::from_raw(identity.gid))?;
     rustix::thread::set_thread_uid(Uid::from_raw(identity.uid))?;
@@ -207,38 +206,39 @@ fn drop_to(identity: HostId) -> std::io::Result<()> {
     }
 }
 
-/// Kills every process running as `identity`'s uid, from a child that has become that uid
-/// (`kill(-1)` reaches exactly the processes the caller may signal, itself excepted). Used
-/// before a sandbox uid is handed to the next sandbox. Never for root or the server's own uid.
-pub(crate) async fn kill_all_of(identity: HostId, true_program: &Path) {
+/// Kills every process running as `identity`'s uid: `kill(-1)` from a thread that has become
+/// that uid reaches exactly the processes it may signal, which are those of the uid (its own
+/// process, Drydock, excepted). Used before a sandbox uid is handed to the next sandbox. Never
+/// for root or the server's own uid.
+///
+/// Credentials are per thread for the kernel; the raw system calls used here (unlike libc's
+/// `setuid`, which changes every thread) change only this new, short-lived thread, which ends
+/// right after. It is never a pooled thread, so no other work ever runs with them.
+pub(crate) async fn kill_all_of(identity: HostId) {
     let me = rustix::process::getuid().as_raw();
     if identity.uid == 0 || identity.uid == me {
         return;
     }
-    let mut command = Command::new(true_program);
-    command
-        .env_clear()
-        .current_dir("/")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
-    // SAFETY: as in `ChildSetup::install`: raw system calls only (setgroups, setgid, setuid,
-    // kill) in the forked child.
-    unsafe {
-        command.pre_exec(move || {
-            drop_to(identity)?;
-            // ESRCH (nothing left to kill) is the usual answer.
-            let _ = libc::kill(-1, libc::SIGKILL);
-            Ok(())
-        });
-    }
-    match command.status().await {
-        Ok(status) if status.success() => {}
-        Ok(status) => {
-            tracing::warn!(uid = identity.uid, %status, "killing a sandbox uid's processes")
+    let reaper = std::thread::Builder::new().name("drydock-reap".into()).spawn(move || {
+        drop_to(identity)?;
+        // SAFETY: kill has no memory-safety preconditions. ESRCH (nothing left to kill) is the
+        // usual answer.
+        let _ = unsafe { libc::kill(-1, libc::SIGKILL) };
+        Ok::<(), std::io::Error>(())
+    });
+    let joined = match reaper {
+        Ok(handle) => tokio::task::spawn_blocking(move || handle.join()).await,
+        Err(err) => {
+            tracing::warn!(uid = identity.uid, %err, "could not start the reaper thread");
+            return;
         }
-        Err(err) => tracing::warn!(uid = identity.uid, %err, "killing a sandbox uid's processes"),
+    };
+    match joined {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(err))) => {
+            tracing::warn!(uid = identity.uid, %err, "killing a sandbox uid's processes");
+        }
+        _ => tracing::warn!(uid = identity.uid, "the reaper thread failed"),
     }
 }
 

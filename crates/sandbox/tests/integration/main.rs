@@ -4,6 +4,7 @@
 // Setup helpers outside #[test] functions panic on purpose, like the tests themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod agents_sandboxed;
 mod cgroups;
 mod common;
 mod conformance;
