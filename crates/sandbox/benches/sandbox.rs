@@ -11,10 +11,17 @@ use drydock_sandbox::{ExecRequest, LocalSandbox, LocalSandboxConfig, Sandbox, Sa
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // `cargo bench ... -- sandbox` (or `-- clone`) runs one part only.
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let wanted = |name: &str| filter.as_deref().is_none_or(|f| name.contains(f));
     runtime.block_on(async {
         let tmp = tempfile::tempdir()?;
-        sandbox_round_trip(tmp.path(), 200).await?;
-        clone_and_branch(tmp.path(), 30).await?;
+        if wanted("sandbox") {
+            sandbox_round_trip(tmp.path(), 200).await?;
+        }
+        if wanted("clone") {
+            clone_and_branch(tmp.path(), 30).await?;
+        }
         Ok(())
     })
 }

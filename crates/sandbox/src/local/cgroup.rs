@@ -219,14 +219,18 @@ pub(crate) async fn remove(dirs: &[PathBuf]) {
 
 /// [`remove`] for one directory; says whether it is gone.
 async fn remove_one(dir: &Path) -> bool {
-    let mut attempts = 0;
+    // The kernel usually lets go within a millisecond or two of the last task being reaped:
+    // start with short waits, up to about a second in all.
+    let mut waited = std::time::Duration::ZERO;
+    let mut wait = std::time::Duration::from_millis(1);
     loop {
         match std::fs::remove_dir(dir) {
             Ok(()) => return true,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return true,
-            Err(_) if attempts < 40 => {
-                attempts += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            Err(_) if waited < std::time::Duration::from_secs(1) => {
+                tokio::time::sleep(wait).await;
+                waited += wait;
+                wait = (wait * 2).min(std::time::Duration::from_millis(25));
             }
             Err(err) => {
                 tracing::warn!(dir = %dir.display(), %err, "could not remove sandbox cgroup");
