@@ -111,8 +111,8 @@ impl Identities {
     }
 
     /// Frees the lease of `id` on `uid`, after killing whatever still runs as it. Does nothing
-    /// for the server's own identity, or when the lease is no longer `id`'s.
-    pub(crate) async fn release(&self, id: &str, host: HostId) {
+    /// for the server's own identity, or when the lease is no longer `id`'s. Blocks briefly.
+    pub(crate) fn release(&self, id: &str, host: HostId) {
         let Self::Own { leases, .. } = self else {
             return;
         };
@@ -121,7 +121,7 @@ impl Identities {
             Ok(holder) if holder == id => {}
             _ => return,
         }
-        super::pre_exec::kill_all_of(host).await;
+        super::pre_exec::kill_all_of(host);
         if let Err(err) = std::fs::remove_file(&path) {
             tracing::warn!(path = %path.display(), %err, "could not free a sandbox uid");
         }
@@ -149,7 +149,11 @@ impl Identities {
                 continue;
             }
             tracing::info!(uid, sandbox = %holder, "freeing the uid of a removed sandbox");
-            self.release(&holder, HostId { uid, gid: uid }).await;
+            let identities = self.clone();
+            let freed = tokio::task::spawn_blocking(move || {
+                identities.release(&holder, HostId { uid, gid: uid });
+            });
+            let _ = freed.await;
         }
     }
 }

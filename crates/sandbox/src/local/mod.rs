@@ -396,16 +396,21 @@ impl LocalSandbox {
         let dir = self.dir(&meta.id);
         // Drop the metadata first: a half-removed directory is then no longer a sandbox.
         let _ = std::fs::remove_file(dir.join(metadata::FILE));
-        tokio::task::spawn_blocking(move || std::fs::remove_dir_all(&dir))
-            .await
-            .map_err(|e| SandboxError::io("removing sandbox", std::io::Error::other(e)))?
-            .or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })
-            .map_err(|e| SandboxError::io(format!("removing sandbox {}", meta.id), e))?;
-        // Last, once nothing of the sandbox is left for the uid's next holder.
-        if let Some(identity) = meta.identity {
-            self.identities.release(&meta.id, identity).await;
-        }
-        Ok(())
+        let (identities, id, identity) = (self.identities.clone(), meta.id.clone(), meta.identity);
+        tokio::task::spawn_blocking(move || {
+            match std::fs::remove_dir_all(&dir) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+            // Last, once nothing of the sandbox is left for the uid's next holder.
+            if let Some(identity) = identity {
+                identities.release(&id, identity);
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| SandboxError::io("removing sandbox", std::io::Error::other(e)))?
+        .map_err(|e| SandboxError::io(format!("removing sandbox {}", meta.id), e))
     }
 
     fn file_root(&self, handle: &SandboxHandle, root: FileRoot) -> Result<PathBuf> {
@@ -497,7 +502,8 @@ impl Sandbox for LocalSandbox {
         .await;
         if let Err(err) = result {
             let _ = std::fs::remove_dir_all(&dir);
-            self.identities.release(&spec.id, identity).await;
+            let (identities, id) = (self.identities.clone(), spec.id.clone());
+            let _ = tokio::task::spawn_blocking(move || identities.release(&id, identity)).await;
             return Err(err);
         }
         Ok(self.handle(&spec.id))

@@ -206,7 +206,7 @@ fn drop_to(identity: HostId) -> std::io::Result<()> {
     }
 }
 
-/// Kills every process running as `identity`'s uid: `kill(-1)` from a thread that has become
+/// Kills every process running as `identity`'s uid (blocking, briefly): `kill(-1)` from a thread that has become
 /// that uid reaches exactly the processes it may signal, which are those of the uid (its own
 /// process, Drydock, excepted). Used before a sandbox uid is handed to the next sandbox. Never
 /// for root or the server's own uid.
@@ -214,7 +214,7 @@ fn drop_to(identity: HostId) -> std::io::Result<()> {
 /// Credentials are per thread for the kernel; the raw system calls used here (unlike libc's
 /// `setuid`, which changes every thread) change only this new, short-lived thread, which ends
 /// right after. It is never a pooled thread, so no other work ever runs with them.
-pub(crate) async fn kill_all_of(identity: HostId) {
+pub(crate) fn kill_all_of(identity: HostId) {
     let me = rustix::process::getuid().as_raw();
     if identity.uid == 0 || identity.uid == me {
         return;
@@ -226,19 +226,12 @@ pub(crate) async fn kill_all_of(identity: HostId) {
         let _ = unsafe { libc::kill(-1, libc::SIGKILL) };
         Ok::<(), std::io::Error>(())
     });
-    let joined = match reaper {
-        Ok(handle) => tokio::task::spawn_blocking(move || handle.join()).await,
-        Err(err) => {
-            tracing::warn!(uid = identity.uid, %err, "could not start the reaper thread");
-            return;
-        }
-    };
-    match joined {
+    match reaper.map(|handle| handle.join()) {
         Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(err))) => {
+        Ok(Ok(Err(err))) | Err(err) => {
             tracing::warn!(uid = identity.uid, %err, "killing a sandbox uid's processes");
         }
-        _ => tracing::warn!(uid = identity.uid, "the reaper thread failed"),
+        Ok(Err(_)) => tracing::warn!(uid = identity.uid, "the reaper thread panicked"),
     }
 }
 

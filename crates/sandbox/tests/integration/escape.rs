@@ -113,8 +113,14 @@ fn shell_with(marker: &str) -> u32 {
                     .is_ok_and(|c| String::from_utf8_lossy(&c).contains(marker))
         })
         .collect();
-    assert_eq!(found.len(), 1, "the sandboxed shell, seen from the host: {found:?}");
-    found[0]
+    // The shell may be forking `sleep` right now: that child is an `sh` too, for a moment.
+    let top: Vec<u32> = found
+        .iter()
+        .copied()
+        .filter(|pid| !parent_of(*pid).is_some_and(|p| found.contains(&p)))
+        .collect();
+    assert_eq!(top.len(), 1, "the sandboxed shell, seen from the host: {found:?}");
+    top[0]
 }
 
 fn parent_of(pid: u32) -> Option<u32> {
