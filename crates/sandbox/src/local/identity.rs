@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SandboxError};
+use crate::spec::validate_id;
 
 /// Directory of the lease files, inside the data directory (not a valid sandbox id).
 pub(crate) const LEASES: &str = ".uids";
@@ -145,7 +146,7 @@ impl Identities {
             };
             // A lease is written right after its sandbox directory is made; an empty one is a
             // creator caught in between, or one that died there.
-            if holder.is_empty() || has_sandbox(&holder) {
+            if holder.is_empty() || (validate_id(&holder).is_ok() && has_sandbox(&holder)) {
                 continue;
             }
             tracing::info!(uid, sandbox = %holder, "freeing the uid of a removed sandbox");

@@ -10,7 +10,7 @@
 //! through rustix (and `kill` through libc) on that data, which is async-signal-safe.
 #![allow(unsafe_code)]
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -34,32 +34,36 @@ pub(crate) const STAGE_DIR: &str = "/tmp/drydock";
 /// under a private (0700) home. Nothing on the host changes: no permission is opened, and the
 /// mounts vanish with the namespace.
 ///
-/// The child opens every directory (as root) before the staging tmpfs goes over `/tmp`, which
-/// may itself hold them (tests' temporary directories), then binds each from its descriptor.
+/// The child opens every path (as root) before the staging tmpfs goes over `/tmp`, which may
+/// itself hold them (tests' temporary directories), then binds each from its descriptor.
 /// They must be opened after the namespace is made: the kernel refuses to bind a mount of
 /// another namespace. That is also why `bwrap --bind-fd` cannot do this (it turns the
 /// descriptor back into its path, and looks that up as the sandbox's uid).
 #[derive(Debug, Default)]
 pub(crate) struct Stage {
-    /// Host directory and where it goes.
-    entries: Vec<(CString, CString)>,
+    /// Host path, where it goes, and whether it is a directory (else a file).
+    entries: Vec<(CString, CString, bool)>,
 }
 
-/// Most directories one command stages (workspace, HOME, etc, tools and a few more).
+/// Most paths one command stages (workspace, HOME, etc, tools and a few more).
 const MAX_STAGED: usize = 8;
 
 impl Stage {
-    /// Arranges for `dir` to be bound at `STAGE_DIR/name`; returns that path for the bwrap plan.
-    pub(crate) fn add(&mut self, dir: &Path, name: &str) -> Result<PathBuf> {
+    /// Arranges for `path` (a directory or a file, such as a program or a socket) to be bound
+    /// at `STAGE_DIR/name`; returns that path for the bwrap plan.
+    pub(crate) fn add(&mut self, path: &Path, name: &str) -> Result<PathBuf> {
         if self.entries.len() == MAX_STAGED {
             return Err(SandboxError::InvalidRequest(format!(
-                "more than {MAX_STAGED} directories to stage"
+                "more than {MAX_STAGED} paths to stage"
             )));
         }
+        let is_dir = std::fs::metadata(path)
+            .map_err(|e| SandboxError::io(format!("reading {}", path.display()), e))?
+            .is_dir();
         let staged = Path::new(STAGE_DIR).join(name);
-        let source = cstring(dir.as_os_str().as_bytes())?;
+        let source = cstring(path.as_os_str().as_bytes())?;
         let target = cstring(staged.as_os_str().as_bytes())?;
-        self.entries.push((source, target));
+        self.entries.push((source, target, is_dir));
         Ok(staged)
     }
 
@@ -74,26 +78,50 @@ impl Stage {
         )?;
         // A fixed array: the child must not allocate.
         let mut opened: [Option<OwnedFd>; MAX_STAGED] = Default::default();
-        for ((source, _), slot) in self.entries.iter().zip(opened.iter_mut()) {
-            let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        for ((source, _, _), slot) in self.entries.iter().zip(opened.iter_mut()) {
+            let flags = OFlags::PATH | OFlags::CLOEXEC;
             *slot = Some(rustix::fs::open(source.as_c_str(), flags, Mode::empty())?);
         }
         let flags = MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
         rustix::mount::mount(c"tmpfs", c"/tmp", c"tmpfs", flags, c"mode=0755,size=64k")?;
         rustix::fs::mkdir(STAGE_DIR_C, Mode::from(0o755))?;
-        for ((_, target), fd) in self.entries.iter().zip(opened.iter().flatten()) {
-            rustix::fs::mkdir(target.as_c_str(), Mode::from(0o755))?;
-            // Bind "." from inside the directory: its descriptor is not a path we may format
-            // here without allocating.
-            rustix::process::fchdir(fd)?;
-            rustix::mount::mount_bind(c".", target.as_c_str())?;
+        for ((_, target, is_dir), fd) in self.entries.iter().zip(opened.iter().flatten()) {
+            if *is_dir {
+                rustix::fs::mkdir(target.as_c_str(), Mode::from(0o755))?;
+            } else {
+                let flags = OFlags::CREATE | OFlags::WRONLY | OFlags::CLOEXEC;
+                drop(rustix::fs::open(target.as_c_str(), flags, Mode::from(0o644))?);
+            }
+            let mut buffer = [0u8; 32];
+            rustix::mount::mount_bind(fd_path(fd, &mut buffer)?, target.as_c_str())?;
         }
-        rustix::process::chdir(c"/")?;
         Ok(())
     }
 }
 
-const STAGE_DIR_C: &std::ffi::CStr = c"/tmp/drydock";
+/// `/proc/self/fd/<fd>` in `buffer`, formatted without allocating.
+fn fd_path<'a>(fd: &OwnedFd, buffer: &'a mut [u8; 32]) -> std::io::Result<&'a CStr> {
+    const PREFIX: &[u8] = b"/proc/self/fd/";
+    buffer[..PREFIX.len()].copy_from_slice(PREFIX);
+    let mut digits = [0u8; 10];
+    let mut n = u32::try_from(fd.as_raw_fd()).map_err(|_| std::io::Error::other("bad fd"))?;
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for (i, digit) in digits[..len].iter().rev().enumerate() {
+        buffer[PREFIX.len() + i] = *digit;
+    }
+    buffer[PREFIX.len() + len] = 0;
+    CStr::from_bytes_until_nul(&buffer[..]).map_err(|_| std::io::Error::other("bad fd path"))
+}
+
+const STAGE_DIR_C: &CStr = c"/tmp/drydock";
 
 /// What the child applies to itself before `exec`.
 #[derive(Debug, Default)]
@@ -237,4 +265,55 @@ pub(crate) fn kill_all_of(identity: HostId) {
 
 fn cstring(bytes: &[u8]) -> Result<CString> {
     CString::new(bytes).map_err(|_| SandboxError::InvalidRequest("a path holds a NUL byte".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    /// Needs root, like the backend's uid drop: a directory and a file in a private (0700)
+    /// directory reach a command running as another uid, and nothing on the host is opened.
+    #[tokio::test]
+    async fn staged_paths_reach_the_dropped_uid() {
+        // Outside /tmp, which the staging tmpfs covers: the direct path must fail for want of
+        // permission, not because it is hidden.
+        let tmp = tempfile::tempdir_in("/var/tmp").unwrap();
+        let private = tmp.path().join("private");
+        std::fs::create_dir_all(private.join("dir")).unwrap();
+        std::fs::write(private.join("dir/inside"), "in a dir\n").unwrap();
+        std::fs::write(private.join("file"), "a file\n").unwrap();
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let mut stage = Stage::default();
+        let dir = stage.add(&private.join("dir"), "dir").unwrap();
+        let file = stage.add(&private.join("file"), "file").unwrap();
+        let identity = HostId { uid: 200_777, gid: 200_777 };
+        let setup = ChildSetup::new(&Limits::default(), &[]).run_as_sandbox_user(stage, identity);
+        let mut command = Command::new("/bin/sh");
+        command.arg("-c").arg(format!(
+            "id -u; cat {} {}; cat {} 2>&1 | grep -q 'Permission denied' && echo private",
+            dir.join("inside").display(),
+            file.display(),
+            private.join("file").display()
+        ));
+        setup.install(&mut command);
+        let out = command.output().await.unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "200777\nin a dir\na file\nprivate\n",
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(std::fs::metadata(&private).unwrap().permissions().mode() & 0o777, 0o700);
+    }
+
+    #[test]
+    fn fd_paths_are_formatted_in_place() {
+        let file = std::fs::File::open("/dev/null").unwrap();
+        let fd = OwnedFd::from(file);
+        let mut buffer = [0u8; 32];
+        let path = fd_path(&fd, &mut buffer).unwrap();
+        assert_eq!(path.to_str().unwrap(), format!("/proc/self/fd/{}", fd.as_raw_fd()));
+    }
 }
