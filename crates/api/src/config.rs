@@ -115,6 +115,18 @@ pub struct TaskSettings {
     pub sandbox_max_processes: u32,
     /// Memory of one sandbox as a whole, in MiB (needs a memory cgroup); 0 for no limit.
     pub sandbox_memory_mb: u64,
+    /// CPU weight of each sandbox against the others (cgroup v2 units, 1-10000; 100 is a fair
+    /// share; cgroup v1 `cpu.shares` = weight x 10.24); 0 for none.
+    pub sandbox_cpu_weight: u32,
+    /// Disk the workspace and HOME of one sandbox may use together, in MiB, measured every few
+    /// seconds while a command runs; also the size of its `/tmp`. 0 for no limit.
+    pub sandbox_disk_mb: u64,
+    /// First host uid (and gid) handed to sandboxes when Drydock runs as root; the range must be
+    /// used by no account or subordinate id range on the host.
+    pub sandbox_uid_base: u32,
+    /// How many uids from `sandbox_uid_base` on: at least the sandboxes alive at once (running
+    /// plus kept alive) across every process sharing the data directory.
+    pub sandbox_uid_count: u32,
     /// Most recent messages given as context to a follow-up that cannot resume a session.
     pub context_messages: usize,
     /// Author of the commits Drydock makes.
@@ -252,6 +264,10 @@ fn defaults() -> Defaults {
             sandbox_cgroups: "auto".into(),
             sandbox_max_processes: 512,
             sandbox_memory_mb: 0,
+            sandbox_cpu_weight: 100,
+            sandbox_disk_mb: 10 * 1024,
+            sandbox_uid_base: 200_000,
+            sandbox_uid_count: 1000,
             context_messages: 10,
             git_author_name: "Drydock".into(),
             git_author_email: "drydock@localhost".into(),
@@ -321,18 +337,29 @@ impl Settings {
     /// The local sandbox backend as configured. Build it once per process, through
     /// [`crate::sandboxes::build`].
     pub fn local_sandbox(&self) -> anyhow::Result<sandbox::LocalSandbox> {
+        Ok(sandbox::LocalSandbox::new(self.sandbox_config()?)?)
+    }
+
+    /// The settings of the local sandbox backend.
+    pub fn sandbox_config(&self) -> anyhow::Result<sandbox::LocalSandboxConfig> {
         let mut config = sandbox::LocalSandboxConfig::new(self.sandboxes_dir());
         config.cgroups = cgroup_mode(&self.tasks.sandbox_cgroups)?;
         config.default_limits.max_processes = Some(self.tasks.sandbox_max_processes);
         config.default_limits.memory_bytes =
             (self.tasks.sandbox_memory_mb > 0).then_some(self.tasks.sandbox_memory_mb << 20);
+        config.default_limits.cpu_weight =
+            (self.tasks.sandbox_cpu_weight > 0).then_some(self.tasks.sandbox_cpu_weight);
+        config.default_limits.disk_bytes =
+            (self.tasks.sandbox_disk_mb > 0).then_some(self.tasks.sandbox_disk_mb << 20);
+        config.uid_base = self.tasks.sandbox_uid_base;
+        config.uid_count = self.tasks.sandbox_uid_count;
         // A stop must be answered within two seconds: a short grace for each signal, so even an
         // agent that ignores SIGINT and SIGTERM is gone about half a second after the request.
         config.kill = sandbox::KillPolicy {
             interrupt_grace: std::time::Duration::from_millis(250),
             terminate_grace: std::time::Duration::from_millis(250),
         };
-        Ok(sandbox::LocalSandbox::new(config)?)
+        Ok(config)
     }
 
     /// The web app's base URL, without a trailing slash.
@@ -365,6 +392,23 @@ fn cgroup_mode(value: &str) -> anyhow::Result<sandbox::CgroupMode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sandbox_limits_and_uids_reach_the_backend() {
+        let settings = Settings::from_toml(
+            "[tasks]\nsandbox_disk_mb = 512\nsandbox_cpu_weight = 0\nsandbox_uid_base = 300000\n\
+             sandbox_uid_count = 64\n",
+        )
+        .unwrap();
+        let config = settings.sandbox_config().unwrap();
+        assert_eq!(config.default_limits.disk_bytes, Some(512 << 20));
+        assert_eq!(config.default_limits.cpu_weight, None, "0 turns the weight off");
+        assert_eq!((config.uid_base, config.uid_count), (300_000, 64));
+        let defaults = Settings::from_toml("").unwrap().sandbox_config().unwrap();
+        assert_eq!(defaults.default_limits.disk_bytes, Some(10 << 30));
+        assert_eq!(defaults.default_limits.cpu_weight, Some(100));
+        assert_eq!((defaults.uid_base, defaults.uid_count), (200_000, 1000));
+    }
 
     #[test]
     fn cgroup_modes_parse_and_nonsense_is_refused() {

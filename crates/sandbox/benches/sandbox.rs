@@ -1,6 +1,7 @@
 //! Latency of the local backend and the git pipeline; prints p50 and p99.
 //!
-//! `cargo bench -p drydock-sandbox --bench sandbox` (release). Needs `bwrap` and `git`.
+//! `cargo bench -p drydock-sandbox --bench sandbox --features testing` (release). Needs `bwrap`
+//! and `git`. As root, sandboxes get uids of their own and the bench measures that path.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -10,10 +11,17 @@ use drydock_sandbox::{ExecRequest, LocalSandbox, LocalSandboxConfig, Sandbox, Sa
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // `cargo bench ... -- sandbox` (or `-- clone`) runs one part only.
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let wanted = |name: &str| filter.as_deref().is_none_or(|f| name.contains(f));
     runtime.block_on(async {
         let tmp = tempfile::tempdir()?;
-        sandbox_round_trip(tmp.path(), 200).await?;
-        clone_and_branch(tmp.path(), 30).await?;
+        if wanted("sandbox") {
+            sandbox_round_trip(tmp.path(), 200).await?;
+        }
+        if wanted("clone") {
+            clone_and_branch(tmp.path(), 30).await?;
+        }
         Ok(())
     })
 }
@@ -22,25 +30,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 async fn sandbox_round_trip(tmp: &Path, runs: usize) -> Result<(), Box<dyn std::error::Error>> {
     let sandbox = LocalSandbox::new(LocalSandboxConfig::new(tmp.join("sandboxes")))?;
     sandbox.check().await?;
-    let mut total = Vec::new();
-    let mut exec_only = Vec::new();
+    for line in sandbox.isolation_report() {
+        println!("  {}: {}", line.0, line.1);
+    }
+    let (mut total, mut creates, mut execs, mut destroys) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for i in 0..runs + 10 {
         let started = Instant::now();
         let handle = sandbox.create(SandboxSpec::new(format!("bench-{i}"))).await?;
+        let created = started.elapsed();
         let (tx, _rx) = tokio::sync::mpsc::channel(16);
         let exec_started = Instant::now();
         let outcome = sandbox.exec(&handle, ExecRequest::new(["true"]), tx).await?;
         let exec_time = exec_started.elapsed();
+        let destroy_started = Instant::now();
         sandbox.destroy(&handle).await?;
+        let destroyed = destroy_started.elapsed();
         assert!(outcome.success(), "{outcome:?}");
         // The first runs warm the page cache and the runtime.
         if i >= 10 {
             total.push(started.elapsed());
-            exec_only.push(exec_time);
+            creates.push(created);
+            execs.push(exec_time);
+            destroys.push(destroyed);
         }
     }
     report("sandbox create + exec `true` + destroy", &mut total);
-    report("  of which exec `true`", &mut exec_only);
+    report("  of which create", &mut creates);
+    report("  of which exec `true`", &mut execs);
+    report("  of which destroy", &mut destroys);
     Ok(())
 }
 

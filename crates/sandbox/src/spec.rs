@@ -24,6 +24,15 @@ pub struct Capabilities {
     pub pid_namespace: bool,
     /// [`SandboxHandle::host_workspace`] is set: the host can run git on the workspace directly.
     pub host_workspace: bool,
+    /// Each sandbox runs as a host uid of its own, never root and never the server's.
+    pub own_uid: bool,
+    /// A seccomp filter denies the system calls that reach kernel surface no agent needs
+    /// (keyrings, BPF, mounts, modules, namespaces...), and nested user namespaces are off.
+    pub syscall_filter: bool,
+    /// [`Limits::cpu_weight`] is enforced.
+    pub cpu_weight: bool,
+    /// [`Limits::disk_bytes`] is enforced (measured, see [`StopReason::DiskQuota`]).
+    pub disk_quota: bool,
 }
 
 /// Resource limits for everything running in one sandbox. `None` means "backend default".
@@ -38,6 +47,14 @@ pub struct Limits {
     /// Per-process virtual address space, in bytes. Off by default: JavaScript engines reserve
     /// far more address space than they use, so this breaks Node-based agent CLIs.
     pub address_space_bytes: Option<u64>,
+    /// CPU weight of the sandbox against the others, in cgroup v2 units (1-10000, 100 being a
+    /// fair share).
+    #[serde(default)]
+    pub cpu_weight: Option<u32>,
+    /// Disk the workspace and HOME may use together, in bytes. Measured while a command runs,
+    /// so a burst between two measurements can pass it briefly.
+    #[serde(default)]
+    pub disk_bytes: Option<u64>,
 }
 
 /// Everything needed to create a sandbox.
@@ -154,6 +171,8 @@ pub enum StopReason {
     Idle,
     /// [`crate::Sandbox::kill`] was called.
     Killed,
+    /// The workspace and HOME together grew past [`Limits::disk_bytes`].
+    DiskQuota,
 }
 
 /// How a command ended.

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::identity::HostId;
 use crate::error::{Result, SandboxError};
 use crate::spec::Limits;
 
@@ -29,6 +30,10 @@ pub(crate) struct Metadata {
     pub tools_dir: Option<PathBuf>,
     /// Cgroup directories to remove on destroy.
     pub cgroups: Vec<PathBuf>,
+    /// The host uid and gid commands run as. Absent in records written before sandboxes had
+    /// uids of their own: such a sandbox is not reopened when the server is root.
+    #[serde(default)]
+    pub identity: Option<HostId>,
 }
 
 impl Metadata {

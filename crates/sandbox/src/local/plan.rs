@@ -83,6 +83,10 @@ pub(crate) struct PlanInput<'a> {
     pub cwd: &'a str,
     /// The command.
     pub argv: &'a [String],
+    /// Descriptors holding the seccomp programs, inherited by bwrap.
+    pub seccomp_fds: &'a [i32],
+    /// Size of the private `/tmp` (a tmpfs, so memory) in bytes; `None` for the kernel default.
+    pub tmp_size: Option<u64>,
 }
 
 /// The bwrap arguments (without the `bwrap` program itself) for one command.
@@ -90,6 +94,9 @@ pub(crate) fn bwrap_args(input: &PlanInput<'_>) -> Vec<OsString> {
     let mut args = Args::default();
     args.flags(&[
         "--unshare-user",
+        // No nested user namespaces: they hand the agent capabilities over kernel code that is
+        // otherwise out of its reach. The seccomp filter refuses them too.
+        "--disable-userns",
         "--unshare-pid",
         "--unshare-ipc",
         "--unshare-uts",
@@ -114,7 +121,19 @@ pub(crate) fn bwrap_args(input: &PlanInput<'_>) -> Vec<OsString> {
     let etc = input.sandbox_dir.join("etc");
     args.pair("--ro-bind", &etc.join("passwd"), Path::new("/etc/passwd"));
     args.pair("--ro-bind", &etc.join("group"), Path::new("/etc/group"));
-    args.flags(&["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]);
+    args.flags(&["--proc", "/proc"]);
+    // Kernel tunables stay read-only whatever the uid (some are writable by a namespace's own
+    // root); /sys is not mounted at all.
+    args.pair("--ro-bind", Path::new("/proc/sys"), Path::new("/proc/sys"));
+    args.pair("--ro-bind-try", Path::new("/proc/sysrq-trigger"), Path::new("/proc/sysrq-trigger"));
+    args.flags(&["--dev", "/dev"]);
+    if let Some(size) = input.tmp_size {
+        args.flags(&["--size", &size.to_string()]);
+    }
+    args.flags(&["--tmpfs", "/tmp"]);
+    for fd in input.seccomp_fds {
+        args.flags(&["--add-seccomp-fd", &fd.to_string()]);
+    }
     args.pair("--bind", &input.sandbox_dir.join("work"), Path::new(WORKSPACE_DIR));
     args.pair("--bind", &input.sandbox_dir.join("home"), Path::new(HOME_DIR));
     if let Some(tools) = input.tools_dir {
@@ -200,6 +219,8 @@ mod tests {
             tools_dir: Some(Path::new("/data/tools")),
             cwd: "repo",
             argv: &argv,
+            seccomp_fds: &[5, 6],
+            tmp_size: Some(1 << 20),
         })
         .into_iter()
         .map(|a| a.to_string_lossy().into_owned())
@@ -226,6 +247,16 @@ mod tests {
         assert!(joined.contains("--ro-bind /data/tools /opt/drydock/tools"));
         assert!(joined.contains("--chdir /workspace/repo"));
         assert!(joined.contains("--unshare-pid"));
+    }
+
+    #[test]
+    fn kernel_surface_is_narrowed() {
+        let joined = plan(true).join(" ");
+        assert!(joined.contains("--unshare-user --disable-userns"));
+        assert!(joined.contains("--ro-bind /proc/sys /proc/sys"));
+        assert!(joined.contains("--add-seccomp-fd 5 --add-seccomp-fd 6"));
+        assert!(joined.contains("--size 1048576 --tmpfs /tmp"));
+        assert!(!joined.contains("/sys /sys"), "/sys stays out");
     }
 
     #[test]
