@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SandboxError};
-use crate::spec::Limits;
+use crate::spec::{Limits, NetworkMode};
 
 /// File name of the record inside a sandbox directory.
 pub(crate) const FILE: &str = "sandbox.json";
@@ -23,7 +23,8 @@ pub(crate) struct Metadata {
     pub id: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
-    pub network: bool,
+    /// Older records hold a boolean here; [`NetworkMode`] reads both.
+    pub network: NetworkMode,
     pub env: Vec<(String, String)>,
     pub limits: Limits,
     pub tools_dir: Option<PathBuf>,

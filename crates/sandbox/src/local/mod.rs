@@ -7,10 +7,12 @@
 //! <root>/<id>/work/          /workspace, read-write
 //! <root>/<id>/home/          /home/agent (HOME), lives as long as the sandbox
 //! <root>/<id>/etc/           synthetic passwd and group
+//! <root>/<id>/egress/        brokered sandboxes: where the host serves the egress socket
 //! ```
 //!
 //! Each `exec` starts a fresh `bwrap` with new user, PID, IPC and UTS namespaces (and network,
-//! when off), the host's system directories read-only, a private `/tmp`, and an environment
+//! unless [`NetworkMode::Host`]; a brokered command runs under the relay, see
+//! [`crate::relay`]), the host's system directories read-only, a private `/tmp`, and an environment
 //! built from nothing. Limits: a per-sandbox cgroup where one can be made (see `cgroup` for why
 //! `RLIMIT_NPROC` alone does not contain a fork bomb when the server is root), plus
 //! `RLIMIT_NPROC`, `RLIMIT_FSIZE` and optionally `RLIMIT_AS` on the process tree.
@@ -37,16 +39,27 @@ pub use cgroup::CgroupMode;
 use self::cgroup::CgroupRoots;
 use self::exec::Watch;
 use self::metadata::Metadata;
-use self::plan::{PlanInput, SystemMount};
+use self::plan::{NetworkPlan, PlanInput, SystemMount};
 use self::pre_exec::ChildSetup;
 use self::signals::Running;
 use crate::backend::Sandbox;
 use crate::error::{Result, SandboxError};
 use crate::files::{read_beneath, validate_relative, write_beneath};
 use crate::spec::{
-    validate_id, Capabilities, ExecOutcome, ExecRequest, FileRoot, KillPolicy, Limits, OutputLine,
-    Reclaimed, SandboxHandle, SandboxSpec, StopReason,
+    validate_id, Capabilities, ExecOutcome, ExecRequest, FileRoot, KillPolicy, Limits, NetworkMode,
+    OutputLine, Reclaimed, SandboxHandle, SandboxSpec, StopReason, EGRESS_SOCKET,
 };
+
+/// The relay that brokered sandboxes run their commands under: invoked as
+/// `<program> <args...> --listen ADDR --socket PATH -- <command...>` (see [`crate::relay`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayProgram {
+    /// The executable on the host, bound read-only into the sandbox. It must run with only the
+    /// sandbox's view of the file system (the host's `/usr` and `/lib`).
+    pub program: PathBuf,
+    /// Arguments before the relay's own (`["sandbox-relay"]` for the `drydock` binary).
+    pub args: Vec<String>,
+}
 
 /// Settings of the local backend.
 #[derive(Debug, Clone)]
@@ -66,6 +79,8 @@ pub struct LocalSandboxConfig {
     pub cgroups: CgroupMode,
     /// Output lines longer than this are split.
     pub max_line_bytes: usize,
+    /// The relay for [`NetworkMode::Brokered`] sandboxes; without one they cannot be created.
+    pub relay: Option<RelayProgram>,
 }
 
 impl LocalSandboxConfig {
@@ -84,6 +99,7 @@ impl LocalSandboxConfig {
             },
             cgroups: CgroupMode::Auto,
             max_line_bytes: 1 << 20,
+            relay: None,
         }
     }
 }
@@ -101,6 +117,8 @@ pub struct LocalSandbox {
 }
 
 const BACKEND: &str = "bubblewrap";
+/// Sub-directory of a brokered sandbox holding the egress socket.
+const EGRESS_DIR_NAME: &str = "egress";
 const INSTALL_HINT: &str =
     "install bubblewrap (Debian/Ubuntu package `bubblewrap`: apt-get install bubblewrap)";
 
@@ -177,8 +195,30 @@ impl LocalSandbox {
         Metadata::load(&dir)
     }
 
-    fn handle(&self, id: &str) -> SandboxHandle {
-        SandboxHandle { id: id.to_string(), host_workspace: Some(self.dir(id).join("work")) }
+    fn handle(&self, id: &str, network: NetworkMode) -> SandboxHandle {
+        SandboxHandle {
+            id: id.to_string(),
+            host_workspace: Some(self.dir(id).join("work")),
+            egress_socket: (network == NetworkMode::Brokered)
+                .then(|| self.dir(id).join(EGRESS_DIR_NAME).join(EGRESS_SOCKET)),
+        }
+    }
+
+    /// How `meta`'s commands reach the network.
+    fn network_plan<'a>(&'a self, meta: &Metadata, dir: &'a Path) -> Result<NetworkPlan<'a>> {
+        Ok(match meta.network {
+            NetworkMode::Host => NetworkPlan::Host,
+            NetworkMode::None => NetworkPlan::None,
+            NetworkMode::Brokered => {
+                NetworkPlan::Brokered { socket_dir: dir, relay: self.relay()? }
+            }
+        })
+    }
+
+    fn relay(&self) -> Result<&RelayProgram> {
+        self.config.relay.as_ref().ok_or_else(|| SandboxError::Unavailable {
+            reason: "brokered network needs a relay program (LocalSandboxConfig::relay)".into(),
+        })
     }
 
     fn take_running(&self, id: &str) -> Vec<Arc<Running>> {
@@ -197,7 +237,7 @@ impl LocalSandbox {
     }
 
     async fn remove(&self, meta: &Metadata) -> Result<()> {
-        self.kill(&self.handle(&meta.id)).await?;
+        self.kill(&self.handle(&meta.id, meta.network)).await?;
         cgroup::remove(&meta.cgroups).await;
         let dir = self.dir(&meta.id);
         // Drop the metadata first: a half-removed directory is then no longer a sandbox.
@@ -238,6 +278,9 @@ impl Sandbox for LocalSandbox {
 
     async fn create(&self, spec: SandboxSpec) -> Result<SandboxHandle> {
         validate_id(&spec.id)?;
+        if spec.network == NetworkMode::Brokered {
+            self.relay()?;
+        }
         let dir = self.dir(&spec.id);
         match std::fs::create_dir(&dir) {
             Ok(()) => {}
@@ -250,6 +293,13 @@ impl Sandbox for LocalSandbox {
             for sub in ["work", "home", "etc"] {
                 std::fs::create_dir(dir.join(sub))
                     .map_err(|e| SandboxError::io(format!("creating {sub} of {}", spec.id), e))?;
+            }
+            if spec.network == NetworkMode::Brokered {
+                // Searchable by the sandbox's user, which connects to the socket inside.
+                let egress = dir.join(EGRESS_DIR_NAME);
+                std::fs::create_dir(&egress)
+                    .map_err(|e| SandboxError::io(format!("creating egress of {}", spec.id), e))?;
+                set_mode(&egress, 0o755)?;
             }
             std::fs::write(dir.join("etc/passwd"), plan::passwd_file())
                 .and_then(|()| std::fs::write(dir.join("etc/group"), plan::group_file()))
@@ -275,12 +325,12 @@ impl Sandbox for LocalSandbox {
             let _ = std::fs::remove_dir_all(&dir);
             return Err(err);
         }
-        Ok(self.handle(&spec.id))
+        Ok(self.handle(&spec.id, spec.network))
     }
 
     async fn open(&self, id: &str) -> Result<SandboxHandle> {
-        self.load(id)?;
-        Ok(self.handle(id))
+        let meta = self.load(id)?;
+        Ok(self.handle(id, meta.network))
     }
 
     async fn exec(
@@ -299,10 +349,12 @@ impl Sandbox for LocalSandbox {
             validate_relative(&request.cwd)?.to_string_lossy().into_owned()
         };
         let dir = self.dir(&meta.id);
+        let egress_dir = dir.join(EGRESS_DIR_NAME);
+        let network = self.network_plan(&meta, &egress_dir)?;
         let args = plan::bwrap_args(&PlanInput {
             sandbox_dir: &dir,
             system: &self.system,
-            network: meta.network,
+            network,
             tools_dir: meta.tools_dir.as_deref(),
             cwd: &cwd,
             argv: &request.argv,
@@ -313,7 +365,7 @@ impl Sandbox for LocalSandbox {
             // Nothing of the server's environment reaches the sandbox; variables are passed to
             // bwrap's environment rather than its argv so they do not show in `ps` on the host.
             .env_clear()
-            .envs(plan::command_env(&meta.env, &request.env))
+            .envs(plan::command_env(&plan::network_env(&network), &meta.env, &request.env))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
