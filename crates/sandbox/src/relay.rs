@@ -11,7 +11,7 @@
 //! runtime to start): listening is one `bind`, and each connection costs two threads.
 //!
 //! Signals: SIGINT and SIGTERM are blocked in the relay (so it outlives the child and reports
-//! its status) and read from a signalfd. A signal sent from inside the sandbox reaches the child
+//! its status; the child gets them unblocked) and read from a signalfd. A signal sent from inside the sandbox reaches the child
 //! through the relay. A signal from outside the sandbox's PID namespace (the kernel reports its
 //! sender as pid 0) is not forwarded: Drydock's kill sends it to every process of the namespace,
 //! so the child has its own copy already, and a second SIGINT would make many CLIs quit without
@@ -21,9 +21,10 @@ use std::ffi::OsString;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus};
+use std::process::{Child, Command, ExitStatus};
 
 use nix::sys::signal::{kill, raise, SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -112,24 +113,43 @@ enum RunError {
 
 /// Listens, runs the command and relays until it exits; returns its status.
 fn run(args: &RelayArgs) -> Result<ExitStatus, RunError> {
-    // Block before any thread exists, so every thread inherits the mask. The child gets an
-    // empty mask back: `Command` resets it between fork and exec.
+    // Blocked before any thread or the child exists: every thread inherits the mask, and a
+    // signal that arrives while the child starts waits for the signalfd instead of ending the
+    // relay (and with it the sandbox).
     let forwarded = forwarded_signals();
     forwarded.thread_block().map_err(|e| RunError::Relay(format!("blocking signals: {e}")))?;
     let signals = SignalFd::with_flags(&forwarded, SfdFlags::SFD_CLOEXEC)
         .map_err(|e| RunError::Relay(format!("signalfd: {e}")))?;
+    // Bound before the command starts, so its first connection finds the port; connections
+    // wait in the backlog until the accept thread runs.
     let listener = TcpListener::bind(args.listen)
         .map_err(|e| RunError::Relay(format!("cannot listen on {}: {e}", args.listen)))?;
-    let socket = args.socket.clone();
-    spawn_thread(move || accept_loop(&listener, &socket))
-        .map_err(|e| RunError::Relay(format!("starting the relay thread: {e}")))?;
-
-    let mut child =
-        Command::new(&args.command[0]).args(&args.command[1..]).spawn().map_err(RunError::Spawn)?;
+    let mut child = spawn_unblocked(&args.command, forwarded).map_err(RunError::Spawn)?;
     let child_pid = i32::try_from(child.id()).map(Pid::from_raw).ok();
     // Without this thread signals stay blocked and pending, which is still safe.
-    let _ = spawn_thread(move || forward_signals(&signals, child_pid));
+    if let Err(e) = spawn_thread(move || forward_signals(&signals, child_pid)) {
+        eprintln!("drydock relay: signals will not be forwarded: {e}");
+    }
+    let socket = args.socket.clone();
+    if let Err(e) = spawn_thread(move || accept_loop(&listener, &socket)) {
+        eprintln!("drydock relay: no network relay: {e}");
+    }
     child.wait().map_err(|e| RunError::Relay(format!("waiting for the command: {e}")))
+}
+
+/// Starts the command with `blocked` unblocked again: a signal mask survives `exec`, and
+/// `Command` does not reset it.
+#[allow(unsafe_code)]
+fn spawn_unblocked(command: &[OsString], blocked: SigSet) -> io::Result<Child> {
+    let mut cmd = Command::new(&command[0]);
+    cmd.args(&command[1..]);
+    // SAFETY: the closure runs in the forked child before `exec`. It only calls
+    // `pthread_sigmask`, which is async-signal-safe, on a set copied in before the fork; it
+    // does not allocate or lock.
+    unsafe {
+        cmd.pre_exec(move || blocked.thread_unblock().map_err(io::Error::from));
+    }
+    cmd.spawn()
 }
 
 fn forwarded_signals() -> SigSet {

@@ -289,7 +289,7 @@ mod tests {
         assert!(args.contains(&"--unshare-net".to_string()));
         assert!(joined.contains("--ro-bind /data/eg /run/drydock"));
         assert!(joined.contains("--ro-bind /usr/bin/drydock /opt/drydock/relay"));
-        let at = args.iter().position(|a| a == "/opt/drydock/relay").unwrap();
+        let at = args.iter().rposition(|a| a == "/opt/drydock/relay").unwrap();
         assert_eq!(
             args[at - 1..],
             [

@@ -7,6 +7,7 @@
 mod cgroups;
 mod common;
 mod conformance;
+mod egress;
 mod git_http;
 mod git_local;
 mod isolation;
