@@ -213,7 +213,7 @@ fn row_body(e: &TaskEvent) -> Html {
             html! { <span class="muted">{ format!("Session {session_id}") }</span> }
         }
         EventBody::Error { message } => html! { <strong>{ message }</strong> },
-        EventBody::Network { .. } => html! { <span class="muted">{ network_text(body) }</span> },
+        EventBody::Network { .. } => html! { <span class="muted">{ network_text(&e.body) }</span> },
         EventBody::Raw { line, .. } => html! { <code class="raw">{ line }</code> },
     }
 }
