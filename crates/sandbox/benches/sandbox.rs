@@ -1,36 +1,78 @@
 //! Latency of the local backend and the git pipeline; prints p50 and p99.
 //!
 //! `cargo bench -p drydock-sandbox --bench sandbox` (release). Needs `bwrap` and `git`.
+//! `DRYDOCK_BENCH_RELAY=<path of a drydock binary>` also measures brokered sandboxes with
+//! `drydock sandbox-relay` as the relay (what the server uses) besides `drydock-sandbox-relay`.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use drydock_egress::{Policy, Proxy, ProxyConfig};
 use drydock_sandbox::git::{branch_name, CloneRequest, Git};
-use drydock_sandbox::{ExecRequest, LocalSandbox, LocalSandboxConfig, Sandbox, SandboxSpec};
+use drydock_sandbox::{
+    ExecRequest, LocalSandbox, LocalSandboxConfig, NetworkMode, RelayProgram, Sandbox, SandboxSpec,
+};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let tmp = tempfile::tempdir()?;
-        sandbox_round_trip(tmp.path(), 200).await?;
+        sandbox_round_trip(tmp.path(), 200, NetworkMode::Host, None).await?;
+        sandbox_round_trip(tmp.path(), 200, NetworkMode::None, None).await?;
+        let relay = RelayProgram {
+            program: env!("CARGO_BIN_EXE_drydock-sandbox-relay").into(),
+            args: Vec::new(),
+        };
+        sandbox_round_trip(tmp.path(), 200, NetworkMode::Brokered, Some(relay)).await?;
+        if let Some(drydock) = std::env::var_os("DRYDOCK_BENCH_RELAY") {
+            let relay =
+                RelayProgram { program: drydock.into(), args: vec!["sandbox-relay".into()] };
+            sandbox_round_trip(tmp.path(), 200, NetworkMode::Brokered, Some(relay)).await?;
+        }
         clone_and_branch(tmp.path(), 30).await?;
         Ok(())
     })
 }
 
-/// create + exec `true` + destroy.
-async fn sandbox_round_trip(tmp: &Path, runs: usize) -> Result<(), Box<dyn std::error::Error>> {
-    let sandbox = LocalSandbox::new(LocalSandboxConfig::new(tmp.join("sandboxes")))?;
+/// create + exec `true` + destroy; brokered sandboxes also start and stop their egress proxy,
+/// as every run does.
+async fn sandbox_round_trip(
+    tmp: &Path,
+    runs: usize,
+    network: NetworkMode,
+    relay: Option<RelayProgram>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let label = match (&relay, network) {
+        (Some(r), _) if !r.args.is_empty() => "brokered, drydock sandbox-relay".to_string(),
+        (Some(_), _) => "brokered, drydock-sandbox-relay".to_string(),
+        (None, mode) => format!("network {}", mode.as_str()),
+    };
+    let dir: String = label.chars().filter(char::is_ascii_alphanumeric).collect();
+    let mut config = LocalSandboxConfig::new(tmp.join(dir));
+    config.relay = relay;
+    let sandbox = LocalSandbox::new(config)?;
     sandbox.check().await?;
     let mut total = Vec::new();
     let mut exec_only = Vec::new();
     for i in 0..runs + 10 {
         let started = Instant::now();
-        let handle = sandbox.create(SandboxSpec::new(format!("bench-{i}"))).await?;
+        let mut spec = SandboxSpec::new(format!("bench-{i}"));
+        spec.network = network;
+        let handle = sandbox.create(spec).await?;
+        let proxy = match &handle.egress_socket {
+            Some(socket) => {
+                let (tx, _rx) = tokio::sync::mpsc::channel(16);
+                Some(Proxy::start(ProxyConfig::new(socket, Policy::new(), tx)).await?)
+            }
+            None => None,
+        };
         let (tx, _rx) = tokio::sync::mpsc::channel(16);
         let exec_started = Instant::now();
         let outcome = sandbox.exec(&handle, ExecRequest::new(["true"]), tx).await?;
         let exec_time = exec_started.elapsed();
+        if let Some(proxy) = proxy {
+            proxy.shutdown().await;
+        }
         sandbox.destroy(&handle).await?;
         assert!(outcome.success(), "{outcome:?}");
         // The first runs warm the page cache and the runtime.
@@ -39,7 +81,7 @@ async fn sandbox_round_trip(tmp: &Path, runs: usize) -> Result<(), Box<dyn std::
             exec_only.push(exec_time);
         }
     }
-    report("sandbox create + exec `true` + destroy", &mut total);
+    report(&format!("sandbox create + exec `true` + destroy ({label})"), &mut total);
     report("  of which exec `true`", &mut exec_only);
     Ok(())
 }
