@@ -145,6 +145,8 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
         "trailer",
         "transfer-encoding",
         "upgrade",
+        // Answered by this proxy's own server; the upstream gets the body right away.
+        "expect",
     ] {
         headers.remove(name);
     }

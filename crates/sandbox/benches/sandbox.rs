@@ -17,48 +17,82 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let tmp = tempfile::tempdir()?;
-        sandbox_round_trip(tmp.path(), 200, NetworkMode::Host, None).await?;
-        sandbox_round_trip(tmp.path(), 200, NetworkMode::None, None).await?;
         let relay = RelayProgram {
             program: env!("CARGO_BIN_EXE_drydock-sandbox-relay").into(),
             args: Vec::new(),
         };
-        sandbox_round_trip(tmp.path(), 200, NetworkMode::Brokered, Some(relay)).await?;
+        let mut variants = vec![
+            Variant::new(tmp.path(), "network host", NetworkMode::Host, None)?,
+            Variant::new(tmp.path(), "network none", NetworkMode::None, None)?,
+            Variant::new(
+                tmp.path(),
+                "brokered, drydock-sandbox-relay",
+                NetworkMode::Brokered,
+                Some(relay),
+            )?,
+        ];
         if let Some(drydock) = std::env::var_os("DRYDOCK_BENCH_RELAY") {
             let relay =
                 RelayProgram { program: drydock.into(), args: vec!["sandbox-relay".into()] };
-            sandbox_round_trip(tmp.path(), 200, NetworkMode::Brokered, Some(relay)).await?;
+            variants.push(Variant::new(
+                tmp.path(),
+                "brokered, drydock sandbox-relay",
+                NetworkMode::Brokered,
+                Some(relay),
+            )?);
+        }
+        // Interleaved, so a change of load on the machine hits every variant alike.
+        for i in 0..210 {
+            for variant in &mut variants {
+                variant.round_trip(i, i >= 10).await?;
+            }
+        }
+        for variant in &mut variants {
+            report(
+                &format!("sandbox create + exec `true` + destroy ({})", variant.label),
+                &mut variant.total,
+            );
+            report("  of which exec `true`", &mut variant.exec_only);
         }
         clone_and_branch(tmp.path(), 30).await?;
         Ok(())
     })
 }
 
-/// create + exec `true` + destroy; brokered sandboxes also start and stop their egress proxy,
-/// as every run does.
-async fn sandbox_round_trip(
-    tmp: &Path,
-    runs: usize,
+/// One way of configuring sandboxes, and its measurements.
+struct Variant {
+    label: &'static str,
     network: NetworkMode,
-    relay: Option<RelayProgram>,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let label = match (&relay, network) {
-        (Some(r), _) if !r.args.is_empty() => "brokered, drydock sandbox-relay".to_string(),
-        (Some(_), _) => "brokered, drydock-sandbox-relay".to_string(),
-        (None, mode) => format!("network {}", mode.as_str()),
-    };
-    let dir: String = label.chars().filter(char::is_ascii_alphanumeric).collect();
-    let mut config = LocalSandboxConfig::new(tmp.join(dir));
-    config.relay = relay;
-    let sandbox = LocalSandbox::new(config)?;
-    sandbox.check().await?;
-    let mut total = Vec::new();
-    let mut exec_only = Vec::new();
-    for i in 0..runs + 10 {
+    sandbox: LocalSandbox,
+    total: Vec<Duration>,
+    exec_only: Vec<Duration>,
+}
+
+impl Variant {
+    fn new(
+        tmp: &Path,
+        label: &'static str,
+        network: NetworkMode,
+        relay: Option<RelayProgram>,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        let dir: String = label.chars().filter(char::is_ascii_alphanumeric).collect();
+        let mut config = LocalSandboxConfig::new(tmp.join(dir));
+        config.relay = relay;
+        let sandbox = LocalSandbox::new(config)?;
+        Ok(Self { label, network, sandbox, total: Vec::new(), exec_only: Vec::new() })
+    }
+
+    /// create + exec `true` + destroy; brokered sandboxes also start and stop their egress
+    /// proxy, as every run does. The first runs warm the page cache and are not recorded.
+    async fn round_trip(
+        &mut self,
+        i: usize,
+        record: bool,
+    ) -> Result<(), Box<dyn std::error::Error>> {
         let started = Instant::now();
         let mut spec = SandboxSpec::new(format!("bench-{i}"));
-        spec.network = network;
-        let handle = sandbox.create(spec).await?;
+        spec.network = self.network;
+        let handle = self.sandbox.create(spec).await?;
         let proxy = match &handle.egress_socket {
             Some(socket) => {
                 let (tx, _rx) = tokio::sync::mpsc::channel(16);
@@ -68,22 +102,19 @@ async fn sandbox_round_trip(
         };
         let (tx, _rx) = tokio::sync::mpsc::channel(16);
         let exec_started = Instant::now();
-        let outcome = sandbox.exec(&handle, ExecRequest::new(["true"]), tx).await?;
+        let outcome = self.sandbox.exec(&handle, ExecRequest::new(["true"]), tx).await?;
         let exec_time = exec_started.elapsed();
         if let Some(proxy) = proxy {
             proxy.shutdown().await;
         }
-        sandbox.destroy(&handle).await?;
+        self.sandbox.destroy(&handle).await?;
         assert!(outcome.success(), "{outcome:?}");
-        // The first runs warm the page cache and the runtime.
-        if i >= 10 {
-            total.push(started.elapsed());
-            exec_only.push(exec_time);
+        if record {
+            self.total.push(started.elapsed());
+            self.exec_only.push(exec_time);
         }
+        Ok(())
     }
-    report(&format!("sandbox create + exec `true` + destroy ({label})"), &mut total);
-    report("  of which exec `true`", &mut exec_only);
-    Ok(())
 }
 
 /// Clone of a local 1,000-file repository plus creation of the task branch.

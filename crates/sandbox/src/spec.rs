@@ -294,3 +294,28 @@ pub struct Reclaimed {
     /// When it was due to expire.
     pub expired_at: DateTime<Utc>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_modes_read_names_and_the_old_booleans() {
+        let read = |json: &str| serde_json::from_str::<NetworkMode>(json);
+        assert_eq!(read("\"brokered\"").unwrap(), NetworkMode::Brokered);
+        assert_eq!(read("\"none\"").unwrap(), NetworkMode::None);
+        assert_eq!(read("\"host\"").unwrap(), NetworkMode::Host);
+        assert_eq!(read("true").unwrap(), NetworkMode::Host);
+        assert_eq!(read("false").unwrap(), NetworkMode::None);
+        let err = read("\"wide-open\"").unwrap_err().to_string();
+        assert!(err.contains("brokered, none, host"), "{err}");
+        assert_eq!(serde_json::to_string(&NetworkMode::Brokered).unwrap(), "\"brokered\"");
+    }
+
+    #[test]
+    fn handles_stored_before_brokered_networks_still_read() {
+        let handle: SandboxHandle =
+            serde_json::from_str(r#"{"id":"t1","host_workspace":"/data/t1/work"}"#).unwrap();
+        assert_eq!(handle.egress_socket, None);
+    }
+}

@@ -64,3 +64,20 @@ impl Metadata {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_from_before_network_modes_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = r#"{"id":"t1","created_at":"2026-11-20T10:00:00Z","expires_at":"2026-11-21T10:00:00Z",
+            "network":true,"env":[],"limits":{"max_processes":512,"max_file_size_bytes":null,
+            "memory_bytes":null,"address_space_bytes":null},"tools_dir":null,"cgroups":[]}"#;
+        std::fs::write(dir.path().join(FILE), old).unwrap();
+        assert_eq!(Metadata::load(dir.path()).unwrap().network, NetworkMode::Host);
+        std::fs::write(dir.path().join(FILE), old.replace("true", "false")).unwrap();
+        assert_eq!(Metadata::load(dir.path()).unwrap().network, NetworkMode::None);
+    }
+}

@@ -133,6 +133,16 @@ impl LocalSandbox {
         let bwrap = find_program(&config.bwrap).ok_or_else(|| SandboxError::Unavailable {
             reason: format!("`{}` was not found in PATH; {INSTALL_HINT}", config.bwrap.display()),
         })?;
+        if let Some(relay) = &config.relay {
+            if !relay.program.is_absolute() || !relay.program.is_file() {
+                return Err(SandboxError::Unavailable {
+                    reason: format!(
+                        "the sandbox relay {} is not an absolute path to a program",
+                        relay.program.display()
+                    ),
+                });
+            }
+        }
         Ok(Self {
             bwrap,
             system: plan::detect_system_mounts(),
