@@ -28,10 +28,9 @@ use crate::{broker, tunnel};
 /// Everything one run's proxy needs.
 #[derive(Debug)]
 pub struct ProxyConfig {
-    /// Where to listen; for a local sandbox, its [`SandboxHandle::egress_socket`]. A stale
-    /// socket there is replaced; any other file is an error.
-    ///
-    /// [`SandboxHandle::egress_socket`]: https://docs.rs/drydock-sandbox
+    /// Where to listen; for a local sandbox, its handle's `egress_socket`
+    /// (`drydock_sandbox::SandboxHandle`). A stale socket there is replaced; any other file is
+    /// an error.
     pub socket_path: PathBuf,
     /// What may be connected to. Route upstreams are added to it by [`Proxy::start`].
     pub policy: Policy,

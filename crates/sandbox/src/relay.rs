@@ -175,7 +175,11 @@ fn forward_signals(signals: &SignalFd, child: Option<Pid>) {
 
 fn accept_loop(listener: &TcpListener, socket: &Path) {
     for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
+        let Ok(stream) = stream else {
+            // Out of file descriptors or the like: wait instead of spinning.
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            continue;
+        };
         let socket = socket.to_path_buf();
         // Out of threads: the connection is dropped, the client sees it closed.
         let _ = spawn_thread(move || relay_connection(stream, &socket));
