@@ -1,6 +1,7 @@
 //! The proxy server: one unix socket per run, HTTP/1 on it, three kinds of request.
 
 use std::convert::Infallible;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -205,12 +206,30 @@ fn bind(path: &Path) -> Result<(UnixListener, (u64, u64)), EgressError> {
         }
         Err(_) => {}
     }
-    let listener = UnixListener::bind(path).map_err(io(format!("binding {}", path.display())))?;
+    let listener = bind_short(path).map_err(io(format!("binding {}", path.display())))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))
         .map_err(io(format!("securing {}", path.display())))?;
     let meta =
         std::fs::symlink_metadata(path).map_err(io(format!("inspecting {}", path.display())))?;
     Ok((listener, (meta.dev(), meta.ino())))
+}
+
+/// Binds a unix socket at `path` even when the path is longer than `sun_path` allows (108
+/// bytes: a data directory a few levels deep is enough): the parent directory is opened and the
+/// socket bound through `/proc/self/fd/N/NAME`, which the kernel resolves to the same place.
+fn bind_short(path: &Path) -> std::io::Result<UnixListener> {
+    const SUN_PATH: usize = 107;
+    if path.as_os_str().len() <= SUN_PATH {
+        return UnixListener::bind(path);
+    }
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return UnixListener::bind(path);
+    };
+    let dir = std::fs::File::open(parent)?;
+    let short = Path::new("/proc/self/fd").join(dir.as_raw_fd().to_string()).join(name);
+    let listener = UnixListener::bind(short);
+    drop(dir);
+    listener
 }
 
 async fn accept_loop(listener: UnixListener, state: Arc<State>, limit: Arc<Semaphore>) {
@@ -317,5 +336,21 @@ impl Drop for ProxyHandle {
         if ours {
             let _ = std::fs::remove_file(&self.socket_path);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_socket_path_longer_than_sun_path_still_binds() {
+        let root = tempfile::tempdir().unwrap();
+        let deep = root.path().join("d".repeat(60)).join("e".repeat(60));
+        std::fs::create_dir_all(&deep).unwrap();
+        let path = deep.join("egress.sock");
+        assert!(path.as_os_str().len() > 108);
+        let _listener = bind_short(&path).unwrap();
+        assert!(std::fs::symlink_metadata(&path).unwrap().file_type().is_socket());
     }
 }
