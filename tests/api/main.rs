@@ -13,6 +13,7 @@ mod cli;
 mod connectors;
 mod contract;
 mod errors;
+mod escape;
 mod github;
 mod host_attacks;
 mod lifecycle;

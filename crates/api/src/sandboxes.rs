@@ -25,7 +25,13 @@ pub type Backend = Arc<dyn Sandbox>;
 /// Builds the configured backend. Cheap and side-effect free apart from creating its data
 /// directory; processes that run sandboxes also call [`check`].
 pub fn build(settings: &Settings) -> anyhow::Result<Backend> {
-    Ok(Arc::new(settings.local_sandbox()?))
+    let local = settings.local_sandbox()?;
+    // Which limits really apply here, said once at start (an operator must not learn it from a
+    // fork bomb); `check` adds the warnings for those that do not.
+    for (what, how) in local.isolation_report() {
+        tracing::info!(limit = what, network = ?settings.tasks.sandbox_network, "sandboxes: {what}: {how}");
+    }
+    Ok(Arc::new(local))
 }
 
 /// Proves the backend works here and says which limits sandboxes really get, so an operator

@@ -29,6 +29,9 @@ pub(crate) struct Streamed {
     pub over_budget: bool,
 }
 
+/// How often a kill is repeated while the command has not ended.
+const KILL_REPEAT: Duration = Duration::from_millis(700);
+
 /// Queued output after which the loop waits for the event writer to catch up.
 const BACKLOG_BYTES: u64 = 4 << 20;
 
@@ -46,6 +49,11 @@ pub(crate) async fn run(
     let grace = Duration::from_secs(turn.ctx.settings.tasks.agent_exit_grace_secs);
     let mut result_deadline: Option<Instant> = None;
     let mut killed = false;
+    // A kill can land before the sandbox has registered the command it is starting (a stop
+    // right as the agent starts), and would then find nothing to stop: until the command is
+    // gone, it is repeated.
+    let mut rekill = tokio::time::interval(KILL_REPEAT);
+    rekill.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut over_budget = false;
     let budget = turn.ctx.settings.tasks.max_output_mb.saturating_mul(1 << 20);
     let (mut printed, mut backlog) = (0u64, 0u64);
@@ -71,6 +79,7 @@ pub(crate) async fn run(
                 if printed > budget {
                     over_budget = true;
                     killed = true;
+                    rekill.reset();
                     run.event(EventBody::Log {
                         level: LogLevel::Error,
                         message: format!("The agent printed more than {} MiB; stopping it.", budget >> 20),
@@ -93,9 +102,11 @@ pub(crate) async fn run(
                     result_deadline = Some(Instant::now() + grace);
                 }
             }
+            _ = rekill.tick(), if killed => kill(backend, handle),
             _ = run.cancelled(), if !killed => {
                 run.log("Stopping the agent");
                 killed = true;
+                rekill.reset();
                 kill(backend, handle);
             }
             _ = sleep_until(result_deadline), if !killed => {
@@ -104,6 +115,7 @@ pub(crate) async fn run(
                     message: format!("The agent kept running {}s after its result; stopping it.", grace.as_secs()),
                 });
                 killed = true;
+                rekill.reset();
                 kill(backend, handle);
             }
         }
