@@ -237,16 +237,26 @@ impl LocalSandbox {
             said.push(line.line);
         }
         let destroyed = self.destroy(&handle).await;
+        // As root, bwrap runs as the sandbox's uid: unprivileged user namespaces must be allowed
+        // for that uid too, which the probe above (run as root) did not show.
+        let hint = if self.identities.own() {
+            "; as root, bubblewrap runs as each sandbox's own uid and needs unprivileged user \
+             namespaces (user.max_user_namespaces > 0, kernel.unprivileged_userns_clone=1 where \
+             it exists, and on Ubuntu 23.10+ an AppArmor profile allowing bwrap or \
+             kernel.apparmor_restrict_unprivileged_userns=0)"
+        } else {
+            ""
+        };
         match outcome {
             Ok(outcome) if outcome.success() => destroyed,
             Ok(outcome) => Err(SandboxError::Unavailable {
                 reason: format!(
-                    "a sandbox could not run `true` ({outcome:?}): {}",
+                    "a sandbox could not run `true` ({outcome:?}): {}{hint}",
                     said.join(" / ")
                 ),
             }),
             Err(err) => Err(SandboxError::Unavailable {
-                reason: format!("a sandbox could not run `true`: {err}"),
+                reason: format!("a sandbox could not run `true`: {err}{hint}"),
             }),
         }
     }
