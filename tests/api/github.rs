@@ -16,7 +16,7 @@ use crate::support::fake_github::{Inject, LOGIN};
 use crate::support::{finished, json, spec, FakeGithub, TestApp, TEST_MASTER_KEY};
 
 /// An app wired to a fresh fake GitHub.
-async fn setup(extra: &str) -> (TestApp, FakeGithub) {
+pub(crate) async fn setup(extra: &str) -> (TestApp, FakeGithub) {
     let gh = FakeGithub::start().await;
     gh.with(|s| s.orgs = vec!["octo-org".into()]);
     let app = TestApp::spawn_with(&format!("{}{extra}", gh.settings_toml())).await;
@@ -47,7 +47,7 @@ async fn connect(app: &TestApp, gh: &FakeGithub, user_id: Uuid) -> String {
 }
 
 /// A user with a Drydock token and a connected GitHub account; returns (Drydock token, GitHub token).
-async fn github_user(app: &TestApp, gh: &FakeGithub, name: &str) -> (String, String) {
+pub(crate) async fn github_user(app: &TestApp, gh: &FakeGithub, name: &str) -> (String, String) {
     let (id, token) = app.user_with_token(name).await;
     (token, connect(app, gh, id).await)
 }
@@ -558,14 +558,18 @@ async fn a_task_pull_request_from_open_to_merged() {
     let sent =
         gh.with(|s| s.requests.iter().rev().find(|(m, _, _)| m == "PUT").cloned().unwrap().2);
     assert_eq!(sent, json!({"merge_method": "squash", "commit_title": "Feature (#1)"}));
-    let (sandbox, status, sha): (Option<String>, Option<String>, Option<String>) = tasks::table
-        .find(id.parse::<Uuid>().unwrap())
-        .select((tasks::sandbox_id, tasks::pr_status, tasks::pr_merge_sha))
+    let task_id = id.parse::<Uuid>().unwrap();
+    let sandbox: Option<String> =
+        tasks::table.find(task_id).select(tasks::sandbox_id).first(&mut conn).await.unwrap();
+    use drydock_api::db::schema::task_pull_requests as prs;
+    let (status, sha): (String, Option<String>) = prs::table
+        .find(task_id)
+        .select((prs::status, prs::merge_sha))
         .first(&mut conn)
         .await
         .unwrap();
     assert_eq!(sandbox, None, "merging releases the kept-alive sandbox");
-    assert_eq!(status.as_deref(), Some("merged"));
+    assert_eq!(status, "merged");
     assert_eq!(sha.as_deref(), merged["merge_sha"].as_str());
     let synced = json(get(&app, &token, &pr_path).await, 200).await;
     spec::assert_valid("get", "/api/v1/tasks/{id}/pull-request", 200, &synced);

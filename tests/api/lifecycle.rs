@@ -129,10 +129,17 @@ async fn stop_kills_an_agent_that_ignores_sigterm() {
     let app = TestApp::with_workers(1, "").await;
     let (token, _) = app.agent_user("stubborn").await;
     let repo = BareRepo::new();
-    let task = app.create_task(&token, json!({"repo_url": repo.url(), "agent": "claude", "prompt": "[[ignore-term]] [[lines:1]] [[sleep:120]]"})).await;
+    // A marker unique to this test finds its own agent process, and only that one.
+    let marker = format!("stubborn-{}", uuid::Uuid::new_v4().simple());
+    let prompt = format!("{marker} [[ignore-term]] [[lines:1]] [[sleep:120]]");
+    let task = app
+        .create_task(&token, json!({"repo_url": repo.url(), "agent": "claude", "prompt": prompt}))
+        .await;
     let id = task["id"].as_str().unwrap();
-    app.wait_for(&token, id, "the agent to start", |t| t["stage"] == "running_agent").await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The agent has set up its signal handling once it has printed its line.
+    app.wait_for_event(&token, id, "the agent's first line", |e| e["kind"] == "agent_message")
+        .await;
+    assert!(!processes_with(&marker).is_empty(), "the agent should be running");
     let asked = Instant::now();
     let res = app
         .client
@@ -147,13 +154,16 @@ async fn stop_kills_an_agent_that_ignores_sigterm() {
     assert_eq!(done["status"], "stopped", "{done}");
     // Generous bound for a loaded CI machine; the measured figure is in docs/benchmarks.md.
     assert!(took < Duration::from_secs(10), "stop took {took:?}");
-    let ps = std::process::Command::new("pgrep").args(["-f", "ignore-term"]).output().unwrap();
-    assert!(
-        String::from_utf8_lossy(&ps.stdout).trim().is_empty(),
-        "the agent's process group is gone"
-    );
-    // A terminal status is never overwritten.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(processes_with(&marker), Vec::<u32>::new(), "the agent's processes are gone");
+    // A terminal status is never overwritten: once the only worker has finished another task,
+    // nothing of the stopped run can still be writing.
+    let next = app
+        .create_task(
+            &token,
+            json!({"repo_url": repo.url(), "agent": "claude", "prompt": "[[lines:1]]"}),
+        )
+        .await;
+    app.wait_for(&token, next["id"].as_str().unwrap(), "the next task", finished).await;
     let again = json(
         app.client
             .get(app.url(&format!("/api/v1/tasks/{id}")))
@@ -165,6 +175,22 @@ async fn stop_kills_an_agent_that_ignores_sigterm() {
     )
     .await;
     assert_eq!(again["status"], "stopped");
+}
+
+/// Pids of the processes whose command line contains `marker`.
+fn processes_with(marker: &str) -> Vec<u32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        if pid == std::process::id() {
+            continue;
+        }
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains(marker) {
+            pids.push(pid);
+        }
+    }
+    pids
 }
 
 #[actix_web::test]
@@ -396,7 +422,7 @@ async fn kept_alive_sandboxes_are_collected_when_expired_or_when_their_task_is_d
     let first = sandbox_of(&ids[0]).await.expect("kept alive");
     let handle = backend.open(&first).await.unwrap();
     backend.set_expiry(&handle, chrono::Utc::now() - chrono::Duration::seconds(1)).await.unwrap();
-    let removed = drydock_api::sandboxes::collect_expired(&app.settings, &app.pool).await.unwrap();
+    let removed = drydock_api::sandboxes::collect_expired(&*app.sandbox, &app.pool).await.unwrap();
     assert_eq!(removed, 1);
     assert!(backend.open(&first).await.is_err());
     assert!(sandbox_of(&ids[0]).await.is_none());
@@ -467,26 +493,29 @@ async fn concurrency_caps_keep_extra_runs_queued() {
     let b1 = app.create_task(&bob, slow.clone()).await["id"].as_str().unwrap().to_owned();
     app.wait_for(&bob, &b1, "b1 to start", |t| t["status"] == "processing").await;
     let c1 = app.create_task(&carol, slow.clone()).await["id"].as_str().unwrap().to_owned();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    for (token, id, who) in
-        [(&alice, &a2, "the user's second run"), (&carol, &c1, "a run over the global cap")]
-    {
-        let t = json(
-            app.client
-                .get(app.url(&format!("/api/v1/tasks/{id}")))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap(),
-            200,
-        )
-        .await;
-        assert_eq!(
-            (t["status"].as_str(), t["stage"].as_str()),
-            (Some("pending"), Some("queued")),
-            "{who} waits: {t}"
-        );
+    // For as long as both caps are full (a1 and b1 run for 4 s, through many claim attempts
+    // of the idle third worker), the other runs wait, every time we look.
+    let mut looks = 0;
+    loop {
+        let a1_now = app.wait_for(&alice, &a1, "a1", |_| true).await;
+        let b1_now = app.wait_for(&bob, &b1, "b1", |_| true).await;
+        if finished(&a1_now) || finished(&b1_now) {
+            break;
+        }
+        for (token, id, who) in
+            [(&alice, &a2, "the user's second run"), (&carol, &c1, "a run over the global cap")]
+        {
+            let t = app.wait_for(token, id, who, |_| true).await;
+            assert_eq!(
+                (t["status"].as_str(), t["stage"].as_str()),
+                (Some("pending"), Some("queued")),
+                "{who} waits: {t}"
+            );
+        }
+        looks += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    assert!(looks > 3, "the capped runs were looked at only {looks} times");
     for (token, id) in [(&alice, &a1), (&alice, &a2), (&bob, &b1), (&carol, &c1)] {
         let done = app.wait_for(token, id, "completion", finished).await;
         assert_eq!(done["status"], "completed", "{done}");

@@ -47,9 +47,11 @@ async fn an_exhausted_pool_answers_503_with_only_a_request_id() {
 #[actix_web::test]
 async fn a_database_that_is_down_makes_readyz_503_without_hanging() {
     let url = "postgres://postgres@127.0.0.1:1/none";
+    let data = tempfile::tempdir().unwrap();
     let settings = drydock_api::config::Settings::from_toml(&format!(
-        "listen = \"127.0.0.1:0\"\ndatabase_url = \"{url}\"\nmaster_key = \"{}\"\n[database]\npool_size = 2\npool_timeout_ms = 500\nconnect_timeout_ms = 500\nstatement_timeout_ms = 1000\n",
-        crate::support::TEST_MASTER_KEY
+        "listen = \"127.0.0.1:0\"\ndatabase_url = \"{url}\"\nmaster_key = \"{}\"\ndata_dir = \"{}\"\n[database]\npool_size = 2\npool_timeout_ms = 500\nconnect_timeout_ms = 500\nstatement_timeout_ms = 1000\n",
+        crate::support::TEST_MASTER_KEY,
+        data.path().display()
     ))
     .unwrap();
     let pool = drydock_api::db::build_pool(url, &settings.database).unwrap();
@@ -57,7 +59,9 @@ async fn a_database_that_is_down_makes_readyz_503_without_hanging() {
         drydock_api::crypto::SecretBox::from_config(settings.master_key.as_ref().unwrap(), &[])
             .unwrap();
     let hub = drydock_api::events::hub::Hub::start(url.to_owned());
-    let app = drydock_api::startup::Application::build(settings, pool, secrets, hub).unwrap();
+    let sandbox = drydock_api::sandboxes::build(&settings).unwrap();
+    let app =
+        drydock_api::startup::Application::build(settings, pool, secrets, hub, sandbox).unwrap();
     let readyz = format!("http://127.0.0.1:{}/readyz", app.port());
     actix_web::rt::spawn(app.into_server());
     let started = std::time::Instant::now();

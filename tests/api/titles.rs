@@ -178,7 +178,14 @@ async fn every_provider_speaks_its_own_api() {
     let app = TestApp::spawn().await;
     let fake = FakeModel::start_default().unwrap();
     let secrets = SecretBox::from_config(app.settings.master_key.as_ref().unwrap(), &[]).unwrap();
-    let namer = Namer::new(app.pool.clone(), secrets, Duration::from_secs(5), true);
+    let namer_for = |user| {
+        let (pool, secrets) = (app.pool.clone(), secrets.clone());
+        async move {
+            let mut conn = pool.get().await.unwrap();
+            let keys = drydock_api::keys::opened::load(&mut conn, &secrets, user).await.unwrap();
+            Namer::new(keys, Duration::from_secs(5), true)
+        }
+    };
     let base = fake.base_url();
     for (provider, url, api, model) in [
         (KeyProvider::Openai, format!("{base}/v1"), "chat", "gpt-5-nano"),
@@ -189,10 +196,11 @@ async fn every_provider_speaks_its_own_api() {
         let key = format!("key-{}-0123456789", provider.as_str());
         put_key(&app, &token, provider.as_str(), &key, &url).await;
         let before = fake.requests().len();
-        let got = namer.title(user, provider, "Refactor the parser").await;
+        let namer = namer_for(user).await;
+        let got = namer.title(provider, "Refactor the parser").await;
         assert_eq!(got, Generated::Text { text: "Ok".into(), provider }, "{provider:?}");
         let got = namer
-            .commit_subject(user, KeyProvider::GithubCopilot, "T", "Refactor", Some("done"), &[])
+            .commit_subject(KeyProvider::GithubCopilot, "T", "Refactor", Some("done"), &[])
             .await;
         assert_eq!(
             got,
@@ -208,7 +216,7 @@ async fn every_provider_speaks_its_own_api() {
         }
     }
     let (nobody, _) = app.user_with_token("nokeys").await;
-    match namer.title(nobody, KeyProvider::Anthropic, "x").await {
+    match namer_for(nobody).await.title(KeyProvider::Anthropic, "x").await {
         Generated::Fallback(reason) => {
             assert!(reason.contains("no Anthropic, OpenAI or Gemini key"), "{reason}")
         }

@@ -10,18 +10,9 @@
 #[allow(dead_code)]
 mod support;
 
-#[allow(dead_code)]
-#[path = "../api/support/fake_github.rs"]
-mod fake_github;
-
-/// The fixture seeds repositories with the API tests' git helper; this one does the same.
-mod git {
-    pub use crate::support::git;
-}
-
 use std::time::Duration;
 
-use fake_github::{FakeGithub, CLIENT_ID, CLIENT_SECRET};
+use fakes::github::{FakeGithub, CLIENT_ID, CLIENT_SECRET};
 use serde_json::json;
 use support::{eventually, Browser, Server};
 

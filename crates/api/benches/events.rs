@@ -50,7 +50,8 @@ async fn main() {
     exec(&admin_url(), &format!("CREATE DATABASE {name}")).await;
     let url = db_url(&name);
     drydock_api::db::migrate(&url).await.expect("migrate");
-    let settings = Settings::from_toml(&format!("listen = \"127.0.0.1:0\"\ndatabase_url = \"{url}\"\nmaster_key = \"{KEY}\"\n[database]\npool_size = 40\n")).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let settings = Settings::from_toml(&format!("listen = \"127.0.0.1:0\"\ndatabase_url = \"{url}\"\nmaster_key = \"{KEY}\"\ndata_dir = \"{}\"\n[database]\npool_size = 40\n", data.path().display())).unwrap();
     let pool = drydock_api::db::build_pool(&url, &settings.database).unwrap();
 
     let user = Uuid::new_v4();
@@ -97,9 +98,15 @@ async fn main() {
     // 3. The API: SSE delivery latency to 100 subscribers, and GET /tasks/{id} throughput.
     let hub = Hub::start(url.clone());
     let secrets = SecretBox::from_config(settings.master_key.as_ref().unwrap(), &[]).unwrap();
-    let app =
-        drydock_api::startup::Application::build(settings.clone(), pool.clone(), secrets, hub)
-            .unwrap();
+    let sandbox = drydock_api::sandboxes::build(&settings).unwrap();
+    let app = drydock_api::startup::Application::build(
+        settings.clone(),
+        pool.clone(),
+        secrets,
+        hub,
+        sandbox,
+    )
+    .unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     actix_web::rt::spawn(app.into_server());
     let mut conn = pool.get().await.unwrap();

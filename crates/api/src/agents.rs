@@ -1,6 +1,9 @@
-//! `GET /api/v1/agents`: the catalogue, and whether the caller has each agent's key.
+//! `GET /api/v1/agents`: the catalogue, and whether the caller has each agent's key. Everything
+//! about an agent comes from its strategy's [`sandbox::agents::AgentSpec`], the one place that
+//! also decides how it runs.
 
 use actix_web::{get, web};
+use sandbox::agents::strategy_for;
 use shared::agents::{AgentInfo, AgentKind, KeyProvider};
 
 use crate::auth::CurrentUser;
@@ -12,67 +15,19 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_agents);
 }
 
-/// Static facts of an agent.
-pub struct Entry {
-    /// The agent.
-    pub kind: AgentKind,
-    /// Display name.
-    pub name: &'static str,
-    /// Models, default first.
-    pub models: &'static [&'static str],
-    /// Key provider.
-    pub provider: KeyProvider,
-}
-
-/// The catalogue, in display order.
-pub const CATALOGUE: [Entry; 7] = [
-    Entry {
-        kind: AgentKind::Claude,
-        name: "Claude Code",
-        models: &["claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5"],
-        provider: KeyProvider::Anthropic,
-    },
-    Entry {
-        kind: AgentKind::Codex,
-        name: "OpenAI Codex CLI",
-        models: &["gpt-5-codex", "gpt-5", "gpt-5-mini"],
-        provider: KeyProvider::Openai,
-    },
-    Entry {
-        kind: AgentKind::Copilot,
-        name: "GitHub Copilot CLI",
-        models: &["gpt-4.1", "claude-sonnet-4.5", "gpt-5"],
-        provider: KeyProvider::GithubCopilot,
-    },
-    Entry {
-        kind: AgentKind::Cursor,
-        name: "Cursor CLI",
-        models: &["auto", "sonnet-4.5", "gpt-5"],
-        provider: KeyProvider::Cursor,
-    },
-    Entry {
-        kind: AgentKind::Gemini,
-        name: "Gemini CLI",
-        models: &["gemini-2.5-pro", "gemini-2.5-flash"],
-        provider: KeyProvider::Gemini,
-    },
-    Entry {
-        kind: AgentKind::Opencode,
-        name: "opencode",
-        models: &["gpt-5", "gpt-5-mini"],
-        provider: KeyProvider::Openai,
-    },
-    Entry {
-        kind: AgentKind::Qwen,
-        name: "Qwen Code",
-        models: &["qwen3-coder-plus", "gpt-5-mini"],
-        provider: KeyProvider::Openai,
-    },
-];
-
-/// Looks up an agent.
-pub fn entry(kind: AgentKind) -> &'static Entry {
-    CATALOGUE.iter().find(|e| e.kind == kind).unwrap_or(&CATALOGUE[0])
+/// The catalogue entry of one agent for a caller with keys for `configured`.
+pub fn info(kind: AgentKind, configured: &[KeyProvider], has_github: bool) -> AgentInfo {
+    let spec = strategy_for(kind).spec();
+    AgentInfo {
+        id: kind,
+        name: spec.display_name.to_owned(),
+        models: spec.models_default_first().into_iter().map(str::to_owned).collect(),
+        key_provider: spec.provider,
+        has_key: configured.contains(&spec.provider)
+            || (spec.provider == KeyProvider::GithubCopilot && has_github),
+        version: spec.version.to_owned(),
+        available: spec.available(),
+    }
 }
 
 /// The agents, their models, the key each needs and whether the caller has it.
@@ -89,32 +44,28 @@ async fn list_agents(
     let configured =
         crate::keys::model::configured_providers(&mut *state.conn().await?, user.id).await?;
     let github = user.user.auth_provider == "github";
-    Ok(web::Json(
-        CATALOGUE
-            .iter()
-            .map(|e| AgentInfo {
-                id: e.kind,
-                name: e.name.to_owned(),
-                models: e.models.iter().map(|m| (*m).to_owned()).collect(),
-                key_provider: e.provider,
-                has_key: configured.contains(&e.provider)
-                    || (e.provider == KeyProvider::GithubCopilot && github),
-                version: crate::agents::version(e.kind).to_owned(),
-                available: e.kind != AgentKind::Cursor,
-            })
-            .collect(),
-    ))
+    Ok(web::Json(AgentKind::ALL.into_iter().map(|k| info(k, &configured, github)).collect()))
 }
 
-/// The pinned CLI version of an agent.
-pub fn version(kind: AgentKind) -> &'static str {
-    match kind {
-        AgentKind::Claude => "2.1.197",
-        AgentKind::Codex => "0.169.0",
-        AgentKind::Copilot => "1.0.102",
-        AgentKind::Cursor => "2025.11",
-        AgentKind::Gemini => "0.61.0",
-        AgentKind::Opencode => "1.18.33",
-        AgentKind::Qwen => "0.15.10",
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_catalogue_is_what_the_strategies_run() {
+        for kind in AgentKind::ALL {
+            let spec = strategy_for(kind).spec();
+            let entry = info(kind, &[], false);
+            assert_eq!(entry.version, spec.version, "{kind:?}");
+            assert_eq!(entry.models[0], spec.default_model, "{kind:?}: the default comes first");
+            assert!(entry
+                .models
+                .iter()
+                .all(|m| m == spec.default_model || spec.models.contains(&m.as_str())));
+            assert_eq!(entry.available, kind != AgentKind::Cursor);
+        }
+        assert!(info(AgentKind::Copilot, &[], true).has_key, "a GitHub sign-in serves Copilot");
+        assert!(info(AgentKind::Claude, &[KeyProvider::Anthropic], false).has_key);
+        assert!(!info(AgentKind::Claude, &[KeyProvider::Openai], false).has_key);
     }
 }

@@ -33,6 +33,11 @@ pub struct Cli {
 }
 
 /// The subcommands.
+/// `drydock sandbox-relay --listen ADDR --socket PATH -- COMMAND...`: the relay brokered
+/// sandboxes run their commands under (`sandbox::relay`). `main` dispatches it before anything
+/// else starts (no runtime, no configuration), since it runs on every command in a sandbox.
+pub const SANDBOX_RELAY: &str = "sandbox-relay";
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the API server, the web app and the workers. Without DATABASE_URL it starts an
@@ -286,11 +291,21 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     drop(conn);
     let hub = Hub::start(rt.database_url.expose_secret().to_owned());
-    let app =
-        Application::build(rt.settings.clone(), rt.pool.clone(), rt.secrets.clone(), hub.clone())?;
+    let sandbox = crate::sandboxes::build(&rt.settings)?;
+    let app = Application::build(
+        rt.settings.clone(),
+        rt.pool.clone(),
+        rt.secrets.clone(),
+        hub.clone(),
+        sandbox.clone(),
+    )?;
     let (stop_workers, shutdown) = watch::channel(false);
-    let workers =
-        crate::worker::spawn(worker_context(&rt, hub).await?, rt.settings.tasks.workers, shutdown);
+    let workers = if rt.settings.tasks.workers > 0 {
+        let ctx = worker_context(&rt, hub, sandbox).await?;
+        crate::worker::spawn(ctx, rt.settings.tasks.workers, shutdown)
+    } else {
+        Vec::new()
+    };
     tracing::info!(address = %rt.settings.listen, port = app.port(), "Drydock is listening");
     println!("Drydock is listening on http://{}:{}", rt.settings.listen.ip(), app.port());
     let result = app.run().await;
@@ -303,16 +318,14 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(result?)
 }
 
-async fn worker_context(rt: &Runtime, hub: Hub) -> anyhow::Result<crate::worker::WorkerContext> {
+async fn worker_context(
+    rt: &Runtime,
+    hub: Hub,
+    sandbox: crate::sandboxes::Backend,
+) -> anyhow::Result<crate::worker::WorkerContext> {
     let settings = std::sync::Arc::new(rt.settings.clone());
-    Ok(crate::worker::WorkerContext {
-        pool: rt.pool.clone(),
-        hub,
-        executor: crate::worker::pipeline::executor(&settings, rt.pool.clone(), rt.secrets.clone())
-            .await?,
-        settings,
-        secrets: rt.secrets.clone(),
-    })
+    crate::worker::WorkerContext::new(settings, rt.pool.clone(), hub, rt.secrets.clone(), sandbox)
+        .await
 }
 
 async fn worker(settings: Settings) -> anyhow::Result<()> {
@@ -320,7 +333,8 @@ async fn worker(settings: Settings) -> anyhow::Result<()> {
     let hub = Hub::start(rt.database_url.expose_secret().to_owned());
     let (stop_workers, shutdown) = watch::channel(false);
     let count = rt.settings.tasks.workers.max(1);
-    let workers = crate::worker::spawn(worker_context(&rt, hub).await?, count, shutdown);
+    let sandbox = crate::sandboxes::build(&rt.settings)?;
+    let workers = crate::worker::spawn(worker_context(&rt, hub, sandbox).await?, count, shutdown);
     println!("Drydock worker running {count} workers");
     shutdown_signal().await;
     tracing::info!("stopping workers");

@@ -104,8 +104,20 @@ pub struct TaskSettings {
     pub agent_exit_grace_secs: u64,
     /// How long a kept-alive sandbox survives after its last run, in minutes.
     pub keep_alive_minutes: u64,
-    /// Give sandboxes network access (agents must reach their model API).
-    pub sandbox_network: bool,
+    /// How sandboxes reach the network: `brokered` (loopback only, everything through the
+    /// egress proxy), `none`, or `host` (unfiltered; unsafe). `true`/`false` of earlier
+    /// versions read as `host`/`none`. See docs/egress.md.
+    pub sandbox_network: sandbox::NetworkMode,
+    /// Endpoints brokered sandboxes may reach besides their routes and the registries: `host`,
+    /// `host:port`, `*.domain`. An exact `host:port` also lets a private or loopback address
+    /// through (an on-premises gateway).
+    pub egress_allow: Vec<String>,
+    /// Package registries and code hosts brokered sandboxes may reach.
+    pub egress_registries: Vec<String>,
+    /// The `drydock` binary brokered sandboxes run as their relay (`drydock sandbox-relay`);
+    /// unset: this process's own executable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox_relay: Option<PathBuf>,
     /// Per-sandbox cgroups, the process and memory limits that bind even when Drydock runs as
     /// root: `auto` (cgroup v1 hierarchies, or v2 when the server is in the root cgroup), `off`,
     /// or the absolute path of a cgroup v2 directory delegated to Drydock (systemd
@@ -138,6 +150,12 @@ pub struct TaskSettings {
     pub generate_names: bool,
     /// How long one such generation call may take, in milliseconds, before the fallback is used.
     pub generation_timeout_ms: u64,
+    /// Largest part of a workspace file the API returns (`GET /tasks/{id}/file`); larger files
+    /// come back truncated and say so.
+    pub max_file_bytes: u64,
+    /// Most output one run's agent may print, in MiB; past it the run is stopped and ends in
+    /// error saying so (the event log and the server's memory stay bounded).
+    pub max_output_mb: u64,
 }
 
 /// Log output format.
@@ -254,7 +272,11 @@ fn defaults() -> Defaults {
             agent_idle_timeout_secs: 600,
             agent_exit_grace_secs: 10,
             keep_alive_minutes: 60,
-            sandbox_network: true,
+            // `brokered` becomes the default once the worker serves each run's egress proxy.
+            sandbox_network: sandbox::NetworkMode::Brokered,
+            egress_allow: Vec::new(),
+            egress_registries: egress::DEFAULT_REGISTRIES.iter().map(|r| r.to_string()).collect(),
+            sandbox_relay: None,
             sandbox_cgroups: "auto".into(),
             sandbox_max_processes: 512,
             sandbox_memory_mb: 0,
@@ -267,6 +289,8 @@ fn defaults() -> Defaults {
             git_author_email: "drydock@localhost".into(),
             generate_names: true,
             generation_timeout_ms: 8_000,
+            max_file_bytes: 5 << 20,
+            max_output_mb: 256,
         },
         github: GithubDefaults {
             authorize_url: "https://github.com/login/oauth/authorize",
@@ -326,14 +350,28 @@ impl Settings {
         self.data_dir.join("sandboxes")
     }
 
-    /// The local sandbox backend as configured.
-    pub fn sandbox_backend(&self) -> anyhow::Result<sandbox::LocalSandbox> {
+    /// The operator's part of every run's egress policy (`tasks.egress_registries` and
+    /// `tasks.egress_allow`); each run adds its broker routes and MCP connector hosts.
+    pub fn egress_policy(&self) -> anyhow::Result<egress::Policy> {
+        Ok(egress::Policy::from_config(&self.tasks.egress_registries, &self.tasks.egress_allow)?)
+    }
+
+    /// The local sandbox backend as configured. Build it once per process, through
+    /// [`crate::sandboxes::build`].
+    pub fn local_sandbox(&self) -> anyhow::Result<sandbox::LocalSandbox> {
         Ok(sandbox::LocalSandbox::new(self.sandbox_config()?)?)
     }
 
     /// The settings of the local sandbox backend.
     pub fn sandbox_config(&self) -> anyhow::Result<sandbox::LocalSandboxConfig> {
+        // A bad allow entry is a startup error, not a surprise in the first run.
+        self.egress_policy()?;
         let mut config = sandbox::LocalSandboxConfig::new(self.sandboxes_dir());
+        let relay = self.tasks.sandbox_relay.clone().or_else(|| std::env::current_exe().ok());
+        config.relay = relay.map(|program| sandbox::RelayProgram {
+            program,
+            args: vec![crate::cli::SANDBOX_RELAY.to_string()],
+        });
         config.cgroups = cgroup_mode(&self.tasks.sandbox_cgroups)?;
         config.default_limits.max_processes = Some(self.tasks.sandbox_max_processes);
         config.default_limits.memory_bytes =
@@ -344,6 +382,12 @@ impl Settings {
             (self.tasks.sandbox_disk_mb > 0).then_some(self.tasks.sandbox_disk_mb << 20);
         config.uid_base = self.tasks.sandbox_uid_base;
         config.uid_count = self.tasks.sandbox_uid_count;
+        // A stop must be answered within two seconds: a short grace for each signal, so even an
+        // agent that ignores SIGINT and SIGTERM is gone about half a second after the request.
+        config.kill = sandbox::KillPolicy {
+            interrupt_grace: std::time::Duration::from_millis(250),
+            terminate_grace: std::time::Duration::from_millis(250),
+        };
         Ok(config)
     }
 
@@ -405,5 +449,37 @@ mod tests {
         );
         let err = cgroup_mode("sometimes").unwrap_err().to_string();
         assert!(err.contains("tasks.sandbox_cgroups") && err.contains("sometimes"), "{err}");
+    }
+
+    #[test]
+    fn network_modes_and_egress_lists_parse() {
+        use sandbox::NetworkMode;
+        let mode = |doc: &str| Settings::from_toml(doc).unwrap().tasks.sandbox_network;
+        assert_eq!(mode("[tasks]\nsandbox_network = \"brokered\""), NetworkMode::Brokered);
+        assert_eq!(mode("[tasks]\nsandbox_network = \"none\""), NetworkMode::None);
+        assert_eq!(mode("[tasks]\nsandbox_network = true"), NetworkMode::Host);
+        assert_eq!(mode("[tasks]\nsandbox_network = false"), NetworkMode::None);
+        let err =
+            Settings::from_toml("[tasks]\nsandbox_network = \"open\"").unwrap_err().to_string();
+        assert!(err.contains("brokered, none, host"), "{err}");
+
+        let settings =
+            Settings::from_toml("[tasks]\negress_allow = [\"127.0.0.1:8089\", \"*.corp.example\"]")
+                .unwrap();
+        assert_eq!(settings.tasks.egress_allow, ["127.0.0.1:8089", "*.corp.example"]);
+        assert!(settings.tasks.egress_registries.iter().any(|r| r == "registry.npmjs.org"));
+        assert!(settings.egress_policy().unwrap().permits("git.corp.example", 443));
+        let bad = Settings::from_toml("[tasks]\negress_allow = [\"https://x.example/\"]").unwrap();
+        assert!(bad.egress_policy().unwrap_err().to_string().contains("not a URL"));
+    }
+
+    #[test]
+    fn egress_allow_comes_from_the_environment_as_an_array() {
+        // nextest runs each test in its own process, so this environment is the test's own.
+        std::env::set_var("DRYDOCK_TASKS__EGRESS_ALLOW", r#"["127.0.0.1:8089", "gw.lan:443"]"#);
+        std::env::set_var("DRYDOCK_TASKS__SANDBOX_NETWORK", "brokered");
+        let settings = Settings::load(None).unwrap();
+        assert_eq!(settings.tasks.egress_allow, ["127.0.0.1:8089", "gw.lan:443"]);
+        assert_eq!(settings.tasks.sandbox_network, sandbox::NetworkMode::Brokered);
     }
 }

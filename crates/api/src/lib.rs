@@ -1,6 +1,7 @@
 //! The Drydock API server: configuration, authentication, data access and HTTP routes.
 
 pub mod accounts;
+pub mod admin;
 pub mod agents;
 pub mod auth;
 pub mod changes;

@@ -13,6 +13,8 @@ fn api_v1(cfg: &mut ServiceConfig) {
     crate::auth::oauth::configure(cfg);
     crate::tokens::endpoints::configure(cfg);
     crate::tasks::endpoints::configure(cfg);
+    crate::tasks::quota::configure(cfg);
+    crate::admin::limits::configure(cfg);
     crate::events::endpoints::configure(cfg);
     crate::changes::endpoints::configure(cfg);
     crate::keys::endpoints::configure(cfg);

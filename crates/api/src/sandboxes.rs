@@ -1,5 +1,12 @@
-//! Kept-alive sandboxes outside a run: garbage collection after expiry, and removal when their
-//! task is deleted or its pull request merged. Each removal is recorded as an event of the task.
+//! The sandbox backend, built once per process, and what happens to kept-alive sandboxes outside
+//! a run: garbage collection after expiry, and removal when their task is deleted or its pull
+//! request merged. Each removal is recorded as an event of the task.
+//!
+//! Everything that touches sandboxes (the worker, the change readers, GitHub's merge) goes
+//! through the one `Arc<dyn Sandbox>` held in `AppState` and `WorkerContext`; a second backend
+//! or a test double is a change to [`build`] only.
+
+use std::sync::Arc;
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -12,8 +19,48 @@ use crate::db::schema::tasks;
 use crate::db::DbPool;
 use crate::events::store;
 
-fn backend(settings: &Settings) -> anyhow::Result<sandbox::LocalSandbox> {
-    settings.sandbox_backend()
+/// The shared handle on the configured backend.
+pub type Backend = Arc<dyn Sandbox>;
+
+/// Builds the configured backend. Cheap and side-effect free apart from creating its data
+/// directory; processes that run sandboxes also call [`check`].
+pub fn build(settings: &Settings) -> anyhow::Result<Backend> {
+    Ok(Arc::new(settings.local_sandbox()?))
+}
+
+/// Proves the backend works here and says which limits sandboxes really get, so an operator
+/// never learns it from a fork bomb. A delegated cgroup directory that cannot be used is an
+/// error: it was asked for.
+pub async fn check(settings: &Settings, backend: &dyn Sandbox) -> anyhow::Result<()> {
+    backend.check().await?;
+    let caps = backend.capabilities();
+    let configured = settings.tasks.sandbox_cgroups.trim();
+    if !matches!(configured, "auto" | "off") && !caps.memory_limit {
+        anyhow::bail!(
+            "tasks.sandbox_cgroups = {configured:?} is not usable: Drydock must be able to create \
+             it (or use it) and enable +pids +memory in its cgroup.subtree_control, which needs \
+             those controllers enabled in its parent and no processes in it"
+        );
+    }
+    if caps.process_limit {
+        tracing::info!(
+            backend = backend.name(),
+            max_processes = settings.tasks.sandbox_max_processes,
+            memory_limit = caps.memory_limit,
+            "sandboxes get a process limit"
+        );
+    } else {
+        tracing::warn!(
+            "sandboxes have NO process limit: Drydock runs as root without a usable pids cgroup; \
+             set tasks.sandbox_cgroups to a delegated cgroup v2 directory (see docs/deploy.md)"
+        );
+    }
+    if settings.tasks.sandbox_memory_mb > 0 && !caps.memory_limit {
+        tracing::warn!(
+            "tasks.sandbox_memory_mb is set but no memory cgroup is usable: not enforced"
+        );
+    }
+    Ok(())
 }
 
 async fn forget(pool: &DbPool, sandbox_id: &str, message: String) -> anyhow::Result<()> {
@@ -35,8 +82,8 @@ async fn forget(pool: &DbPool, sandbox_id: &str, message: String) -> anyhow::Res
 }
 
 /// Destroys every expired sandbox and records a `log` event on its task.
-pub async fn collect_expired(settings: &Settings, pool: &DbPool) -> anyhow::Result<usize> {
-    let reclaimed = backend(settings)?.gc(chrono::Utc::now()).await?;
+pub async fn collect_expired(backend: &dyn Sandbox, pool: &DbPool) -> anyhow::Result<usize> {
+    let reclaimed = backend.gc(chrono::Utc::now()).await?;
     for r in &reclaimed {
         tracing::info!(sandbox = %r.id, "kept-alive sandbox expired and was removed");
         forget(
@@ -49,14 +96,14 @@ pub async fn collect_expired(settings: &Settings, pool: &DbPool) -> anyhow::Resu
     Ok(reclaimed.len())
 }
 
-/// Destroys a task's kept-alive sandbox, saying why in the task's events.
+/// Destroys a task's kept-alive sandbox, saying why in the task's events. A sandbox that is
+/// already gone is not an error.
 pub async fn destroy(
-    settings: &Settings,
+    backend: &dyn Sandbox,
     pool: &DbPool,
     sandbox_id: &str,
     why: &str,
 ) -> anyhow::Result<()> {
-    let backend = backend(settings)?;
     match backend.open(sandbox_id).await {
         Ok(handle) => backend.destroy(&handle).await?,
         Err(sandbox::SandboxError::NotFound { .. }) => {}

@@ -34,12 +34,14 @@ pub struct Application {
 }
 
 impl Application {
-    /// Binds `settings.listen` (port 0 picks a free port) and builds the server.
+    /// Binds `settings.listen` (port 0 picks a free port) and builds the server around the
+    /// process's one sandbox backend.
     pub fn build(
         mut settings: Settings,
         pool: DbPool,
         secrets: SecretBox,
         hub: Hub,
+        sandbox: crate::sandboxes::Backend,
     ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(settings.listen)
             .map_err(|e| anyhow::anyhow!("binding {}: {e}", settings.listen))?;
@@ -58,6 +60,7 @@ impl Application {
             secrets,
             http,
             metrics: Metrics::new()?,
+            sandbox,
         };
         let server = serve(listener, state, hub)?;
         Ok(Self { port, server })

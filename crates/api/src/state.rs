@@ -20,6 +20,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Prometheus registry and instruments.
     pub metrics: Metrics,
+    /// The sandbox backend, built once (see [`crate::sandboxes`]).
+    pub sandbox: crate::sandboxes::Backend,
 }
 
 impl AppState {

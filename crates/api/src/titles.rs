@@ -8,13 +8,12 @@
 
 use std::time::Duration;
 
-use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use shared::agents::KeyProvider;
 use uuid::Uuid;
 
-use crate::crypto::SecretBox;
 use crate::db::DbPool;
+use crate::keys::opened::OpenedKey;
 
 /// Longest generated title.
 pub const TITLE_MAX_CHARS: usize = 60;
@@ -39,27 +38,10 @@ fn model_for(provider: KeyProvider) -> &'static str {
     }
 }
 
-/// A user's key usable for a generation call.
-struct UserKey {
-    provider: KeyProvider,
-    value: String,
-    base_url: Option<String>,
-}
-
-impl std::fmt::Debug for UserKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UserKey")
-            .field("provider", &self.provider)
-            .field("base_url", &self.base_url)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Makes generation calls for one task owner.
+/// Makes generation calls for one task owner, with the keys loaded for their run.
 #[derive(Clone)]
 pub struct Namer {
-    pool: DbPool,
-    secrets: SecretBox,
+    keys: Vec<OpenedKey>,
     http: reqwest::Client,
     timeout: Duration,
     enabled: bool,
@@ -80,21 +62,21 @@ pub enum Generated {
 }
 
 impl Namer {
-    /// A namer; `enabled = false` always falls back.
-    pub fn new(pool: DbPool, secrets: SecretBox, timeout: Duration, enabled: bool) -> Self {
+    /// A namer over the owner's opened keys; `enabled = false` always falls back.
+    pub fn new(keys: Vec<OpenedKey>, timeout: Duration, enabled: bool) -> Self {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
-        Self { pool, secrets, http, timeout, enabled }
+        Self { keys, http, timeout, enabled }
     }
 
     /// A title for a task from its prompt.
-    pub async fn title(&self, user_id: Uuid, preferred: KeyProvider, prompt: &str) -> Generated {
+    pub async fn title(&self, preferred: KeyProvider, prompt: &str) -> Generated {
         let input = format!("Task:\n{}", clip(prompt, PROMPT_CHARS));
-        match self.generate(user_id, preferred, TITLE_SYSTEM, &input).await {
+        match self.generate(preferred, TITLE_SYSTEM, &input).await {
             Ok((raw, provider)) => match clean_line(&raw, TITLE_MAX_CHARS) {
                 Some(text) => Generated::Text { text, provider },
                 None => Generated::Fallback("the model's answer was empty".into()),
@@ -106,7 +88,6 @@ impl Namer {
     /// A commit subject for one run: its prompt, the task title and what the agent said.
     pub async fn commit_subject(
         &self,
-        user_id: Uuid,
         preferred: KeyProvider,
         title: &str,
         prompt: &str,
@@ -121,7 +102,7 @@ impl Namer {
         if let Some(message) = agent_message.filter(|m| !m.trim().is_empty()) {
             input.push_str(&format!("\nThe agent's summary:\n{}\n", clip(message, 1000)));
         }
-        match self.generate(user_id, preferred, COMMIT_SYSTEM, &input).await {
+        match self.generate(preferred, COMMIT_SYSTEM, &input).await {
             Ok((raw, provider)) => match clean_line(&raw, SUBJECT_MAX_CHARS) {
                 Some(text) => Generated::Text { text, provider },
                 None => Generated::Fallback("the model's answer was empty".into()),
@@ -132,7 +113,6 @@ impl Namer {
 
     async fn generate(
         &self,
-        user_id: Uuid,
         preferred: KeyProvider,
         system: &str,
         input: &str,
@@ -140,8 +120,8 @@ impl Namer {
         if !self.enabled {
             return Err("generation is turned off (tasks.generate_names)".into());
         }
-        let key = self.key(user_id, preferred).await?;
-        let call = self.call(&key, system, input);
+        let key = self.key(preferred)?;
+        let call = self.call(key, system, input);
         match tokio::time::timeout(self.timeout, call).await {
             Ok(Ok(text)) => Ok((text, key.provider)),
             Ok(Err(e)) => Err(e),
@@ -154,30 +134,18 @@ impl Namer {
     }
 
     /// The owner's key to use: the agent's own provider first, then any other they have.
-    async fn key(&self, user_id: Uuid, preferred: KeyProvider) -> Result<UserKey, String> {
-        let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
-        let keys = crate::keys::model::list(&mut conn, user_id).await.map_err(|e| e.to_string())?;
+    fn key(&self, preferred: KeyProvider) -> Result<&OpenedKey, String> {
         let order = [preferred, KeyProvider::Anthropic, KeyProvider::Openai, KeyProvider::Gemini];
-        for provider in order {
-            if !matches!(
-                provider,
-                KeyProvider::Anthropic | KeyProvider::Openai | KeyProvider::Gemini
-            ) {
-                continue;
-            }
-            if let Some(row) = keys.iter().find(|k| k.provider == provider.as_str()) {
-                let value = self.secrets.open(&row.value_enc).map_err(|e| e.to_string())?;
-                return Ok(UserKey {
-                    provider,
-                    value: value.expose_secret().to_owned(),
-                    base_url: row.base_url.clone(),
-                });
-            }
-        }
-        Err("no Anthropic, OpenAI or Gemini key".into())
+        order
+            .into_iter()
+            .filter(|p| {
+                matches!(p, KeyProvider::Anthropic | KeyProvider::Openai | KeyProvider::Gemini)
+            })
+            .find_map(|p| self.keys.iter().find(|k| k.provider == p))
+            .ok_or_else(|| "no Anthropic, OpenAI or Gemini key".into())
     }
 
-    async fn call(&self, key: &UserKey, system: &str, input: &str) -> Result<String, String> {
+    async fn call(&self, key: &OpenedKey, system: &str, input: &str) -> Result<String, String> {
         let model = model_for(key.provider);
         let base = key.base_url.as_deref().map(|u| u.trim_end_matches('/').to_owned());
         let request = match key.provider {
@@ -185,7 +153,7 @@ impl Namer {
                 let base = base.unwrap_or_else(|| "https://api.anthropic.com".into());
                 self.http
                     .post(format!("{base}/v1/messages"))
-                    .header("x-api-key", &key.value)
+                    .header("x-api-key", key.value.expose())
                     .header("anthropic-version", "2023-06-01")
                     .json(&json!({
                         "model": model, "max_tokens": 100, "system": system,
@@ -197,7 +165,7 @@ impl Namer {
                     base.unwrap_or_else(|| "https://generativelanguage.googleapis.com".into());
                 self.http
                     .post(format!("{base}/v1beta/models/{model}:generateContent"))
-                    .header("x-goog-api-key", &key.value)
+                    .header("x-goog-api-key", key.value.expose())
                     .json(&json!({
                         "systemInstruction": {"parts": [{"text": system}]},
                         "contents": [{"role": "user", "parts": [{"text": input}]}],
@@ -206,7 +174,7 @@ impl Namer {
             }
             _ => {
                 let base = base.unwrap_or_else(|| "https://api.openai.com/v1".into());
-                self.http.post(format!("{base}/chat/completions")).bearer_auth(&key.value).json(&json!({
+                self.http.post(format!("{base}/chat/completions")).bearer_auth(key.value.expose()).json(&json!({
                     "model": model,
                     "messages": [{"role": "system", "content": system}, {"role": "user", "content": input}],
                     "max_completion_tokens": 400,
@@ -248,6 +216,17 @@ impl Namer {
         text.filter(|t| !t.trim().is_empty())
             .ok_or_else(|| format!("the {provider} API answered no text"))
     }
+}
+
+/// The deterministic title, used when no title is generated: the prompt's first line,
+/// shortened to 80 characters.
+pub fn fallback_title(prompt: &str) -> String {
+    let line = prompt.trim().lines().next().unwrap_or_default().trim();
+    let mut title: String = line.chars().take(80).collect();
+    if line.chars().count() > 80 {
+        title.push('…');
+    }
+    title
 }
 
 /// Records a generated title.

@@ -15,6 +15,9 @@
 
 mod anthropic;
 mod gemini;
+pub mod git;
+#[cfg(feature = "github")]
+pub mod github;
 pub mod mcp;
 mod openai;
 pub mod planner;

@@ -1,23 +1,29 @@
 //! Latency of the local backend and the git pipeline; prints p50 and p99.
 //!
-//! `cargo bench -p drydock-sandbox --bench sandbox --features testing` (release). Needs `bwrap`
-//! and `git`. As root, sandboxes get uids of their own and the bench measures that path.
+//! `cargo bench -p drydock-sandbox --bench sandbox` (release), `-- sandbox`, `-- handover` or
+//! `-- clone` for one part. Needs `bwrap` and `git`. As root, sandboxes get uids of their own
+//! and the bench measures that path.
+//! `DRYDOCK_BENCH_RELAY=<path of a drydock binary>` also measures brokered sandboxes with
+//! `drydock sandbox-relay` as the relay (what the server uses) besides `drydock-sandbox-relay`.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use drydock_egress::{Policy, Proxy, ProxyConfig};
 use drydock_sandbox::git::{branch_name, CloneRequest, Git};
-use drydock_sandbox::{ExecRequest, LocalSandbox, LocalSandboxConfig, Sandbox, SandboxSpec};
+use drydock_sandbox::{
+    ExecRequest, LocalSandbox, LocalSandboxConfig, NetworkMode, RelayProgram, Sandbox, SandboxSpec,
+};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    // `cargo bench ... -- sandbox` (or `-- clone`) runs one part only.
+    // `cargo bench ... -- sandbox` (or `-- handover`, `-- clone`) runs one part only.
     let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let wanted = |name: &str| filter.as_deref().is_none_or(|f| name.contains(f));
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let tmp = tempfile::tempdir()?;
         if wanted("sandbox") {
-            sandbox_round_trip(tmp.path(), 200).await?;
+            round_trips(tmp.path()).await?;
         }
         if wanted("handover") {
             hand_over(tmp.path(), 20_000).await?;
@@ -29,40 +35,98 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     })
 }
 
-/// create + exec `true` + destroy.
-async fn sandbox_round_trip(tmp: &Path, runs: usize) -> Result<(), Box<dyn std::error::Error>> {
-    let sandbox = LocalSandbox::new(LocalSandboxConfig::new(tmp.join("sandboxes")))?;
-    sandbox.check().await?;
-    for line in sandbox.isolation_report() {
-        println!("  {}: {}", line.0, line.1);
+/// create + exec `true` + destroy for each network mode, interleaved.
+async fn round_trips(tmp: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let relay = RelayProgram {
+        program: env!("CARGO_BIN_EXE_drydock-sandbox-relay").into(),
+        args: Vec::new(),
+    };
+    let mut variants = vec![
+        Variant::new(tmp, "network host", NetworkMode::Host, None)?,
+        Variant::new(tmp, "network none", NetworkMode::None, None)?,
+        Variant::new(tmp, "brokered, drydock-sandbox-relay", NetworkMode::Brokered, Some(relay))?,
+    ];
+    if let Some(drydock) = std::env::var_os("DRYDOCK_BENCH_RELAY") {
+        let relay = RelayProgram { program: drydock.into(), args: vec!["sandbox-relay".into()] };
+        variants.push(Variant::new(
+            tmp,
+            "brokered, drydock sandbox-relay",
+            NetworkMode::Brokered,
+            Some(relay),
+        )?);
     }
-    let (mut total, mut creates, mut execs, mut destroys) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for i in 0..runs + 10 {
-        let started = Instant::now();
-        let handle = sandbox.create(SandboxSpec::new(format!("bench-{i}"))).await?;
-        let created = started.elapsed();
-        let (tx, _rx) = tokio::sync::mpsc::channel(16);
-        let exec_started = Instant::now();
-        let outcome = sandbox.exec(&handle, ExecRequest::new(["true"]), tx).await?;
-        let exec_time = exec_started.elapsed();
-        let destroy_started = Instant::now();
-        sandbox.destroy(&handle).await?;
-        let destroyed = destroy_started.elapsed();
-        assert!(outcome.success(), "{outcome:?}");
-        // The first runs warm the page cache and the runtime.
-        if i >= 10 {
-            total.push(started.elapsed());
-            creates.push(created);
-            execs.push(exec_time);
-            destroys.push(destroyed);
+    // Interleaved, so a change of load on the machine hits every variant alike.
+    for i in 0..210 {
+        for variant in &mut variants {
+            variant.round_trip(i, i >= 10).await?;
         }
     }
-    report("sandbox create + exec `true` + destroy", &mut total);
-    report("  of which create", &mut creates);
-    report("  of which exec `true`", &mut execs);
-    report("  of which destroy", &mut destroys);
+    for variant in &mut variants {
+        report(
+            &format!("sandbox create + exec `true` + destroy ({})", variant.label),
+            &mut variant.total,
+        );
+        report("  of which exec `true`", &mut variant.exec_only);
+    }
     Ok(())
+}
+
+/// One way of configuring sandboxes, and its measurements.
+struct Variant {
+    label: &'static str,
+    network: NetworkMode,
+    sandbox: LocalSandbox,
+    total: Vec<Duration>,
+    exec_only: Vec<Duration>,
+}
+
+impl Variant {
+    fn new(
+        tmp: &Path,
+        label: &'static str,
+        network: NetworkMode,
+        relay: Option<RelayProgram>,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        let dir: String = label.chars().filter(char::is_ascii_alphanumeric).collect();
+        let mut config = LocalSandboxConfig::new(tmp.join(dir));
+        config.relay = relay;
+        let sandbox = LocalSandbox::new(config)?;
+        Ok(Self { label, network, sandbox, total: Vec::new(), exec_only: Vec::new() })
+    }
+
+    /// create + exec `true` + destroy; brokered sandboxes also start and stop their egress
+    /// proxy, as every run does. The first runs warm the page cache and are not recorded.
+    async fn round_trip(
+        &mut self,
+        i: usize,
+        record: bool,
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let started = Instant::now();
+        let mut spec = SandboxSpec::new(format!("bench-{i}"));
+        spec.network = self.network;
+        let handle = self.sandbox.create(spec).await?;
+        let proxy = match &handle.egress_socket {
+            Some(socket) => {
+                let (tx, _rx) = tokio::sync::mpsc::channel(16);
+                Some(Proxy::start(ProxyConfig::new(socket, Policy::new(), tx)).await?)
+            }
+            None => None,
+        };
+        let (tx, _rx) = tokio::sync::mpsc::channel(16);
+        let exec_started = Instant::now();
+        let outcome = self.sandbox.exec(&handle, ExecRequest::new(["true"]), tx).await?;
+        let exec_time = exec_started.elapsed();
+        if let Some(proxy) = proxy {
+            proxy.shutdown().await;
+        }
+        self.sandbox.destroy(&handle).await?;
+        assert!(outcome.success(), "{outcome:?}");
+        if record {
+            self.total.push(started.elapsed());
+            self.exec_only.push(exec_time);
+        }
+        Ok(())
+    }
 }
 
 /// exec `true` in a workspace holding `files` files the host wrote: the first exec hands them

@@ -52,6 +52,13 @@ pub trait Sandbox: Send + Sync + Debug {
     /// What this backend supports.
     fn capabilities(&self) -> Capabilities;
 
+    /// Proves that sandboxes work on this host, naming what is missing when they do not.
+    /// Processes that run sandboxes call it once at start-up; there is never a fallback to
+    /// running without isolation.
+    async fn check(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Creates an empty sandbox.
     async fn create(&self, spec: SandboxSpec) -> Result<SandboxHandle>;
 

@@ -181,6 +181,9 @@ pub struct TaskFromGithub {
     /// already have one).
     #[serde(default)]
     pub create_pr: bool,
+    /// MCP connectors to give the agent, checked as in `POST /api/v1/tasks`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub connector_ids: Vec<uuid::Uuid>,
 }
 
 /// State of a pull request.

@@ -6,7 +6,7 @@ Usage: python3 crates/web/dev/mock_api.py [port]   (run from the repo root after
 MOCK_SIGNED_OUT=1 answers 401 to GET /me, to see the sign-in page)
 Not used by any test: the real end-to-end tests drive the real API.
 """
-import json, os, sys, time
+import difflib, json, os, sys, time
 from http.server import ThreadingHTTPServer, SimpleHTTPRequestHandler
 
 DIST = os.path.join(os.getcwd(), "dist")
@@ -51,6 +51,29 @@ EVENTS = [
     ev(15, "usage", {"input_tokens": 18234, "output_tokens": 2210, "cost_usd": 0.0874}),
 ]
 
+OLD_CLIENT = "export async function fetchJson(url) {\n  const r = await fetch(url)\n  return r.json()\n}\n"
+NEW_CLIENT = ("import { retry } from './retry'\n\nexport async function fetchJson(url) {\n"
+              "  const r = await retry(() => fetch(url), { attempts: 3 })\n"
+              "  if (!r.ok) throw new Error(`HTTP ${r.status}`)\n  return r.json()\n}\n")
+
+def file_diff(path, old, new):
+    """`GET /tasks/{id}/diff`: as the API sends it, the unified patch made on the server."""
+    patch = "".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True), f"a/{path}", f"b/{path}", n=3))
+    return {"path": path, "old_content": old, "new_content": new, "patch": patch, "binary": False, "image": False}
+
+def changed(path, status, additions, deletions):
+    return {"path": path, "status": status, "additions": additions, "deletions": deletions, "binary": False}
+
+PRESETS = [
+    {"id": "context7", "title": "Context7", "name": "context7", "description": "Up-to-date library documentation.",
+     "type": "remote", "command": None, "args": [], "url": "https://mcp.context7.com/mcp", "env_keys": [], "header_keys": ["CONTEXT7_API_KEY"]},
+    {"id": "playwright", "title": "Playwright", "name": "playwright", "description": "Drive a headless browser.",
+     "type": "local", "command": "npx", "args": ["-y", "@playwright/mcp@latest"], "url": None, "env_keys": [], "header_keys": []},
+    {"id": "browserbase", "title": "Browserbase", "name": "browserbase", "description": "Cloud browser sessions.",
+     "type": "local", "command": "npx", "args": ["-y", "@browserbasehq/mcp"], "url": None,
+     "env_keys": ["BROWSERBASE_API_KEY", "BROWSERBASE_PROJECT_ID"], "header_keys": []},
+]
+
 ROUTES = {
     "/api/v1/auth/methods": {"local": True, "setup_required": False,
                              "providers": [{"id": "github", "name": "GitHub", "login_url": "/api/v1/auth/github/login"}]},
@@ -64,23 +87,24 @@ ROUTES = {
     "/api/v1/tasks": {"items": TASKS},
     f"/api/v1/tasks/{TASK}": TASKS[0],
     f"/api/v1/tasks/{TASK}/events": {"items": EVENTS[:10]},
-    f"/api/v1/tasks/{TASK}/messages": [{"id": "aa000000-0000-4000-8000-000000000001", "role": "user", "content": TASKS[0]["prompt"], "created_at": NOW}],
-    f"/api/v1/tasks/{TASK}/changes": {"files": [{"path": "src/http/client.ts", "status": "modified", "additions": 24, "deletions": 3},
-                                                {"path": "src/http/retry.ts", "status": "added", "additions": 31, "deletions": 0},
-                                                {"path": "README.md", "status": "modified", "additions": 2, "deletions": 0}]},
-    f"/api/v1/tasks/{TASK}/diff": {"old_content": "export async function fetchJson(url) {\n  const r = await fetch(url)\n  return r.json()\n}\n",
-                                   "new_content": "import { retry } from './retry'\n\nexport async function fetchJson(url) {\n  const r = await retry(() => fetch(url), { attempts: 3 })\n  if (!r.ok) throw new Error(`HTTP ${r.status}`)\n  return r.json()\n}\n"},
+    f"/api/v1/tasks/{TASK}/messages": {"items": [{"id": "aa000000-0000-4000-8000-000000000001", "role": "user", "content": TASKS[0]["prompt"], "created_at": NOW}]},
+    f"/api/v1/tasks/{TASK}/changes": {"source": "branch", "base_branch": "main",
+                                      "files": [changed("src/http/client.ts", "modified", 24, 3),
+                                                changed("src/http/retry.ts", "added", 31, 0),
+                                                changed("README.md", "modified", 2, 0)]},
+    f"/api/v1/tasks/{TASK}/diff": file_diff("src/http/client.ts", OLD_CLIENT, NEW_CLIENT),
+    "/api/v1/connectors/presets": PRESETS,
     "/api/v1/connectors": [{"id": "cc000000-0000-4000-8000-000000000001", "name": "context7", "type": "remote", "command": None, "args": [],
                             "url": "https://mcp.context7.com/mcp", "env_keys": [], "header_keys": [], "enabled": True, "created_at": NOW, "updated_at": NOW},
                            {"id": "cc000000-0000-4000-8000-000000000002", "name": "playwright", "type": "local", "command": "npx", "args": ["-y", "@playwright/mcp@latest"],
                             "url": None, "env_keys": [], "header_keys": [], "enabled": False, "created_at": NOW, "updated_at": NOW}],
-    "/api/v1/github/owners": [{"login": "octo", "kind": "user", "name": "Octo Cat", "avatar_url": None},
-                              {"login": "acme", "kind": "organization", "name": None, "avatar_url": None}],
-    f"/api/v1/tasks/{TASK}/pull-request/comments": [
+    "/api/v1/github/owners": {"items": [{"login": "octo", "kind": "user", "name": "Octo Cat", "avatar_url": None},
+                                        {"login": "acme", "kind": "organization", "name": None, "avatar_url": None}]},
+    f"/api/v1/tasks/{TASK}/pull-request/comments": {"items": [
         {"id": 101, "kind": "issue", "user_login": "reviewer", "user_avatar_url": None, "body": "Could the retry count be configurable?",
          "path": None, "html_url": "https://github.com/acme/widgets/pull/12#issuecomment-101", "created_at": NOW},
         {"id": 102, "kind": "review", "user_login": "reviewer", "user_avatar_url": None, "body": "Use exponential backoff here.",
-         "path": "src/http/retry.ts", "html_url": "https://github.com/acme/widgets/pull/12#discussion_r102", "created_at": NOW}],
+         "path": "src/http/retry.ts", "html_url": "https://github.com/acme/widgets/pull/12#discussion_r102", "created_at": NOW}]},
 }
 
 

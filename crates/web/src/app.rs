@@ -13,6 +13,7 @@ use crate::components::async_content::loading;
 use crate::components::sidebar::Sidebar;
 use crate::components::user_menu::UserMenu;
 use crate::hooks::{Session, SessionState};
+use crate::layout::is_narrow;
 use crate::pages::home::Home;
 use crate::pages::not_found::NotFound;
 use crate::pages::repo::RepoPage;
@@ -90,15 +91,6 @@ fn switch(route: Route) -> Html {
 
 /// `localStorage` key of the sidebar's open state.
 const SIDEBAR_KEY: &str = "drydock-sidebar-open";
-/// Below this width the sidebar overlays the page instead of sitting beside it.
-const NARROW_PX: f64 = 900.0;
-
-fn is_narrow() -> bool {
-    web_sys::window()
-        .and_then(|w| w.inner_width().ok())
-        .and_then(|v| v.as_f64())
-        .is_some_and(|w| w < NARROW_PX)
-}
 
 fn current_path() -> String {
     web_sys::window()

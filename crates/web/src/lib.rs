@@ -2,16 +2,16 @@
 //! DTOs of `shared`.
 //!
 //! Layout: `app` (routes and the signed-in shell), `pages/` (one per route), `components/`
-//! (reusable pieces), `hooks/` (state and effects), `services/` (HTTP, SSE, storage) and
-//! `types/` (wire shapes the API owns but `shared` does not define yet).
+//! (reusable pieces), `hooks/` (state and effects) and `services/` (HTTP, SSE, storage). Every
+//! wire shape comes from `shared`, so the SPA decodes exactly what the API sends.
 
 pub mod app;
 pub mod components;
 pub mod hooks;
+pub mod layout;
 pub mod pages;
 pub mod services;
 pub mod theme;
-pub mod types;
 pub mod util;
 
 /// Mounts the app on `<body>`.

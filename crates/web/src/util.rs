@@ -1,6 +1,18 @@
 //! Small pure helpers (no browser APIs, so they are unit tested natively).
 
 use chrono::{DateTime, Utc};
+use shared::agents::KeyProvider;
+
+/// A key provider's name for people.
+pub fn provider_label(p: KeyProvider) -> &'static str {
+    match p {
+        KeyProvider::Anthropic => "Anthropic",
+        KeyProvider::Openai => "OpenAI",
+        KeyProvider::Gemini => "Google Gemini",
+        KeyProvider::Cursor => "Cursor",
+        KeyProvider::GithubCopilot => "GitHub Copilot",
+    }
+}
 
 /// Percent-encodes a URL query value or path segment (RFC 3986 unreserved characters kept).
 pub fn encode_component(s: &str) -> String {

@@ -1,9 +1,11 @@
 //! Test harness: databases, the app, fake servers and spec validation.
 
 pub mod db;
-pub mod fake_github;
+/// The fake GitHub, from `crates/fakes`.
+pub use fakes::github as fake_github;
 pub mod git;
 pub mod spec;
+pub mod typed;
 
 use std::time::Duration;
 
@@ -32,6 +34,9 @@ pub struct TestApp {
     /// The process's notification hub.
     #[allow(dead_code)]
     pub hub: drydock_api::events::hub::Hub,
+    /// The app's one sandbox backend, shared with its workers.
+    #[allow(dead_code)]
+    pub sandbox: drydock_api::sandboxes::Backend,
     _stop_workers: tokio::sync::watch::Sender<bool>,
 }
 
@@ -53,9 +58,12 @@ impl TestApp {
     pub async fn spawn_layers(layers: &[&str]) -> Self {
         let db = TestDb::new().await;
         let base = format!(
-            "listen = \"127.0.0.1:0\"\ndatabase_url = \"{}\"\nmaster_key = \"{TEST_MASTER_KEY}\"\ndata_dir = \"{}\"\n[tasks]\nworkers = 0\n",
+            "listen = \"127.0.0.1:0\"\ndatabase_url = \"{}\"\nmaster_key = \"{TEST_MASTER_KEY}\"\ndata_dir = \"{}\"\n[tasks]\nworkers = 0\nsandbox_relay = \"{}\"\n",
             db.url,
-            std::env::temp_dir().join(format!("drydock-test-{}", db.name)).display()
+            std::env::temp_dir().join(format!("drydock-test-{}", db.name)).display(),
+            // Brokered sandboxes run their commands under `drydock sandbox-relay`; the server
+            // here is this test binary, so name the real one.
+            env!("CARGO_BIN_EXE_drydock")
         );
         let mut all = vec![base.as_str()];
         all.extend_from_slice(layers);
@@ -67,8 +75,15 @@ impl TestApp {
         let secrets =
             SecretBox::from_config(settings.master_key.as_ref().expect("key"), &[]).expect("box");
         let hub = drydock_api::events::hub::Hub::start(db.url.clone());
-        let app = Application::build(settings.clone(), pool.clone(), secrets.clone(), hub.clone())
-            .expect("build app");
+        let sandbox = drydock_api::sandboxes::build(&settings).expect("sandbox backend");
+        let app = Application::build(
+            settings.clone(),
+            pool.clone(),
+            secrets.clone(),
+            hub.clone(),
+            sandbox.clone(),
+        )
+        .expect("build app");
         let port = app.port();
         settings.listen = format!("127.0.0.1:{port}").parse().expect("addr");
         let server = app.into_server();
@@ -77,23 +92,20 @@ impl TestApp {
         let workers = settings.tasks.workers;
         if workers > 0 {
             let shared_settings = std::sync::Arc::new(settings.clone());
-            let ctx = drydock_api::worker::WorkerContext {
-                pool: pool.clone(),
-                hub: hub.clone(),
-                executor: drydock_api::worker::pipeline::executor(
-                    &shared_settings,
-                    pool.clone(),
-                    secrets.clone(),
-                )
-                .await
-                .expect("executor"),
-                settings: shared_settings,
+            let ctx = drydock_api::worker::WorkerContext::new(
+                shared_settings,
+                pool.clone(),
+                hub.clone(),
                 secrets,
-            };
+                sandbox.clone(),
+            )
+            .await
+            .expect("worker context");
             drydock_api::worker::spawn(ctx, workers, shutdown);
         }
         Self {
             base: format!("http://127.0.0.1:{port}"),
+            sandbox,
             pool,
             settings,
             client: client(false),
@@ -244,6 +256,24 @@ impl TestApp {
                 started.elapsed() < Duration::from_secs(90),
                 "timed out waiting for {what}: {task}"
             );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Polls the task's events until one satisfies `found`; returns it.
+    pub async fn wait_for_event(
+        &self,
+        token: &str,
+        id: &str,
+        what: &str,
+        found: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(event) = self.events(token, id).await.into_iter().find(|e| found(e)) {
+                return event;
+            }
+            assert!(started.elapsed() < Duration::from_secs(90), "timed out waiting for {what}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

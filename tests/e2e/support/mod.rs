@@ -62,49 +62,27 @@ pub fn binaries() -> (PathBuf, PathBuf) {
     (server, agent)
 }
 
-/// Runs git, panicking with its stderr on failure.
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A bare repository whose default branch is `trunk`, with one commit.
-pub struct BareRepo {
-    _dir: tempfile::TempDir,
-    /// Path of the bare repository: what tasks use as their repository URL.
-    pub path: PathBuf,
-}
+/// A bare repository whose default branch is `trunk`, with one commit: what tasks use as their
+/// repository URL (typed into the task form).
+pub struct BareRepo(fakes::git::BareRepo);
 
 impl BareRepo {
-    /// Creates it with a README.
+    /// Creates `demo.git` with a README.
     pub fn new() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("demo.git");
-        std::fs::create_dir(&path).expect("mkdir");
-        git(&path, &["init", "--bare", "--initial-branch=trunk"]);
-        let work = dir.path().join("seed");
-        std::fs::create_dir(&work).expect("mkdir");
-        git(&work, &["init", "--initial-branch=trunk"]);
-        std::fs::write(
-            work.join("README.md"),
+        Self(fakes::git::BareRepo::named(
+            "demo.git",
             "# Demo\n\nA project for Drydock's browser tests.\n",
-        )
-        .expect("write");
-        git(&work, &["add", "."]);
-        git(&work, &["commit", "-m", "initial"]);
-        git(&work, &["push", path.to_str().expect("utf-8 path"), "trunk"]);
-        Self { _dir: dir, path }
+        ))
     }
 
     /// The URL typed into the task form.
     pub fn url(&self) -> String {
-        self.path.display().to_string()
+        self.0.url()
+    }
+
+    /// Path of the bare repository.
+    pub fn path(&self) -> &Path {
+        &self.0.path
     }
 }
 

@@ -1,10 +1,9 @@
 //! Opening a task's repository for reading: the live sandbox's clone, or a fresh clone of the
 //! pushed branch in a temporary directory.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use sandbox::git::{CloneRequest, ClonedRepo, Credentials, Git};
-use sandbox::Sandbox;
 use shared::changes::ChangesSource;
 
 use crate::error::{ApiError, ApiResult};
@@ -27,20 +26,10 @@ fn git(state: &AppState) -> Git {
         .allow_http(state.settings.github.api_url.starts_with("http://"))
 }
 
-async fn plain_git(dir: &Path, args: &[&str]) -> Option<String> {
-    let out = tokio::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .output()
-        .await
-        .ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
-
-async fn base_commit(dir: &Path, base: Option<&str>) -> Option<String> {
-    let base = base?;
-    plain_git(dir, &["merge-base", "HEAD", &format!("refs/remotes/origin/{base}")]).await
+/// Where the base branch forked, for diffs; `None` when it cannot be told.
+async fn base_commit(git: &Git, repo: &ClonedRepo) -> Option<String> {
+    let base = repo.base_branch.as_deref()?;
+    git.merge_base(&repo.dir, base).await.ok().flatten()
 }
 
 /// Opens the task's repository, or 404 when the task has no branch yet.
@@ -50,21 +39,24 @@ pub async fn open(state: &AppState, task: &TaskRow) -> ApiResult<RepoView> {
             "The task has no branch yet; its changes appear once the repository is cloned.".into(),
         ));
     };
-    if let Some(id) = &task.sandbox_id {
-        let backend = state.settings.sandbox_backend().map_err(ApiError::Internal)?;
-        if let Ok(handle) = backend.open(id).await {
+    // The live workspace is read only between runs: while a run is in progress the agent's
+    // code runs there and could swap what the host is about to read, so the pushed branch,
+    // cloned into a directory Drydock owns, is read instead.
+    let live = task.sandbox_id.as_ref().filter(|_| task.status().is_terminal());
+    if let Some(id) = live {
+        if let Ok(handle) = state.sandbox.open(id).await {
             if let Some(dir) =
                 handle.host_workspace.map(|w| w.join("repo")).filter(|d| d.join(".git").is_dir())
             {
-                let base_commit = base_commit(&dir, task.base_branch.as_deref()).await;
-                let repo = ClonedRepo {
+                let mut repo = ClonedRepo {
                     dir,
                     url: task.repo_url.clone(),
                     base_branch: task.base_branch.clone(),
-                    base_commit,
+                    base_commit: None,
                     branch,
                     object_format: "sha1".into(),
                 };
+                repo.base_commit = base_commit(&git(state), &repo).await;
                 return Ok(RepoView { repo, source: ChangesSource::Sandbox, _temp: None });
             }
         }
@@ -82,14 +74,17 @@ pub async fn open(state: &AppState, task: &TaskRow) -> ApiResult<RepoView> {
         })
         .await
         .map_err(|e| ApiError::Conflict(format!("The pushed branch could not be read: {e}")))?;
-    let base_commit = base_commit(&dest, task.base_branch.as_deref()).await;
-    let repo = ClonedRepo { base_commit, base_branch: task.base_branch.clone(), branch, ..cloned };
+    let mut repo =
+        ClonedRepo { base_commit: None, base_branch: task.base_branch.clone(), branch, ..cloned };
+    repo.base_commit = base_commit(&git(state), &repo).await;
     Ok(RepoView { repo, source: ChangesSource::Branch, _temp: Some(temp) })
 }
 
 async fn github_token(state: &AppState, task: &TaskRow) -> Option<String> {
     use secrecy::ExposeSecret;
-    if crate::tasks::validate::is_local(&task.repo_url) {
+    // The token goes to the configured GitHub host only, never to another host named in
+    // a repository URL.
+    if !crate::github::remote::on_github_host(&state.settings.github.web_url, &task.repo_url) {
         return None;
     }
     let mut conn = state.pool.get().await.ok()?;

@@ -332,32 +332,3 @@ async fn delete_connector(
     }
     Ok(HttpResponse::NoContent().finish())
 }
-
-/// Checks that every id is one of the user's enabled connectors; the field errors otherwise.
-pub async fn check_task_connectors(
-    conn: &mut diesel_async::AsyncPgConnection,
-    user_id: Uuid,
-    ids: &[Uuid],
-) -> ApiResult<Vec<String>> {
-    let mut problems = Vec::new();
-    if ids.is_empty() {
-        return Ok(problems);
-    }
-    if ids.len() > 20 {
-        problems.push("at most 20 connectors per task".to_owned());
-    }
-    let rows = model::by_ids(conn, user_id, ids).await?;
-    let mut seen = std::collections::HashSet::new();
-    for id in ids {
-        if !seen.insert(id) {
-            problems.push(format!("{id} is listed twice"));
-            continue;
-        }
-        match rows.iter().find(|r| r.id == *id) {
-            None => problems.push(format!("{id} is not one of your connectors")),
-            Some(r) if !r.enabled => problems.push(format!("connector `{}` is disabled", r.name)),
-            Some(_) => {}
-        }
-    }
-    Ok(problems)
-}

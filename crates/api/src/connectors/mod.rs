@@ -74,20 +74,49 @@ fn to_mcp(secrets: &SecretBox, row: &ConnectorRow) -> anyhow::Result<sandbox::ag
     Ok(McpServer { name: row.name.clone(), transport })
 }
 
-/// Every secret value of the user's connectors, for redacting a run's events.
+/// Every secret value of the user's connectors, for redacting a run's events. A value that
+/// cannot be opened is an error: the run must not start with a redaction list that misses it.
 pub async fn secret_values(
     conn: &mut diesel_async::AsyncPgConnection,
     secrets: &SecretBox,
     user_id: Uuid,
-) -> Vec<String> {
-    let Ok(rows) = model::list(conn, user_id).await else { return Vec::new() };
+) -> anyhow::Result<Vec<String>> {
+    let rows = model::list(conn, user_id).await?;
     let mut values = Vec::new();
     for row in rows {
         for sealed in [row.env_enc.as_deref(), row.headers_enc.as_deref()] {
-            if let Ok(map) = open_map(secrets, sealed) {
-                values.extend(map.into_values().filter(|v| !v.trim().is_empty()));
-            }
+            let map = open_map(secrets, sealed)?;
+            values.extend(map.into_values().filter(|v| !v.trim().is_empty()));
         }
     }
-    values
+    Ok(values)
+}
+
+/// Checks that every id is one of the user's enabled connectors; the field errors otherwise.
+pub async fn check_for_task(
+    conn: &mut diesel_async::AsyncPgConnection,
+    user_id: Uuid,
+    ids: &[Uuid],
+) -> diesel::QueryResult<Vec<String>> {
+    let mut problems = Vec::new();
+    if ids.is_empty() {
+        return Ok(problems);
+    }
+    if ids.len() > 20 {
+        problems.push("at most 20 connectors per task".to_owned());
+    }
+    let rows = model::by_ids(conn, user_id, ids).await?;
+    let mut seen = std::collections::HashSet::new();
+    for id in ids {
+        if !seen.insert(id) {
+            problems.push(format!("{id} is listed twice"));
+            continue;
+        }
+        match rows.iter().find(|r| r.id == *id) {
+            None => problems.push(format!("{id} is not one of your connectors")),
+            Some(r) if !r.enabled => problems.push(format!("connector `{}` is disabled", r.name)),
+            Some(_) => {}
+        }
+    }
+    Ok(problems)
 }

@@ -1,6 +1,7 @@
 //! Database access: the pool, embedded migrations, the schema, and the embedded cluster.
 
 pub mod embedded;
+pub mod enums;
 pub mod pool;
 pub mod schema;
 

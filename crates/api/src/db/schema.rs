@@ -91,10 +91,6 @@ diesel::table! {
         connector_ids -> Array<Uuid>,
         session_id -> Nullable<Text>,
         sandbox_id -> Nullable<Text>,
-        pr_url -> Nullable<Text>,
-        pr_number -> Nullable<Int8>,
-        pr_status -> Nullable<Text>,
-        pr_merge_sha -> Nullable<Text>,
         last_seq -> Int8,
         stop_requested_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
@@ -162,12 +158,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    task_pull_requests (task_id) {
+        task_id -> Uuid,
+        number -> Int8,
+        url -> Text,
+        status -> Text,
+        merge_sha -> Nullable<Text>,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(tasks -> users (user_id));
+diesel::joinable!(task_pull_requests -> tasks (task_id));
 diesel::joinable!(runs -> tasks (task_id));
 diesel::joinable!(task_messages -> tasks (task_id));
 diesel::joinable!(task_events -> tasks (task_id));
 diesel::allow_tables_to_appear_in_same_query!(
     tasks,
+    task_pull_requests,
     runs,
     task_messages,
     task_events,

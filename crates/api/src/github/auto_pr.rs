@@ -1,7 +1,7 @@
 //! The automatic pull request: a task created with `create_pr` gets one when a run has pushed
-//! its branch. Called by the worker; a failure is logged on the task, never fails the run.
+//! its branch. Called by the worker's publish stage, which logs the result on the task; this
+//! module knows nothing of the worker.
 
-use shared::events::{EventBody, LogLevel};
 use shared::github::CreatePullRequest;
 use uuid::Uuid;
 
@@ -10,7 +10,6 @@ use crate::config::Settings;
 use crate::crypto::SecretBox;
 use crate::db::DbPool;
 use crate::error::ApiError;
-use crate::worker::context::RunContext;
 
 /// What the hook needs from the worker.
 pub struct Deps<'a> {
@@ -23,27 +22,19 @@ pub struct Deps<'a> {
 }
 
 /// Opens the task's pull request if the task asked for one and has none yet. `agent_message`
-/// (the run's final message) becomes the body.
+/// (the run's final message) becomes the body. Says what it did, or why it could not, for the
+/// caller to log on the task: a failure here never fails the run.
 pub async fn open_if_requested(
     deps: Deps<'_>,
-    ctx: &RunContext,
     task_id: Uuid,
     agent_message: Option<&str>,
-) {
-    match open(&deps, task_id, agent_message).await {
-        Ok(Some(message)) => ctx.log(message),
-        Ok(None) => {}
-        Err(err) => {
-            let reason = err.problem().detail.unwrap_or_else(|| "an unexpected error".into());
-            if let ApiError::Internal(cause) = &err {
-                tracing::warn!(task_id = %task_id, error = ?cause, "automatic pull request failed");
-            }
-            ctx.event(EventBody::Log {
-                level: LogLevel::Warn,
-                message: format!("Could not open the pull request: {reason}"),
-            });
+) -> Result<Option<String>, String> {
+    open(&deps, task_id, agent_message).await.map_err(|err| {
+        if let ApiError::Internal(cause) = &err {
+            tracing::warn!(task_id = %task_id, error = ?cause, "automatic pull request failed");
         }
-    }
+        err.problem().detail.unwrap_or_else(|| "an unexpected error".into())
+    })
 }
 
 async fn open(
@@ -53,7 +44,7 @@ async fn open(
 ) -> Result<Option<String>, ApiError> {
     let mut conn = deps.pool.get().await?;
     let task = crate::tasks::model::get(&mut conn, task_id).await?;
-    if !task.create_pr || task.pr_number.is_some() {
+    if !task.create_pr || task.pr_number().is_some() {
         return Ok(None);
     }
     let repo = remote::require(&deps.settings.github.web_url, &task.repo_url)?;

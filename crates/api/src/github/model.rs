@@ -8,7 +8,7 @@ use shared::github::PullRequest;
 use uuid::Uuid;
 
 use crate::crypto::SecretBox;
-use crate::db::schema::{task_messages, tasks};
+use crate::db::schema::{task_messages, task_pull_requests, tasks};
 use crate::error::ApiError;
 
 /// The problem of a user without a usable GitHub connection.
@@ -36,14 +36,22 @@ pub async fn save_pr(
     task_id: Uuid,
     pr: &PullRequest,
 ) -> QueryResult<()> {
+    let values = (
+        task_pull_requests::number.eq(pr.number),
+        task_pull_requests::url.eq(&pr.url),
+        task_pull_requests::status.eq(pr.status.as_str()),
+        task_pull_requests::merge_sha.eq(&pr.merge_sha),
+        task_pull_requests::updated_at.eq(diesel::dsl::now),
+    );
+    diesel::insert_into(task_pull_requests::table)
+        .values((task_pull_requests::task_id.eq(task_id), values))
+        .on_conflict(task_pull_requests::task_id)
+        .do_update()
+        .set(values)
+        .execute(conn)
+        .await?;
     diesel::update(tasks::table.find(task_id))
-        .set((
-            tasks::pr_number.eq(pr.number),
-            tasks::pr_url.eq(&pr.url),
-            tasks::pr_status.eq(pr.status.as_str()),
-            tasks::pr_merge_sha.eq(&pr.merge_sha),
-            tasks::updated_at.eq(diesel::dsl::now),
-        ))
+        .set(tasks::updated_at.eq(diesel::dsl::now))
         .execute(conn)
         .await?;
     Ok(())
@@ -60,22 +68,6 @@ pub async fn set_branch(
         .execute(conn)
         .await?;
     Ok(())
-}
-
-/// Forgets the task's kept-alive sandbox; returns its id when there was one.
-pub async fn take_sandbox(
-    conn: &mut AsyncPgConnection,
-    task_id: Uuid,
-) -> QueryResult<Option<String>> {
-    let id: Option<String> =
-        tasks::table.find(task_id).select(tasks::sandbox_id).first(conn).await?;
-    if id.is_some() {
-        diesel::update(tasks::table.find(task_id))
-            .set(tasks::sandbox_id.eq(None::<String>))
-            .execute(conn)
-            .await?;
-    }
-    Ok(id)
 }
 
 /// The agent's most recent final message on the task, the default pull request body.

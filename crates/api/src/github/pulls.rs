@@ -50,7 +50,7 @@ async fn load(state: &AppState, user: &CurrentUser, id: Uuid) -> ApiResult<Ctx> 
 }
 
 fn number(task: &TaskRow) -> ApiResult<i64> {
-    task.pr_number.ok_or(ApiError::NotFound)
+    task.pr_number().ok_or(ApiError::NotFound)
 }
 
 fn conn(ctx: &mut Ctx) -> &mut AsyncPgConnection {
@@ -79,7 +79,7 @@ async fn create_pull_request(
     body: web::Json<CreatePullRequest>,
 ) -> ApiResult<HttpResponse> {
     let mut ctx = load(&state, &user, *id).await?;
-    if ctx.task.pr_number.is_none() && !ctx.task.status().is_terminal() {
+    if ctx.task.pr_number().is_none() && !ctx.task.status().is_terminal() {
         return Err(ApiError::Conflict(
             "The task is still running; open the pull request once its run has pushed.".into(),
         ));
@@ -165,7 +165,7 @@ async fn merge_pull_request(
         pr.merge_sha = merged.sha;
         super::model::save_pr(conn(&mut ctx), task_id, &pr).await?;
     }
-    service::tear_down_sandbox(conn(&mut ctx), &state.settings, task_id).await?;
+    service::tear_down_sandbox(&state, &ctx.task).await;
     tracing::info!(task_id = %task_id, number = n, "pull request merged");
     Ok(web::Json(pr))
 }

@@ -81,6 +81,19 @@ pub fn parse(web_url: &str, repo_url: &str) -> Option<RepoRef> {
     RepoRef::from_path(owner, name).ok()
 }
 
+/// Whether `repo_url` is an http(s) URL on the configured GitHub host (same host and port),
+/// whatever its path: the only URLs the user's GitHub token may be sent to.
+pub fn on_github_host(web_url: &str, repo_url: &str) -> bool {
+    let (Ok(web), Ok(url)) = (url::Url::parse(web_url), url::Url::parse(repo_url)) else {
+        return false;
+    };
+    matches!(url.scheme(), "https" | "http")
+        && url.scheme() == web.scheme()
+        && url.host_str().map(str::to_ascii_lowercase)
+            == web.host_str().map(str::to_ascii_lowercase)
+        && url.port_or_known_default() == web.port_or_known_default()
+}
+
 /// The task's repository, or a 422 saying pull requests need a GitHub repository.
 pub fn require(web_url: &str, repo_url: &str) -> Result<RepoRef, ApiError> {
     parse(web_url, repo_url).ok_or_else(|| {
@@ -117,5 +130,25 @@ mod tests {
         ] {
             assert_eq!(parse(gh, other), None, "{other}");
         }
+    }
+
+    #[test]
+    fn the_token_host_is_exactly_the_github_host() {
+        let gh = "https://github.com";
+        assert!(on_github_host(gh, "https://github.com/octo/app.git"));
+        assert!(on_github_host(gh, "https://GITHUB.com/a/b/c"));
+        for other in [
+            "https://github.com.evil.example/octo/app",
+            "https://evil.example/github.com/octo/app",
+            "http://github.com/octo/app",
+            "https://github.com:8443/octo/app",
+            "https://gitlab.com/octo/app",
+            "/srv/git/app.git",
+            "git@github.com:octo/app.git",
+        ] {
+            assert!(!on_github_host(gh, other), "{other}");
+        }
+        assert!(on_github_host("http://127.0.0.1:9", "http://127.0.0.1:9/o/r"));
+        assert!(!on_github_host("http://127.0.0.1:9", "http://127.0.0.1:10/o/r"));
     }
 }

@@ -86,7 +86,7 @@ pub async fn open_pr(
     repo: &RepoRef,
     input: CreatePullRequest,
 ) -> ApiResult<(PullRequest, bool)> {
-    if let Some(number) = task.pr_number {
+    if let Some(number) = task.pr_number() {
         return Ok((sync_pr(gh, conn, task.id, repo, number).await?, false));
     }
     let head = task.branch_name.clone().ok_or_else(|| {
@@ -122,30 +122,18 @@ pub async fn open_pr(
     Ok((pr, true))
 }
 
-/// Destroys the task's kept-alive sandbox, if it has one: a merged task is finished.
-pub async fn tear_down_sandbox(
-    conn: &mut AsyncPgConnection,
-    settings: &Settings,
-    task_id: Uuid,
-) -> ApiResult<()> {
-    use sandbox::Sandbox as _;
-    let Some(id) = model::take_sandbox(conn, task_id).await? else { return Ok(()) };
-    // Best effort: the row no longer points at it, and the sandbox's own expiry (and the
-    // backend's gc) reclaim it if destroying fails here.
-    let destroyed = async {
-        let backend = settings.sandbox_backend()?;
-        let handle = backend.open(&id).await?;
-        backend.destroy(&handle).await?;
-        anyhow::Ok(())
-    }
-    .await;
-    match destroyed {
+/// Destroys the task's kept-alive sandbox, if it has one: a merged task is finished. Best
+/// effort: the sandbox's own expiry (and the backend's gc) reclaim it if destroying fails here.
+pub async fn tear_down_sandbox(state: &AppState, task: &TaskRow) {
+    let Some(id) = task.sandbox_id.as_deref() else { return };
+    match crate::sandboxes::destroy(&*state.sandbox, &state.pool, id, "its pull request was merged")
+        .await
+    {
         Ok(()) => {
-            tracing::info!(task_id = %task_id, sandbox = %id, "sandbox destroyed after merge")
+            tracing::info!(task_id = %task.id, sandbox = %id, "sandbox destroyed after merge")
         }
         Err(e) => {
-            tracing::warn!(task_id = %task_id, sandbox = %id, error = %e, "destroying the sandbox after merge failed")
+            tracing::warn!(task_id = %task.id, sandbox = %id, error = %e, "destroying the sandbox after merge failed")
         }
     }
-    Ok(())
 }

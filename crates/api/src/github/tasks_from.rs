@@ -1,23 +1,19 @@
 //! Tasks created from GitHub: fix an issue, continue a pull request on its own branch, or
-//! revert a commit. Each goes through the ordinary task creation (validation, limits, one
-//! unit of the daily quota).
+//! revert a commit. Each goes through the one task creation path (`tasks::service::create`:
+//! validation, limits, connectors, one unit of the daily quota).
 
 use actix_web::{post, web, HttpResponse};
-use diesel_async::AsyncConnection;
 use shared::github::TaskFromGithub;
 use shared::tasks::Task;
-use validator::Validate;
 
 use super::remote::RepoRef;
 use super::service::client;
-use super::{model, wire};
+use super::wire;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::tasks::endpoints::fallback_title;
-use crate::tasks::limits;
-use crate::tasks::model::{self as tasks, NewTask, TaskRow};
-use crate::tasks::validate::{self, TaskInput};
+use crate::tasks::model::TaskRow;
+use crate::tasks::service::{self, ExistingPull, TaskRequest};
 
 /// What the GitHub item contributes to the new task.
 struct Derived {
@@ -38,71 +34,23 @@ async fn create(
     if let Some(extra) = body.prompt_extra.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
         prompt = format!("{prompt}\n\n{extra}");
     }
-    let repo_url = repo.repo_url(&state.settings.github.web_url);
-    let input = TaskInput {
-        prompt: &prompt,
-        repo_url: &repo_url,
-        agent: &body.agent,
-        model: body.model.as_deref(),
-        base_branch: derived.base_branch.as_deref(),
-        max_duration_minutes: body.max_duration_minutes,
-    };
-    let mut errors = match input.validate() {
-        Ok(()) => Default::default(),
-        Err(e) => validate::to_map(&e),
-    };
-    let mut conn = state.conn().await?;
-    let limits = limits::effective(&mut conn, &state.settings.tasks, user.id).await?;
-    let duration = body.max_duration_minutes.unwrap_or(limits.max_duration_minutes);
-    if duration > limits.max_duration_minutes {
-        errors
-            .entry("max_duration_minutes".into())
-            .or_insert_with(Vec::new)
-            .push(format!("must be at most {} (your limit)", limits.max_duration_minutes));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    let new = NewTask {
-        user_id: user.id,
-        title: fallback_title(&prompt),
+    let request = TaskRequest {
         prompt,
-        repo_url,
+        repo_url: repo.repo_url(&state.settings.github.web_url),
         agent: body.agent,
         model: body.model,
         base_branch: derived.base_branch,
         install_dependencies: body.install_dependencies,
-        max_duration_minutes: duration as i32,
+        max_duration_minutes: body.max_duration_minutes,
         keep_alive: body.keep_alive,
-        create_pr: body.create_pr && derived.pull.is_none(),
-        connector_ids: Vec::new(),
+        create_pr: body.create_pr,
+        connector_ids: body.connector_ids,
+        pull_request: derived.pull.map(|pull| ExistingPull {
+            head_branch: pull.head.name.clone(),
+            pr: pull.to_task_pr(),
+        }),
     };
-    let pull = derived.pull;
-    let quota = limits.daily_quota;
-    // One transaction, so no worker claims the task before its branch and PR are set (the
-    // queue notification is delivered at commit).
-    let created = conn
-        .transaction(|conn| {
-            Box::pin(async move {
-                let Some(task) = tasks::create(conn, new, quota).await? else { return Ok(None) };
-                if let Some(pull) = &pull {
-                    model::set_branch(conn, task.id, &pull.head.name).await?;
-                    model::save_pr(conn, task.id, &pull.to_task_pr()).await?;
-                }
-                tasks::get(conn, task.id).await.map(Some)
-            })
-        })
-        .await?;
-    let Some(task) = created else {
-        let (_, reset_at) = limits::today();
-        return Err(ApiError::RateLimited {
-            detail: format!(
-                "Daily limit of {} tasks and follow-ups reached; it resets at midnight UTC.",
-                limits.daily_quota
-            ),
-            reset_at,
-        });
-    };
+    let task = service::create(state, user.id, request).await?;
     tracing::info!(user_id = %user.id, task_id = %task.id, repo = %repo.full_name(), "task created from GitHub");
     Ok(task)
 }

@@ -2,3 +2,4 @@
 
 pub mod endpoints;
 pub mod model;
+pub mod opened;

@@ -1,6 +1,10 @@
-//! Tasks: creation, listing, follow-ups, stop and deletion; per-user limits and the daily quota.
+//! Tasks: creation ([`service`], the one create path), listing, follow-ups, stop and deletion;
+//! per-user limits and the daily quota.
 
+pub mod cursor;
 pub mod endpoints;
 pub mod limits;
 pub mod model;
+pub mod quota;
+pub mod service;
 pub mod validate;

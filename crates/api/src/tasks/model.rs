@@ -7,7 +7,8 @@ use shared::events::{EventBody, LogLevel};
 use shared::tasks::{MessageRole, Task, TaskMessage, TaskStage, TaskStatus};
 use uuid::Uuid;
 
-use crate::db::schema::{runs, task_messages, tasks};
+use crate::db::enums::{Stage, Status, TERMINAL};
+use crate::db::schema::{runs, task_messages, task_pull_requests, tasks};
 use crate::events::hub::{RUNS_CHANNEL, STOP_CHANNEL};
 use crate::events::store;
 
@@ -23,8 +24,8 @@ pub struct TaskRow {
     pub agent: String,
     pub model: Option<String>,
     pub agent_version: Option<String>,
-    pub status: String,
-    pub stage: String,
+    pub status: Status,
+    pub stage: Stage,
     pub base_branch: Option<String>,
     pub branch_name: Option<String>,
     pub error: Option<String>,
@@ -35,24 +36,38 @@ pub struct TaskRow {
     pub connector_ids: Vec<Uuid>,
     pub session_id: Option<String>,
     pub sandbox_id: Option<String>,
-    pub pr_url: Option<String>,
-    pub pr_number: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// The task's pull request, from `task_pull_requests`.
+    #[diesel(embed)]
+    pub pr: Option<TaskPrRef>,
+}
+
+/// What a task row shows of its pull request.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = task_pull_requests)]
+pub struct TaskPrRef {
+    pub number: i64,
+    pub url: String,
 }
 
 impl TaskRow {
+    /// The number of the task's pull request, once it has one.
+    pub fn pr_number(&self) -> Option<i64> {
+        self.pr.as_ref().map(|p| p.number)
+    }
+
     /// The public status.
     pub fn status(&self) -> TaskStatus {
-        TaskStatus::parse(&self.status).unwrap_or(TaskStatus::Error)
+        self.status.0
     }
 
     /// The wire form.
     pub fn to_dto(&self) -> Task {
         let status = self.status();
-        let stage = TaskStage::parse(&self.stage).unwrap_or(TaskStage::Queued);
+        let stage = self.stage.0;
         Task {
             id: self.id,
             title: self.title.clone(),
@@ -72,8 +87,8 @@ impl TaskRow {
             keep_alive: self.keep_alive,
             create_pr: self.create_pr,
             connector_ids: self.connector_ids.clone(),
-            pr_url: self.pr_url.clone(),
-            pr_number: self.pr_number,
+            pr_url: self.pr.as_ref().map(|p| p.url.clone()),
+            pr_number: self.pr_number(),
             created_at: self.created_at,
             updated_at: self.updated_at,
             started_at: self.started_at,
@@ -102,6 +117,7 @@ pub struct NewTask {
 /// The user's task, not deleted; `NotFound` for anyone else's.
 pub async fn owned(conn: &mut AsyncPgConnection, user_id: Uuid, id: Uuid) -> QueryResult<TaskRow> {
     tasks::table
+        .left_join(task_pull_requests::table)
         .filter(tasks::id.eq(id).and(tasks::user_id.eq(user_id)).and(tasks::deleted_at.is_null()))
         .select(TaskRow::as_select())
         .first(conn)
@@ -110,7 +126,12 @@ pub async fn owned(conn: &mut AsyncPgConnection, user_id: Uuid, id: Uuid) -> Que
 
 /// A task by id regardless of owner (workers).
 pub async fn get(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<TaskRow> {
-    tasks::table.find(id).select(TaskRow::as_select()).first(conn).await
+    tasks::table
+        .left_join(task_pull_requests::table)
+        .filter(tasks::id.eq(id))
+        .select(TaskRow::as_select())
+        .first(conn)
+        .await
 }
 
 async fn wake_workers(conn: &mut AsyncPgConnection) -> QueryResult<()> {
@@ -262,15 +283,11 @@ pub async fn follow_up(
     conn.transaction(|conn| {
         Box::pin(async move {
             let n = diesel::update(
-                tasks::table.filter(tasks::id.eq(task_id)).filter(tasks::status.eq_any([
-                    "completed",
-                    "error",
-                    "stopped",
-                ])),
+                tasks::table.filter(tasks::id.eq(task_id)).filter(tasks::status.eq_any(TERMINAL)),
             )
             .set((
-                tasks::status.eq("pending"),
-                tasks::stage.eq("queued"),
+                tasks::status.eq(Status(TaskStatus::Pending)),
+                tasks::stage.eq(Stage(TaskStage::Queued)),
                 tasks::error.eq(None::<String>),
                 tasks::stop_requested_at.eq(None::<DateTime<Utc>>),
                 tasks::completed_at.eq(None::<DateTime<Utc>>),
@@ -324,20 +341,20 @@ pub async fn follow_up(
 pub async fn request_stop(conn: &mut AsyncPgConnection, task_id: Uuid) -> QueryResult<TaskRow> {
     conn.transaction(|conn| {
         Box::pin(async move {
-            let task: TaskRow = tasks::table
-                .find(task_id)
-                .for_update()
-                .select(TaskRow::as_select())
-                .first(conn)
-                .await?;
+            // Lock the row (the outer join below cannot be locked), then read it.
+            tasks::table.find(task_id).for_update().select(tasks::id).first::<Uuid>(conn).await?;
+            let task = get(conn, task_id).await?;
             match task.status() {
                 TaskStatus::Pending => {
                     diesel::update(
                         runs::table
                             .filter(runs::task_id.eq(task_id))
-                            .filter(runs::status.eq("pending")),
+                            .filter(runs::status.eq(Status(TaskStatus::Pending))),
                     )
-                    .set((runs::status.eq("stopped"), runs::finished_at.eq(diesel::dsl::now)))
+                    .set((
+                        runs::status.eq(Status(TaskStatus::Stopped)),
+                        runs::finished_at.eq(diesel::dsl::now),
+                    ))
                     .execute(conn)
                     .await?;
                     finish_task(
@@ -382,14 +399,16 @@ pub async fn finish_task(
     status: TaskStatus,
     reason: Option<&str>,
 ) -> QueryResult<bool> {
-    let n = diesel::update(
-        tasks::table
-            .filter(tasks::id.eq(task_id))
-            .filter(tasks::status.eq_any(["pending", "processing"])),
-    )
+    let n = diesel::update(tasks::table.filter(tasks::id.eq(task_id)).filter(
+        tasks::status.eq_any([Status(TaskStatus::Pending), Status(TaskStatus::Processing)]),
+    ))
     .set((
-        tasks::status.eq(status.as_str()),
-        tasks::stage.eq(if status == TaskStatus::Completed { "done" } else { "queued" }),
+        tasks::status.eq(Status(status)),
+        tasks::stage.eq(Stage(if status == TaskStatus::Completed {
+            TaskStage::Done
+        } else {
+            TaskStage::Queued
+        })),
         tasks::error.eq(if status == TaskStatus::Completed { None } else { reason }),
         tasks::completed_at.eq(diesel::dsl::now),
         tasks::updated_at.eq(diesel::dsl::now),
@@ -412,7 +431,7 @@ pub async fn finish_task(
 /// Listing filters.
 #[derive(Debug, Default)]
 pub struct ListFilter {
-    pub statuses: Vec<String>,
+    pub statuses: Vec<TaskStatus>,
     pub repo: Option<String>,
     /// (created_at, id) of the last item of the previous page.
     pub before: Option<(DateTime<Utc>, Uuid)>,
@@ -426,6 +445,7 @@ pub async fn list(
     f: &ListFilter,
 ) -> QueryResult<Vec<TaskRow>> {
     let mut q = tasks::table
+        .left_join(task_pull_requests::table)
         .filter(tasks::user_id.eq(user_id))
         .filter(tasks::deleted_at.is_null())
         .select(TaskRow::as_select())
@@ -433,7 +453,9 @@ pub async fn list(
         .limit(f.limit)
         .into_boxed();
     if !f.statuses.is_empty() {
-        q = q.filter(tasks::status.eq_any(f.statuses.clone()));
+        q = q.filter(
+            tasks::status.eq_any(f.statuses.iter().map(|s| Status(*s)).collect::<Vec<_>>()),
+        );
     }
     if let Some(repo) = &f.repo {
         q = q.filter(tasks::repo_url.eq(repo.clone()));
@@ -450,18 +472,18 @@ pub async fn soft_delete(
     conn: &mut AsyncPgConnection,
     user_id: Uuid,
     id: Option<Uuid>,
-    statuses: &[String],
+    statuses: &[TaskStatus],
 ) -> QueryResult<Vec<Uuid>> {
     let mut q = diesel::update(tasks::table)
         .filter(tasks::user_id.eq(user_id))
         .filter(tasks::deleted_at.is_null())
-        .filter(tasks::status.eq_any(["completed", "error", "stopped"]))
+        .filter(tasks::status.eq_any(TERMINAL))
         .into_boxed();
     if let Some(id) = id {
         q = q.filter(tasks::id.eq(id));
     }
     if !statuses.is_empty() {
-        q = q.filter(tasks::status.eq_any(statuses.to_vec()));
+        q = q.filter(tasks::status.eq_any(statuses.iter().map(|s| Status(*s)).collect::<Vec<_>>()));
     }
     q.set((tasks::deleted_at.eq(diesel::dsl::now), tasks::updated_at.eq(diesel::dsl::now)))
         .returning(tasks::id)

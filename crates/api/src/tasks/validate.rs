@@ -43,8 +43,10 @@ fn non_blank(value: &str) -> Result<(), ValidationError> {
     }
 }
 
-/// Accepts `https://`, `http://`, `ssh://`, `git://` and scp-like `user@host:path` URLs, and
-/// local paths (`/abs/path`, `file://`); whether local paths are allowed is checked separately.
+/// Accepts `https://` and `http://` URLs and local paths (`/abs/path`, `file://`); whether
+/// plain http and local paths are allowed is checked separately. SSH URLs (`ssh://`,
+/// `git@host:path`) and `git://` are refused here, before any quota is spent: Drydock clones
+/// over https with the user's token and holds no SSH keys, so the clone could never work.
 pub fn git_url(value: &str) -> Result<(), ValidationError> {
     let v = value.trim();
     if v.is_empty() || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -56,21 +58,22 @@ pub fn git_url(value: &str) -> Result<(), ValidationError> {
     if is_local(v) {
         return Ok(());
     }
-    if let Some(rest) =
-        ["https://", "http://", "ssh://", "git://"].iter().find_map(|p| v.strip_prefix(p))
-    {
+    if let Some(rest) = ["https://", "http://"].iter().find_map(|p| v.strip_prefix(p)) {
         let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
         if !host.is_empty() && !path.trim_matches('/').is_empty() {
             return Ok(());
         }
         return Err(error("must name a host and a repository path"));
     }
-    if let Some((user_host, path)) = v.split_once(':') {
-        if user_host.contains('@') && !user_host.contains('/') && !path.is_empty() {
-            return Ok(());
-        }
+    let scp_like = v.split_once(':').is_some_and(|(user_host, path)| {
+        user_host.contains('@') && !user_host.contains('/') && !path.is_empty()
+    });
+    if scp_like || v.starts_with("ssh://") || v.starts_with("git://") {
+        return Err(error(
+            "must be an https URL (https://host/owner/repo): Drydock clones over https with your token and cannot use SSH or git:// remotes",
+        ));
     }
-    Err(error("must be a git URL (https://host/owner/repo, git@host:owner/repo) or a local path"))
+    Err(error("must be a git URL (https://host/owner/repo) or a local path"))
 }
 
 /// Whether a repository URL names the local filesystem.
@@ -126,8 +129,6 @@ mod tests {
         for ok in [
             "https://github.com/a/b.git",
             "https://git.example/team/my.repo",
-            "git@github.com:a/b.git",
-            "ssh://git@host/x/y",
             "/srv/git/repo.git",
             "file:///srv/r",
         ] {
@@ -143,6 +144,10 @@ mod tests {
             "a:b",
         ] {
             assert!(git_url(bad).is_err(), "{bad}");
+        }
+        for ssh in ["git@github.com:a/b.git", "ssh://git@host/x/y", "git://host/x/y"] {
+            let message = git_url(ssh).unwrap_err().message.unwrap_or_default();
+            assert!(message.contains("https"), "{ssh}: {message}");
         }
     }
 

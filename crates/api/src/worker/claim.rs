@@ -4,9 +4,11 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};
 use diesel_async::{AsyncConnection, RunQueryDsl};
+use shared::tasks::{TaskStage, TaskStatus};
 use uuid::Uuid;
 
 use super::WorkerContext;
+use crate::db::enums::{Stage, Status};
 use crate::tasks::model::{self as tasks, TaskRow};
 
 /// A claimed run and its task.
@@ -34,6 +36,24 @@ struct Claimed {
     prompt: String,
 }
 
+/// The claim statement. The statuses are inlined from the enum rather than bound, so the
+/// planner can use the partial indexes on `runs (…) WHERE status = 'pending'/'processing'`.
+static CLAIM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let (processing, pending) = (TaskStatus::Processing.as_str(), TaskStatus::Pending.as_str());
+    format!(
+        "UPDATE runs SET status = '{processing}', worker_id = $1, attempts = attempts + 1, \
+           started_at = now(), lease_expires_at = now() + make_interval(secs => $2) \
+         WHERE id = ( \
+           SELECT r.id FROM runs r JOIN tasks t ON t.id = r.task_id \
+           WHERE r.status = '{pending}' AND t.deleted_at IS NULL \
+             AND (SELECT count(*) FROM runs p WHERE p.status = '{processing}') < $4 \
+             AND (SELECT count(*) FROM runs p WHERE p.status = '{processing}' AND p.user_id = r.user_id) < $3 \
+           ORDER BY r.created_at, r.id \
+           FOR UPDATE OF r SKIP LOCKED LIMIT 1) \
+         RETURNING id, task_id, number, prompt"
+    )
+});
+
 /// Claims the oldest pending run whose user is under the per-user cap, when the global cap
 /// allows; `None` when there is nothing to do.
 pub async fn next(ctx: &WorkerContext, worker_id: &str) -> anyhow::Result<Option<Job>> {
@@ -49,36 +69,29 @@ pub async fn next(ctx: &WorkerContext, worker_id: &str) -> anyhow::Result<Option
                 // Claims are serialised so that two workers cannot both take the last slot of a
                 // cap; SKIP LOCKED still keeps them off rows another transaction holds.
                 diesel::sql_query("SELECT pg_advisory_xact_lock(7272001)").execute(conn).await?;
-                let claimed: Option<Claimed> = diesel::sql_query(
-                    "UPDATE runs SET status = 'processing', worker_id = $1, attempts = attempts + 1, \
-                       started_at = now(), lease_expires_at = now() + make_interval(secs => $2) \
-                     WHERE id = ( \
-                       SELECT r.id FROM runs r JOIN tasks t ON t.id = r.task_id \
-                       WHERE r.status = 'pending' AND t.deleted_at IS NULL \
-                         AND (SELECT count(*) FROM runs p WHERE p.status = 'processing') < $4 \
-                         AND (SELECT count(*) FROM runs p WHERE p.status = 'processing' AND p.user_id = r.user_id) < $3 \
-                       ORDER BY r.created_at, r.id \
-                       FOR UPDATE OF r SKIP LOCKED LIMIT 1) \
-                     RETURNING id, task_id, number, prompt",
-                )
-                .bind::<Text, _>(&worker)
-                .bind::<BigInt, _>(lease)
-                .bind::<BigInt, _>(per_user)
-                .bind::<BigInt, _>(global)
-                .get_result(conn)
-                .await
-                .optional()?;
+                let claimed: Option<Claimed> = diesel::sql_query(CLAIM.as_str())
+                    .bind::<Text, _>(&worker)
+                    .bind::<BigInt, _>(lease)
+                    .bind::<BigInt, _>(per_user)
+                    .bind::<BigInt, _>(global)
+                    .get_result(conn)
+                    .await
+                    .optional()?;
                 if let Some(c) = &claimed {
                     use crate::db::schema::tasks as t;
-                    diesel::update(t::table.filter(t::id.eq(c.task_id)).filter(t::status.eq("pending")))
-                        .set((
-                            t::status.eq("processing"),
-                            t::stage.eq("provisioning"),
-                            t::started_at.eq(diesel::dsl::now),
-                            t::updated_at.eq(diesel::dsl::now),
-                        ))
-                        .execute(conn)
-                        .await?;
+                    diesel::update(
+                        t::table
+                            .filter(t::id.eq(c.task_id))
+                            .filter(t::status.eq(Status(TaskStatus::Pending))),
+                    )
+                    .set((
+                        t::status.eq(Status(TaskStatus::Processing)),
+                        t::stage.eq(Stage(TaskStage::Provisioning)),
+                        t::started_at.eq(diesel::dsl::now),
+                        t::updated_at.eq(diesel::dsl::now),
+                    ))
+                    .execute(conn)
+                    .await?;
                 }
                 Ok::<_, diesel::result::Error>(claimed)
             })
@@ -103,7 +116,7 @@ pub async fn heartbeat(
         runs::table
             .filter(runs::id.eq(run_id))
             .filter(runs::worker_id.eq(worker_id))
-            .filter(runs::status.eq("processing")),
+            .filter(runs::status.eq(Status(TaskStatus::Processing))),
     )
     .set(runs::lease_expires_at.eq(Utc::now() + lease))
     .execute(&mut conn)

@@ -3,10 +3,11 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use shared::events::{EventBody, LogLevel};
-use shared::tasks::TaskStage;
+use shared::tasks::{TaskStage, TaskStatus};
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use crate::db::enums::{Stage, Status};
 use crate::db::schema::{runs, tasks};
 use crate::db::DbPool;
 use crate::events::writer::EventSender;
@@ -17,7 +18,7 @@ macro_rules! update_live_task {
     ($ctx:expr, $values:expr) => {{
         if let Ok(mut conn) = $ctx.pool.get().await {
             let result = diesel::update(tasks::table)
-                .filter(tasks::id.eq($ctx.task_id).and(tasks::status.eq("processing")))
+                .filter(tasks::id.eq($ctx.task_id).and(tasks::status.eq(Status(TaskStatus::Processing))))
                 .set(($values, tasks::updated_at.eq(diesel::dsl::now)))
                 .execute(&mut conn)
                 .await;
@@ -82,7 +83,7 @@ impl RunContext {
 
     /// Moves the task to a new stage and records it.
     pub async fn stage(&self, stage: TaskStage) {
-        update_live_task!(self, tasks::stage.eq(stage.as_str()));
+        update_live_task!(self, tasks::stage.eq(Stage(stage)));
         self.event(EventBody::Stage { stage });
     }
 

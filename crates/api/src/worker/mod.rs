@@ -7,10 +7,10 @@
 
 pub mod claim;
 pub mod context;
-pub mod executor;
+pub mod error;
+pub mod inputs;
 pub mod pipeline;
 pub mod reaper;
-pub mod repo;
 pub mod run;
 
 use std::sync::Arc;
@@ -22,8 +22,7 @@ use crate::config::Settings;
 use crate::crypto::SecretBox;
 use crate::db::DbPool;
 use crate::events::hub::{Hub, Signal};
-
-pub use executor::Executor;
+use crate::sandboxes::Backend;
 
 /// What workers share.
 #[derive(Clone)]
@@ -36,8 +35,30 @@ pub struct WorkerContext {
     pub settings: Arc<Settings>,
     /// Opens users' sealed keys.
     pub secrets: SecretBox,
-    /// Runs the pipeline of a claimed run.
-    pub executor: Arc<dyn Executor>,
+    /// The process's sandbox backend.
+    pub sandbox: Backend,
+}
+
+impl WorkerContext {
+    /// A context for workers, after proving that sandboxes work here (a broken install fails at
+    /// start with a clear message, never later or silently without isolation) and putting
+    /// configured custom agent binaries into the tool cache.
+    pub async fn new(
+        settings: Arc<Settings>,
+        pool: DbPool,
+        hub: Hub,
+        secrets: SecretBox,
+        sandbox: Backend,
+    ) -> anyhow::Result<Self> {
+        crate::sandboxes::check(&settings, &*sandbox).await?;
+        let overrides = settings.tools_dir().join(pipeline::OVERRIDES);
+        std::fs::create_dir_all(&overrides)?;
+        for (agent, path) in &settings.agent_binaries {
+            std::fs::copy(path, overrides.join(agent))
+                .map_err(|e| anyhow::anyhow!("copying agent binary {}: {e}", path.display()))?;
+        }
+        Ok(Self { pool, hub, settings, secrets, sandbox })
+    }
 }
 
 /// Starts `count` workers and one reaper; they stop when `shutdown` turns true.
@@ -95,34 +116,4 @@ async fn worker_loop(ctx: WorkerContext, worker_id: String, mut shutdown: watch:
         }
     }
     tracing::info!(%worker_id, "worker stopped");
-}
-
-/// Collects the known secret values of the task's owner (their keys, the GitHub token and their
-/// connectors' secrets) so events are redacted by exact value.
-pub async fn executor_secrets(
-    ctx: &WorkerContext,
-    job: &claim::Job,
-) -> crate::events::redact::Redactor {
-    use secrecy::ExposeSecret;
-    let mut values = Vec::new();
-    if let Ok(mut conn) = ctx.pool.get().await {
-        if let Ok(keys) = crate::keys::model::list(&mut conn, job.task.user_id).await {
-            values.extend(
-                keys.iter()
-                    .filter_map(|k| ctx.secrets.open(&k.value_enc).ok())
-                    .map(|s| s.expose_secret().to_owned()),
-            );
-        }
-        if let Ok(Some(identity)) =
-            crate::accounts::model::identity(&mut conn, job.task.user_id, "github").await
-        {
-            if let Some(token) = identity.access_token_enc.and_then(|t| ctx.secrets.open(&t).ok()) {
-                values.push(token.expose_secret().to_owned());
-            }
-        }
-        values.extend(
-            crate::connectors::secret_values(&mut conn, &ctx.secrets, job.task.user_id).await,
-        );
-    }
-    crate::events::redact::Redactor::new(values)
 }

@@ -8,10 +8,12 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
+use shared::tasks::TaskStatus;
 use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::WorkerContext;
+use crate::db::enums::Status;
 use crate::db::schema::runs;
 use crate::tasks::model as tasks;
 
@@ -27,11 +29,11 @@ pub async fn recover_expired(ctx: &WorkerContext) -> anyhow::Result<Vec<Uuid>> {
             Box::pin(async move {
                 let expired: Vec<(Uuid, Uuid)> = diesel::update(
                     runs::table
-                        .filter(runs::status.eq("processing"))
+                        .filter(runs::status.eq(Status(TaskStatus::Processing)))
                         .filter(runs::lease_expires_at.lt(diesel::dsl::now)),
                 )
                 .set((
-                    runs::status.eq("error"),
+                    runs::status.eq(Status(TaskStatus::Error)),
                     runs::error.eq(LOST_WORKER),
                     runs::finished_at.eq(diesel::dsl::now),
                 ))
@@ -67,7 +69,7 @@ pub async fn reaper_loop(ctx: WorkerContext, mut shutdown: watch::Receiver<bool>
         if let Err(e) = recover_expired(&ctx).await {
             tracing::warn!(error = %e, "recovering expired runs failed");
         }
-        if let Err(e) = crate::sandboxes::collect_expired(&ctx.settings, &ctx.pool).await {
+        if let Err(e) = crate::sandboxes::collect_expired(&*ctx.sandbox, &ctx.pool).await {
             tracing::warn!(error = %e, "collecting expired sandboxes failed");
         }
         tokio::select! {

@@ -11,9 +11,11 @@ use tokio::sync::watch;
 
 use super::claim::{self, Job};
 use super::context::RunContext;
-use super::executor::RunOutcome;
+use super::inputs::RunInputs;
+use super::pipeline::{self, provision, Finished, RunOutcome};
 use super::WorkerContext;
-use crate::db::schema::runs;
+use crate::db::enums::Status;
+use crate::db::schema::{runs, tasks as task_columns};
 use crate::events::hub::Signal;
 use crate::events::redact::Redactor;
 use crate::events::writer::EventSender;
@@ -35,7 +37,10 @@ pub async fn execute(
     let task_id = job.task.id;
     let run_id = job.run_id;
     tracing::info!(%task_id, %run_id, %worker_id, "run started");
-    let redactor = crate::worker::executor_secrets(ctx, &job).await;
+    // Loaded before anything runs: without the full list of secrets, nothing may print.
+    let inputs = RunInputs::load(ctx, &job).await;
+    let redactor =
+        inputs.as_ref().map(RunInputs::redactor).unwrap_or_else(|_| Redactor::new(Vec::new()));
     let events = EventSender::spawn(ctx.pool.clone(), task_id, redactor);
     events.send(shared::events::EventBody::Status { status: TaskStatus::Processing, reason: None });
     let (cancel_tx, cancel_rx) = watch::channel(false);
@@ -56,7 +61,7 @@ pub async fn execute(
                 tokio::select! {
                     signal = signals.recv() => match signal {
                         Ok(Signal::Stop(id)) if id == task_id => {
-                            stop_requested.store(true, Ordering::SeqCst);
+                            AtomicBool::store(&stop_requested, true, Ordering::SeqCst);
                             let _ = cancel_tx.send(true);
                         }
                         Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
@@ -65,7 +70,7 @@ pub async fn execute(
                     _ = beat.tick() => match claim::heartbeat(&ctx, &worker_id, run_id, task_id).await {
                         Ok((still_ours, stop)) => {
                             if stop.is_some() {
-                                stop_requested.store(true, Ordering::SeqCst);
+                                AtomicBool::store(&stop_requested, true, Ordering::SeqCst);
                             }
                             if !still_ours || stop.is_some() {
                                 let _ = cancel_tx.send(true);
@@ -92,29 +97,49 @@ pub async fn execute(
     };
 
     let run_ctx = RunContext::new(ctx.pool.clone(), task_id, run_id, events.clone(), cancel_rx);
-    let outcome = ctx.executor.run_job(&job, &run_ctx).await;
-    let shutting_down = *shutdown.borrow();
-    let outcome = match outcome {
-        RunOutcome::Completed { .. } => outcome,
-        _ if stop_requested.load(Ordering::SeqCst) => RunOutcome::Stopped,
-        _ if shutting_down && *cancel_tx.borrow() => RunOutcome::Failed(SHUT_DOWN.to_owned()),
+    let Finished { outcome, sandbox } = match &inputs {
+        Ok(inputs) => pipeline::run(ctx, &job, &run_ctx, inputs).await,
+        Err(_) => Finished { outcome: RunOutcome::Stopped, sandbox: None },
+    };
+    let outcome = match (inputs, outcome) {
+        (Err(e), _) => RunOutcome::Failed(e.into_message(task_id, run_id)),
+        (Ok(_), outcome @ RunOutcome::Completed { .. }) => outcome,
+        _ if AtomicBool::load(&stop_requested, Ordering::SeqCst) => RunOutcome::Stopped,
+        _ if *shutdown.borrow() && *cancel_tx.borrow() => RunOutcome::Failed(SHUT_DOWN.to_owned()),
         _ if *cancel_tx.borrow() => RunOutcome::Stopped,
-        other => other,
+        (Ok(_), other) => other,
+    };
+    // The sandbox is kept for follow-ups only after a completed run of a task that asked for
+    // it. The outcome is recorded before a discarded sandbox is destroyed, so a stop is
+    // reported as soon as the agent's processes are gone.
+    let kept = match &sandbox {
+        Some(handle) if job.task.keep_alive && matches!(outcome, RunOutcome::Completed { .. }) => {
+            let until = provision::keep(ctx, handle).await;
+            run_ctx.log(format!("Sandbox kept alive until {}", until.to_rfc3339()));
+            Some(handle.id.clone())
+        }
+        _ => None,
     };
     events.flush().await;
     watcher.abort();
     on_shutdown.abort();
-    if let Err(e) = finish(ctx, worker_id, &job, &outcome).await {
+    if let Err(e) = finish(ctx, worker_id, &job, &outcome, kept.as_deref()).await {
         tracing::error!(%task_id, error = %e, "recording the outcome failed; the reaper will end the run");
+    }
+    if let (Some(handle), None) = (&sandbox, &kept) {
+        provision::discard(ctx, handle).await;
     }
     tracing::info!(%task_id, %run_id, ?outcome, "run finished");
 }
 
+/// Ends the run and its task, if this worker still holds it, and records which sandbox the
+/// task keeps (`None`: it keeps none).
 async fn finish(
     ctx: &WorkerContext,
     worker_id: &str,
     job: &Job,
     outcome: &RunOutcome,
+    kept_sandbox: Option<&str>,
 ) -> anyhow::Result<()> {
     let (status, reason, message) = match outcome {
         RunOutcome::Completed { agent_message } => {
@@ -126,6 +151,7 @@ async fn finish(
     let task_id = job.task.id;
     let run_id = job.run_id;
     let worker_id = worker_id.to_owned();
+    let kept_sandbox = kept_sandbox.map(str::to_owned);
     let mut conn = ctx.pool.get().await?;
     conn.transaction(|conn| {
         Box::pin(async move {
@@ -135,10 +161,10 @@ async fn finish(
                 runs::table
                     .filter(runs::id.eq(run_id))
                     .filter(runs::worker_id.eq(&worker_id))
-                    .filter(runs::status.eq("processing")),
+                    .filter(runs::status.eq(Status(TaskStatus::Processing))),
             )
             .set((
-                runs::status.eq(status.as_str()),
+                runs::status.eq(Status(status)),
                 runs::error.eq(&reason),
                 runs::finished_at.eq(diesel::dsl::now),
             ))
@@ -151,15 +177,14 @@ async fn finish(
                 tasks::insert_message(conn, task_id, Some(run_id), MessageRole::Agent, text)
                     .await?;
             }
+            diesel::update(task_columns::table.find(task_id))
+                .set(task_columns::sandbox_id.eq(&kept_sandbox))
+                .execute(conn)
+                .await?;
             tasks::finish_task(conn, task_id, status, reason.as_deref()).await?;
             Ok::<_, diesel::result::Error>(())
         })
     })
     .await?;
     Ok(())
-}
-
-/// The secrets a run's events must never contain.
-pub fn redactor_for(values: Vec<String>) -> Redactor {
-    Redactor::new(values)
 }

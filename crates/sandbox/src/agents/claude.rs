@@ -22,6 +22,7 @@ use super::{
 
 static SPEC: AgentSpec = AgentSpec {
     kind: AgentKind::Claude,
+    display_name: "Claude Code",
     package: Some("@anthropic-ai/claude-code"),
     version: "2.1.197",
     binary: "node_modules/.bin/claude",

@@ -23,6 +23,7 @@ use super::{
 
 static SPEC: AgentSpec = AgentSpec {
     kind: AgentKind::Codex,
+    display_name: "OpenAI Codex CLI",
     package: Some("@openai/codex"),
     version: "0.169.0",
     binary: "node_modules/.bin/codex",

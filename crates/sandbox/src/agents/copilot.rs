@@ -32,6 +32,7 @@ const NATIVE_BINARY: &str = "node_modules/@github/copilot-linux-x64/copilot";
 
 static SPEC: AgentSpec = AgentSpec {
     kind: AgentKind::Copilot,
+    display_name: "GitHub Copilot CLI",
     package: Some("@github/copilot"),
     version: "1.0.102",
     binary: NATIVE_BINARY,

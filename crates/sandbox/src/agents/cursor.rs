@@ -26,6 +26,7 @@ use super::{
 
 static SPEC: AgentSpec = AgentSpec {
     kind: AgentKind::Cursor,
+    display_name: "Cursor CLI",
     package: None,
     // The build the documented stream-json format was taken from; not verifiable here.
     version: "2025.11.25",

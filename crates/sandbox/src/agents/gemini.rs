@@ -21,6 +21,7 @@ use super::{
 
 static SPEC: AgentSpec = AgentSpec {
     kind: AgentKind::Gemini,
+    display_name: "Gemini CLI",
     package: Some("@google/gemini-cli"),
     version: "0.61.0",
     binary: "node_modules/.bin/gemini",

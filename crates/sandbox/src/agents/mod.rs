@@ -208,6 +208,8 @@ impl fmt::Debug for Invocation {
 pub struct AgentSpec {
     /// Which agent.
     pub kind: AgentKind,
+    /// The name people know it by ("Claude Code").
+    pub display_name: &'static str,
     /// npm package (`None` when not distributed on npm).
     pub package: Option<&'static str>,
     /// The pinned version.
@@ -223,6 +225,18 @@ pub struct AgentSpec {
 }
 
 impl AgentSpec {
+    /// Whether this server can install and run the CLI (Cursor's is not on npm).
+    pub fn available(&self) -> bool {
+        self.package.is_some()
+    }
+
+    /// The models offered, the default first.
+    pub fn models_default_first(&self) -> Vec<&'static str> {
+        let mut models = vec![self.default_model];
+        models.extend(self.models.iter().copied().filter(|m| *m != self.default_model));
+        models
+    }
+
     /// `<tools>/<agent>-<version>`.
     pub fn install_dir(&self, tools_dir: &Path) -> PathBuf {
         tools_dir.join(format!("{}-{}", self.kind.as_str(), self.version))

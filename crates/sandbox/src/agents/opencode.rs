@@ -20,6 +20,7 @@ use super::{
 
 static SPEC: AgentSpec = AgentSpec {
     kind: AgentKind::Opencode,
+    display_name: "opencode",
     package: Some("opencode-ai"),
     version: "1.18.33",
     binary: "node_modules/.bin/opencode",

@@ -17,6 +17,7 @@ use super::{
 
 static SPEC: AgentSpec = AgentSpec {
     kind: AgentKind::Qwen,
+    display_name: "Qwen Code",
     package: Some("@qwen-code/qwen-code"),
     version: "0.15.10",
     binary: "node_modules/.bin/qwen",

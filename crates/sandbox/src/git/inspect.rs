@@ -1,11 +1,6 @@
-//! Read-only git queries on a workspace, for callers outside the pipeline (the changes view,
-//! the file list, "did the agent commit?").
-//!
-//! A plain `git -C <workspace>` is wrong there twice over: the workspace belongs to the
-//! sandbox's uid, so git run as root refuses it ("detected dubious ownership"), and the agent
-//! wrote its `.git/config`, so honouring that (fsmonitor, aliases, filters) would run the
-//! agent's commands on the host. These queries get the same hardening as the pipeline's own
-//! commands, with `GIT_DIR` pinned (which is also why ownership is not checked).
+//! Small read-only questions about a working tree, and the one branch manoeuvre a follow-up
+//! needs. They run with the same hardening as every other host-side git command (no hooks, no
+//! fsmonitor, no system or global config), so a tree the agent wrote cannot make them run code.
 
 use std::path::Path;
 
@@ -14,18 +9,65 @@ use super::{Git, GitError};
 
 impl Git {
     /// Runs a read-only git command in the working tree `dir` and returns its stdout; a
-    /// non-zero exit is [`GitError::Failed`]. For queries such as `rev-parse`, `merge-base` or
-    /// `ls-files`; never give it a command that writes or talks to a remote.
+    /// non-zero exit is [`GitError::Failed`]. For queries such as `rev-parse` or `ls-files`;
+    /// never give it a command that writes or talks to a remote. `GIT_DIR` is pinned, which is
+    /// also why a workspace owned by the sandbox's uid is not refused as "dubious".
     pub async fn query(&self, dir: &Path, args: &[&str]) -> Result<Vec<u8>, GitError> {
         let output = self.run_ok(GitCommand::new(args.iter().copied()).in_repo(dir)).await?;
         Ok(output.stdout)
     }
 
-    /// The commit `HEAD` of `dir` points at, or `None` when there is none (an empty repository)
-    /// or `dir` is no repository.
-    pub async fn head(&self, dir: &Path) -> Option<String> {
-        let out = self.query(dir, &["rev-parse", "--verify", "-q", "HEAD"]).await.ok()?;
-        let head = String::from_utf8_lossy(&out).trim().to_owned();
-        (!head.is_empty()).then_some(head)
+    /// The commit `HEAD` points at; `None` on an unborn branch (a repository that started
+    /// empty and has no commit yet).
+    pub async fn head(&self, dir: &Path) -> Result<Option<String>, GitError> {
+        let out =
+            self.run(GitCommand::new(["rev-parse", "--verify", "-q", "HEAD"]).in_repo(dir)).await?;
+        Ok(out.success().then(|| out.stdout_text().trim().to_owned()).filter(|s| !s.is_empty()))
+    }
+
+    /// The merge base of `HEAD` and the remote's `base` branch as last fetched; `None` when
+    /// either side is missing or they share no history.
+    pub async fn merge_base(&self, dir: &Path, base: &str) -> Result<Option<String>, GitError> {
+        let remote = format!("refs/remotes/origin/{base}");
+        let out =
+            self.run(GitCommand::new(["merge-base", "HEAD", remote.as_str()]).in_repo(dir)).await?;
+        Ok(out.success().then(|| out.stdout_text().trim().to_owned()).filter(|s| !s.is_empty()))
+    }
+
+    /// Every path of the working tree git would show: tracked files and untracked ones that
+    /// are not ignored, sorted and without duplicates.
+    pub async fn ls_files(&self, dir: &Path) -> Result<Vec<String>, GitError> {
+        let out = self
+            .run_ok(
+                GitCommand::new([
+                    "-c",
+                    "core.quotePath=false",
+                    "ls-files",
+                    "-z",
+                    "--cached",
+                    "--others",
+                    "--exclude-standard",
+                ])
+                .in_repo(dir),
+            )
+            .await?;
+        let mut paths: Vec<String> = out
+            .stdout
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect();
+        paths.sort();
+        paths.dedup();
+        Ok(paths)
+    }
+
+    /// Renames the checked-out branch `from` to `to`, replacing a local `to` if one exists.
+    /// A follow-up clones the pushed task branch under a temporary name (a clone cannot check
+    /// out a new branch named like the one it starts from) and takes the real name back here.
+    pub async fn adopt_branch(&self, dir: &Path, from: &str, to: &str) -> Result<(), GitError> {
+        self.run_ok(GitCommand::new(["checkout", "-q", "-B", to]).in_repo(dir)).await?;
+        self.run_ok(GitCommand::new(["branch", "-q", "-D", from]).in_repo(dir)).await?;
+        Ok(())
     }
 }

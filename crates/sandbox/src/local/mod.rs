@@ -8,10 +8,12 @@
 //! <root>/<id>/home/          /home/agent (HOME), lives as long as the sandbox
 //! <root>/<id>/etc/           synthetic passwd and group
 //! <root>/.uids/<uid>         uid leases, when the server is root (see `identity`)
+//! <root>/<id>/egress/        brokered sandboxes: where the host serves the egress socket
 //! ```
 //!
 //! Each `exec` starts a fresh `bwrap` with new user, PID, IPC and UTS namespaces (and network,
-//! when off), no nested user namespaces, a seccomp filter (see `seccomp`), `/proc/sys`
+//! unless [`NetworkMode::Host`]; a brokered command runs under the relay, see
+//! [`crate::relay`]), no nested user namespaces, a seccomp filter (see `seccomp`), `/proc/sys`
 //! read-only and no `/sys`, the host's system directories read-only, a private `/tmp`, and an
 //! environment built from nothing. When the server is root, each sandbox runs as a host uid of
 //! its own and owns its workspace and HOME; before each command, files the host wrote there as
@@ -46,16 +48,27 @@ use self::cgroup::CgroupRoots;
 use self::exec::{DiskQuota, Watch};
 use self::identity::{HostId, Identities};
 use self::metadata::Metadata;
-use self::plan::{PlanInput, SystemMount};
+use self::plan::{NetworkPlan, PlanInput, SystemMount};
 use self::pre_exec::{ChildSetup, Stage};
 use self::signals::Running;
 use crate::backend::Sandbox;
 use crate::error::{Result, SandboxError};
 use crate::files::{read_beneath, validate_relative, write_beneath};
 use crate::spec::{
-    validate_id, Capabilities, ExecOutcome, ExecRequest, FileRoot, KillPolicy, Limits, OutputLine,
-    Reclaimed, SandboxHandle, SandboxSpec, StopReason,
+    validate_id, Capabilities, ExecOutcome, ExecRequest, FileRoot, KillPolicy, Limits, NetworkMode,
+    OutputLine, Reclaimed, SandboxHandle, SandboxSpec, StopReason, EGRESS_SOCKET,
 };
+
+/// The relay that brokered sandboxes run their commands under: invoked as
+/// `<program> <args...> --listen ADDR --socket PATH -- <command...>` (see [`crate::relay`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayProgram {
+    /// The executable on the host, bound read-only into the sandbox. It must run with only the
+    /// sandbox's view of the file system (the host's `/usr` and `/lib`).
+    pub program: PathBuf,
+    /// Arguments before the relay's own (`["sandbox-relay"]` for the `drydock` binary).
+    pub args: Vec<String>,
+}
 
 /// Settings of the local backend.
 #[derive(Debug, Clone)]
@@ -82,6 +95,8 @@ pub struct LocalSandboxConfig {
     pub uid_count: u32,
     /// Time between two measurements of a sandbox's disk use while a command runs.
     pub disk_check_interval: Duration,
+    /// The relay for [`NetworkMode::Brokered`] sandboxes; without one they cannot be created.
+    pub relay: Option<RelayProgram>,
 }
 
 impl LocalSandboxConfig {
@@ -106,6 +121,7 @@ impl LocalSandboxConfig {
             uid_base: 200_000,
             uid_count: 1000,
             disk_check_interval: Duration::from_secs(5),
+            relay: None,
         }
     }
 }
@@ -128,6 +144,8 @@ pub struct LocalSandbox {
 }
 
 const BACKEND: &str = "bubblewrap";
+/// Sub-directory of a brokered sandbox holding the egress socket.
+const EGRESS_DIR_NAME: &str = "egress";
 const INSTALL_HINT: &str =
     "install bubblewrap (Debian/Ubuntu package `bubblewrap`: apt-get install bubblewrap)";
 
@@ -178,6 +196,16 @@ impl LocalSandbox {
         let seccomp = seccomp::programs().map_err(|e| SandboxError::Unavailable {
             reason: format!("building the seccomp filter: {e}"),
         })?;
+        if let Some(relay) = &config.relay {
+            if !relay.program.is_absolute() || !relay.program.is_file() {
+                return Err(SandboxError::Unavailable {
+                    reason: format!(
+                        "the sandbox relay {} is not an absolute path to a program",
+                        relay.program.display()
+                    ),
+                });
+            }
+        }
         Ok(Self {
             bwrap,
             system: plan::detect_system_mounts(),
@@ -396,8 +424,20 @@ impl LocalSandbox {
         Metadata::load(&dir)
     }
 
-    fn handle(&self, id: &str) -> SandboxHandle {
-        SandboxHandle { id: id.to_string(), host_workspace: Some(self.dir(id).join("work")) }
+    fn handle(&self, id: &str, network: NetworkMode) -> SandboxHandle {
+        SandboxHandle {
+            id: id.to_string(),
+            host_workspace: Some(self.dir(id).join("work")),
+            egress_socket: (network == NetworkMode::Brokered)
+                .then(|| self.dir(id).join(EGRESS_DIR_NAME).join(EGRESS_SOCKET)),
+        }
+    }
+
+    /// How `meta`'s commands reach the network.
+    fn relay(&self) -> Result<&RelayProgram> {
+        self.config.relay.as_ref().ok_or_else(|| SandboxError::Unavailable {
+            reason: "brokered network needs a relay program (LocalSandboxConfig::relay)".into(),
+        })
     }
 
     fn take_running(&self, id: &str) -> Vec<Arc<Running>> {
@@ -416,7 +456,7 @@ impl LocalSandbox {
     }
 
     async fn remove(&self, meta: &Metadata) -> Result<()> {
-        self.kill(&self.handle(&meta.id)).await?;
+        self.kill(&self.handle(&meta.id, meta.network)).await?;
         if let Ok(mut map) = self.handed_over.lock() {
             map.remove(&meta.id);
         }
@@ -456,6 +496,10 @@ impl Sandbox for LocalSandbox {
         BACKEND
     }
 
+    async fn check(&self) -> Result<()> {
+        LocalSandbox::check(self).await
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             network_isolation: true,
@@ -479,6 +523,9 @@ impl Sandbox for LocalSandbox {
         validate_id(&spec.id)?;
         if let (Some(tools), true) = (&spec.tools_dir, self.identities.own()) {
             check_readable_by_others(tools)?;
+        }
+        if spec.network == NetworkMode::Brokered {
+            self.relay()?;
         }
         let dir = self.dir(&spec.id);
         match std::fs::create_dir(&dir) {
@@ -507,6 +554,13 @@ impl Sandbox for LocalSandbox {
                     give(&dir.join(sub), identity)?;
                 }
             }
+            if spec.network == NetworkMode::Brokered {
+                // Searchable by the sandbox's user, which connects to the socket inside.
+                let egress = dir.join(EGRESS_DIR_NAME);
+                std::fs::create_dir(&egress)
+                    .map_err(|e| SandboxError::io(format!("creating egress of {}", spec.id), e))?;
+                set_mode(&egress, 0o755)?;
+            }
             std::fs::write(dir.join("etc/passwd"), plan::passwd_file())
                 .and_then(|()| std::fs::write(dir.join("etc/group"), plan::group_file()))
                 .map_err(|e| SandboxError::io("writing passwd", e))?;
@@ -534,13 +588,13 @@ impl Sandbox for LocalSandbox {
             let _ = tokio::task::spawn_blocking(move || identities.release(&id, identity)).await;
             return Err(err);
         }
-        Ok(self.handle(&spec.id))
+        Ok(self.handle(&spec.id, spec.network))
     }
 
     async fn open(&self, id: &str) -> Result<SandboxHandle> {
         let meta = self.load(id)?;
         self.identity_of(&meta)?;
-        Ok(self.handle(id))
+        Ok(self.handle(id, meta.network))
     }
 
     async fn exec(
@@ -561,17 +615,37 @@ impl Sandbox for LocalSandbox {
         let identity = self.identity_of(&meta)?;
         let dir = self.dir(&meta.id);
         let mut setup = ChildSetup::new(&meta.limits, &meta.cgroups);
-        let (sandbox_dir, tools_dir) = if self.identities.own() {
+        let relay = match meta.network {
+            NetworkMode::Brokered => Some(self.relay()?.clone()),
+            NetworkMode::Host | NetworkMode::None => None,
+        };
+        let egress_dir = dir.join(EGRESS_DIR_NAME);
+        let (sandbox_dir, tools_dir, egress_dir, relay) = if self.identities.own() {
             self.hand_over(&meta.id, identity).await;
             let mut stage = Stage::default();
             for sub in ["work", "home", "etc"] {
                 stage.add(&dir.join(sub), sub)?;
             }
             let tools = meta.tools_dir.as_deref().map(|t| stage.add(t, "tools")).transpose()?;
+            // The socket's directory and the relay are staged too: the sandbox's uid may not be
+            // able to reach them where they are on the host.
+            let (egress_dir, relay) = match relay {
+                Some(relay) => {
+                    let egress = stage.add(&egress_dir, EGRESS_DIR_NAME)?;
+                    let program = stage.add(&relay.program, "relay")?;
+                    (egress, Some(RelayProgram { program, ..relay }))
+                }
+                None => (egress_dir, None),
+            };
             setup = setup.run_as_sandbox_user(stage, identity);
-            (PathBuf::from(pre_exec::STAGE_DIR), tools)
+            (PathBuf::from(pre_exec::STAGE_DIR), tools, egress_dir, relay)
         } else {
-            (dir.clone(), meta.tools_dir.clone())
+            (dir.clone(), meta.tools_dir.clone(), egress_dir, relay)
+        };
+        let network = match &relay {
+            Some(relay) => NetworkPlan::Brokered { socket_dir: &egress_dir, relay },
+            None if meta.network == NetworkMode::Host => NetworkPlan::Host,
+            None => NetworkPlan::None,
         };
         let seccomp_fds = [
             setup.inherit(memfd("drydock-seccomp", &self.seccomp.deny)?),
@@ -580,7 +654,7 @@ impl Sandbox for LocalSandbox {
         let args = plan::bwrap_args(&PlanInput {
             sandbox_dir: &sandbox_dir,
             system: &self.system,
-            network: meta.network,
+            network,
             tools_dir: tools_dir.as_deref(),
             cwd: &cwd,
             argv: &request.argv,
@@ -593,7 +667,7 @@ impl Sandbox for LocalSandbox {
             // Nothing of the server's environment reaches the sandbox; variables are passed to
             // bwrap's environment rather than its argv so they do not show in `ps` on the host.
             .env_clear()
-            .envs(plan::command_env(&meta.env, &request.env))
+            .envs(plan::command_env(&plan::network_env(&network), &meta.env, &request.env))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -47,6 +47,9 @@ async fn one_turn_in_the_sandbox(kind: AgentKind) {
     let sandbox = local_sandbox(root.path()).await;
     let mut spec = SandboxSpec::new(format!("agent-{}", kind.as_str()));
     spec.tools_dir = Some(tools.clone());
+    // The CLI talks straight to the fake model on the host's loopback here; the brokered path
+    // is tested through the worker (tests/api/agents_real.rs).
+    spec.network = drydock_sandbox::NetworkMode::Host;
     let handle = sandbox.create(spec).await.unwrap();
     let repo = handle.host_workspace.clone().unwrap().join("repo");
     std::fs::create_dir_all(&repo).unwrap();

@@ -8,6 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use drydock_sandbox::conformance::{run, sh, stdout};
+use drydock_sandbox::NetworkMode;
 use drydock_sandbox::{ExecRequest, LocalSandbox, Sandbox, SandboxHandle, SandboxSpec};
 use tokio::sync::mpsc;
 
@@ -379,12 +380,12 @@ for name, args in [('packet', (socket.AF_PACKET, socket.SOCK_RAW, 0x0300)),
     assert_eq!(host_python(probe), ["packet opened", "raw opened"], "root on the host can");
     let root = tempfile::tempdir().unwrap();
     let sandbox = local_sandbox(root.path()).await;
-    for network in [true, false] {
-        let mut spec = SandboxSpec::new(format!("raw-probe-{network}"));
+    for network in [NetworkMode::Host, NetworkMode::None] {
+        let mut spec = SandboxSpec::new(format!("raw-probe-{network:?}").to_lowercase());
         spec.network = network;
         let handle = sandbox.create(spec).await.unwrap();
         let out = python(&sandbox, &handle, probe).await;
-        assert_eq!(out, ["packet refused", "raw refused"], "network shared: {network}");
+        assert_eq!(out, ["packet refused", "raw refused"], "network {network:?}");
         sandbox.destroy(&handle).await.unwrap();
     }
 }

@@ -185,6 +185,59 @@ async fn workspace_hooks_and_config_are_not_trusted() {
 }
 
 #[tokio::test]
+async fn read_only_inspection_ignores_a_planted_fsmonitor_and_answers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = bare_repo(tmp.path(), "r.git", "main", 1);
+    let git_client = Git::new().allow_local(true);
+    let repo = git_client
+        .clone_repo(&request(bare.to_str().unwrap(), tmp.path().join("repo"), "x"))
+        .await
+        .unwrap();
+    let marker = tmp.path().join("pwned");
+    let evil = tmp.path().join("evil.sh");
+    std::fs::write(&evil, format!("#!/bin/sh\ntouch {}\n", marker.display())).unwrap();
+    std::fs::set_permissions(&evil, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut config = std::fs::read_to_string(repo.dir.join(".git/config")).unwrap();
+    config.push_str(&format!("[core]\n\tfsmonitor = {}\n", evil.display()));
+    std::fs::write(repo.dir.join(".git/config"), config).unwrap();
+    // Plain git honours the planted monitor: the attack is real.
+    git(&repo.dir, &["ls-files"]);
+    assert!(marker.exists(), "the planted fsmonitor should run under plain git");
+    std::fs::remove_file(&marker).unwrap();
+
+    std::fs::write(repo.dir.join("untracked.txt"), "u").unwrap();
+    let files = git_client.ls_files(&repo.dir).await.unwrap();
+    assert!(files.contains(&"README.md".to_string()), "{files:?}");
+    assert!(files.contains(&"untracked.txt".to_string()), "{files:?}");
+    let head = git_client.head(&repo.dir).await.unwrap().expect("a head");
+    assert_eq!(head, git(&repo.dir, &["rev-parse", "HEAD"]).trim());
+    assert_eq!(git_client.merge_base(&repo.dir, "main").await.unwrap(), Some(head));
+    assert_eq!(git_client.merge_base(&repo.dir, "no-such-branch").await.unwrap(), None);
+    assert!(!marker.exists(), "host-side inspection ran the planted fsmonitor");
+}
+
+#[tokio::test]
+async fn a_follow_up_clone_takes_the_task_branch_name_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = bare_repo(tmp.path(), "r.git", "main", 1);
+    git(&bare, &["branch", "drydock/task-1", "main"]);
+    let git_client = Git::new().allow_local(true);
+    let mut req = request(bare.to_str().unwrap(), tmp.path().join("repo"), "x");
+    req.base_branch = Some("drydock/task-1".into());
+    req.branch = "drydock/task-1-drydock-resume".into();
+    let repo = git_client.clone_repo(&req).await.unwrap();
+    git_client.adopt_branch(&repo.dir, &req.branch, "drydock/task-1").await.unwrap();
+    assert_eq!(git(&repo.dir, &["branch", "--show-current"]).trim(), "drydock/task-1");
+    assert_eq!(git(&repo.dir, &["branch", "--list", "*resume*"]).trim(), "");
+    let empty = bare_repo(tmp.path(), "empty.git", "main", 0);
+    let unborn = git_client
+        .clone_repo(&request(empty.to_str().unwrap(), tmp.path().join("unborn"), "y"))
+        .await
+        .unwrap();
+    assert_eq!(git_client.head(&unborn.dir).await.unwrap(), None);
+}
+
+#[tokio::test]
 async fn symlinks_the_agent_plants_do_not_lead_host_git_elsewhere() {
     let tmp = tempfile::tempdir().unwrap();
     let bare = bare_repo(tmp.path(), "origin.git", "main", 2);
@@ -256,7 +309,7 @@ async fn queries_work_on_a_workspace_another_uid_owns_and_ignore_its_config() {
         String::from_utf8_lossy(&plain.stderr).contains("dubious ownership"),
         "plain git refuses the tree: {plain:?}"
     );
-    let head = git_client.head(&repo.dir).await.expect("a HEAD");
+    let head = git_client.head(&repo.dir).await.unwrap().expect("a HEAD");
     assert_eq!(Some(head.clone()), repo.base_commit);
     let files = git_client.query(&repo.dir, &["ls-files", "-z"]).await.unwrap();
     assert!(String::from_utf8_lossy(&files).contains("README.md"));

@@ -8,6 +8,7 @@ mod agents_sandboxed;
 mod cgroups;
 mod common;
 mod conformance;
+mod egress;
 mod escape;
 mod git_http;
 mod git_local;

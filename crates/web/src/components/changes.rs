@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use shared::changes::ChangedFile;
 use uuid::Uuid;
 use yew::prelude::*;
 
@@ -9,7 +10,6 @@ use crate::components::async_content::async_content;
 use crate::components::diff::DiffView;
 use crate::hooks::use_fetch;
 use crate::services::api;
-use crate::types::changes::ChangedFile;
 
 /// Files grouped by their directory (`""` for the root), both sorted.
 pub fn group_by_dir(files: &[ChangedFile]) -> BTreeMap<String, Vec<ChangedFile>> {
@@ -46,7 +46,8 @@ pub struct ChangesProps {
 #[component]
 pub fn Changes(props: &ChangesProps) -> Html {
     let id = props.task_id;
-    let files = use_fetch((id, props.refresh), |(id, _)| api::changes(id));
+    let files =
+        use_fetch((id, props.refresh), |(id, _)| async move { Ok(api::changes(id).await?.files) });
     let selected = use_state(|| None::<String>);
     // The first file is selected by default, as a reviewer starts there anyway.
     let path = (*selected)
@@ -105,7 +106,14 @@ mod tests {
     use super::*;
 
     fn f(path: &str) -> ChangedFile {
-        ChangedFile { path: path.into(), status: "modified".into(), additions: 1, deletions: 0 }
+        ChangedFile {
+            path: path.into(),
+            old_path: None,
+            status: "modified".into(),
+            additions: 1,
+            deletions: 0,
+            binary: false,
+        }
     }
 
     #[test]

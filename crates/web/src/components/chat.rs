@@ -7,8 +7,8 @@ use yew::prelude::*;
 use crate::components::async_content::{async_content, maybe_error};
 use crate::components::forms::{is_submit_key, target_value};
 use crate::components::markdown::Markdown;
-use crate::hooks::{use_fetch, use_stored};
-use crate::services::{api, ApiError};
+use crate::hooks::{use_action, use_fetch, use_stored};
+use crate::services::api;
 
 /// Props of [`Chat`].
 #[derive(Properties, PartialEq)]
@@ -31,60 +31,55 @@ pub fn Chat(props: &ChatProps) -> Html {
     let id = props.task_id;
     let messages = use_fetch((id, props.refresh), |(id, _)| api::messages(id));
     let (draft, set_draft) = use_stored(format!("drydock-chat-{id}"), String::new());
-    let error = use_state(|| None::<ApiError>);
-    let busy = use_state(|| false);
     let send = {
-        let (draft, set_draft, error, busy) =
-            (draft.clone(), set_draft.clone(), error.clone(), busy.clone());
-        let (on_sent, reload) = (props.on_sent.clone(), messages.reload.clone());
-        Callback::from(move |()| {
-            let content = draft.trim().to_owned();
-            if content.is_empty() || *busy {
-                return;
+        let (set_draft, on_sent) = (set_draft.clone(), props.on_sent.clone());
+        let reload = messages.reload.clone();
+        use_action(move |content: String| {
+            let (set_draft, on_sent, reload) = (set_draft.clone(), on_sent.clone(), reload.clone());
+            async move {
+                api::send_message(id, &CreateMessage { content }).await?;
+                set_draft.emit(String::new());
+                reload.emit(());
+                on_sent.emit(());
+                Ok(())
             }
-            let (set_draft, error, busy, on_sent, reload) =
-                (set_draft.clone(), error.clone(), busy.clone(), on_sent.clone(), reload.clone());
-            busy.set(true);
-            wasm_bindgen_futures::spawn_local(async move {
-                match api::send_message(id, &CreateMessage { content }).await {
-                    Ok(()) => {
-                        set_draft.emit(String::new());
-                        error.set(None);
-                        reload.emit(());
-                        on_sent.emit(());
-                    }
-                    Err(e) => error.set(Some(e)),
-                }
-                busy.set(false);
-            });
         })
     };
     let stop = {
-        let (error, on_stop) = (error.clone(), props.on_stop.clone());
-        Callback::from(move |_: MouseEvent| {
-            let (error, on_stop) = (error.clone(), on_stop.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                match api::stop_task(id).await {
-                    Ok(()) => on_stop.emit(()),
-                    Err(e) => error.set(Some(e)),
-                }
-            });
+        let on_stop = props.on_stop.clone();
+        use_action(move |()| {
+            let on_stop = on_stop.clone();
+            async move {
+                api::stop_task(id).await?;
+                on_stop.emit(());
+                Ok(())
+            }
+        })
+    };
+    // Enter and the Send button both end here; an empty draft sends nothing.
+    let submit = {
+        let (run, draft) = (send.run.clone(), draft.clone());
+        Callback::from(move |()| {
+            let content = draft.trim().to_owned();
+            if !content.is_empty() {
+                run.emit(content);
+            }
         })
     };
     let onkeydown = {
-        let send = send.clone();
+        let submit = submit.clone();
         Callback::from(move |e: KeyboardEvent| {
             if is_submit_key(&e, true) {
                 e.prevent_default();
-                send.emit(());
+                submit.emit(());
             }
         })
     };
     let onsubmit = {
-        let send = send.clone();
+        let submit = submit.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            send.emit(());
+            submit.emit(());
         })
     };
     let oninput = {
@@ -109,16 +104,18 @@ pub fn Chat(props: &ChatProps) -> Html {
                     }) }
                 </ol>
             }) }
-            { maybe_error(&error) }
+            { maybe_error(&send.error) }
+            { maybe_error(&stop.error) }
             <form class="chat-input" id="chat-form" data-testid="chat-form" {onsubmit}>
                 <textarea id="chat-input" data-testid="chat-input" rows="3" value={(*draft).clone()}
                           placeholder="Send a follow-up… (Enter to send, Shift+Enter for a new line)"
                           disabled={props.running} {oninput} {onkeydown} />
                 if props.running {
-                    <button type="button" class="btn danger" id="chat-stop" data-testid="chat-stop" onclick={stop}>{ "Stop" }</button>
+                    <button type="button" class="btn danger" id="chat-stop" data-testid="chat-stop"
+                            disabled={stop.busy} onclick={stop.run.reform(|_: MouseEvent| ())}>{ "Stop" }</button>
                 } else {
                     <button type="submit" class="btn primary" id="chat-send" data-testid="chat-send"
-                            disabled={*busy || draft.trim().is_empty()}>{ "Send" }</button>
+                            disabled={send.busy || draft.trim().is_empty()}>{ "Send" }</button>
                 }
             </form>
         </div>

@@ -1,5 +1,6 @@
 //! Reusable UI pieces.
 
+pub mod agent_picker;
 pub mod async_content;
 pub mod changes;
 pub mod chat;

@@ -1,16 +1,17 @@
 //! Pull request actions: open, merge (squash / merge / rebase), close, reopen; checks and
 //! comments as the API reports them.
 
-use shared::github::{CommentKind, PrComment};
+use shared::github::{
+    CommentKind, CreatePullRequest, MergeMethod, MergePullRequest, PrComment, PrStatus, PullRequest,
+};
 use shared::tasks::{CreateMessage, Task};
 use yew::prelude::*;
 
 use crate::components::async_content::{async_content, maybe_error};
-use crate::components::forms::{bind, bind_select};
+use crate::components::forms::{bind, target_value};
 use crate::components::markdown::Markdown;
-use crate::hooks::use_fetch;
-use crate::services::{api, ApiError};
-use crate::types::pulls::{CreatePullRequest, MergePullRequest};
+use crate::hooks::{use_action, use_fetch};
+use crate::services::api;
 
 /// The follow-up that asks the agent to act on a pull request comment.
 pub fn comment_follow_up(c: &PrComment) -> String {
@@ -37,6 +38,22 @@ pub fn conflicts_follow_up(base: &str) -> String {
     )
 }
 
+/// What a button of the panel asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PrAction {
+    Create,
+    Merge,
+    Close,
+    Reopen,
+}
+
+/// The merge methods, as the select offers them.
+const MERGE_METHODS: [(MergeMethod, &str, &str); 3] = [
+    (MergeMethod::Squash, "squash", "Squash and merge"),
+    (MergeMethod::Merge, "merge", "Merge commit"),
+    (MergeMethod::Rebase, "rebase", "Rebase and merge"),
+];
+
 /// Props of [`PrPanel`].
 #[derive(Properties, PartialEq)]
 pub struct PrPanelProps {
@@ -54,122 +71,120 @@ pub fn PrPanel(props: &PrPanelProps) -> Html {
     let id = t.id;
     let pr = use_fetch(id, api::pull_request);
     let checks = use_fetch(id, api::task_checks);
+    let comments = use_fetch(id, api::pr_comments);
     let title = use_state(|| t.title.clone());
     let body = use_state(|| t.prompt.clone());
-    let method = use_state(|| "squash".to_owned());
-    let error = use_state(|| None::<ApiError>);
-    let busy = use_state(|| false);
-    let comments = use_fetch(id, api::pr_comments);
+    let method = use_state(MergeMethod::default);
     // Set when a merge answered 409: the branch conflicts with its base.
     let conflict = use_state(|| false);
-    let follow_error = use_state(|| None::<ApiError>);
+    // Which button sent the last follow-up (shown as confirmation).
     let sent = use_state(|| None::<String>);
-    // Posts a follow-up; `tag` says which button sent it (shown as confirmation).
     let follow_up = {
-        let (follow_error, sent, on_sent) =
-            (follow_error.clone(), sent.clone(), props.on_sent.clone());
-        let conflict = conflict.clone();
-        Callback::from(move |(tag, content): (String, String)| {
-            let (follow_error, sent, on_sent, conflict) =
-                (follow_error.clone(), sent.clone(), on_sent.clone(), conflict.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                match api::send_message(id, &CreateMessage { content }).await {
-                    Ok(()) => {
-                        follow_error.set(None);
-                        if tag == "conflicts" {
-                            conflict.set(false);
-                        }
-                        sent.set(Some(tag));
-                        on_sent.emit(());
-                    }
-                    Err(e) => follow_error.set(Some(e)),
+        let (sent, on_sent, conflict) = (sent.clone(), props.on_sent.clone(), conflict.clone());
+        use_action(move |(tag, content): (String, String)| {
+            let (sent, on_sent, conflict) = (sent.clone(), on_sent.clone(), conflict.clone());
+            async move {
+                api::send_message(id, &CreateMessage { content }).await?;
+                if tag == "conflicts" {
+                    conflict.set(false);
                 }
-            });
+                sent.set(Some(tag));
+                on_sent.emit(());
+                Ok(())
+            }
         })
     };
-    let base = t.base_branch.clone().unwrap_or_else(|| "the base branch".to_owned());
-    // Runs an action, then reloads the pull request.
+    // Runs a pull request action, then reloads the pull request.
     let act = {
-        let (error, busy, reload) = (error.clone(), busy.clone(), pr.reload.clone());
-        let (title, body, method) = (title.clone(), body.clone(), method.clone());
-        let conflict = conflict.clone();
-        Callback::from(move |action: &'static str| {
-            let (error, busy, reload) = (error.clone(), busy.clone(), reload.clone());
-            let conflict = conflict.clone();
-            let create = CreatePullRequest { title: (*title).clone(), body: (*body).clone() };
-            let merge = MergePullRequest { method: (*method).clone() };
-            busy.set(true);
-            wasm_bindgen_futures::spawn_local(async move {
+        let (reload, conflict) = (pr.reload.clone(), conflict.clone());
+        let (title, body, method) = ((*title).clone(), (*body).clone(), *method);
+        use_action(move |action: PrAction| {
+            let (reload, conflict) = (reload.clone(), conflict.clone());
+            let create = CreatePullRequest {
+                title: Some(title.clone()),
+                body: Some(body.clone()),
+                base: None,
+            };
+            let merge = MergePullRequest { method, ..MergePullRequest::default() };
+            async move {
                 let result = match action {
-                    "create" => api::create_pull_request(id, &create).await.map(|_| ()),
-                    "merge" => api::merge_pull_request(id, &merge).await,
-                    other => api::pull_request_action(id, other).await,
+                    PrAction::Create => api::create_pull_request(id, &create).await,
+                    PrAction::Merge => api::merge_pull_request(id, &merge).await,
+                    PrAction::Close => api::set_pull_request_open(id, false).await,
+                    PrAction::Reopen => api::set_pull_request_open(id, true).await,
                 };
-                match result {
-                    Ok(()) => {
-                        error.set(None);
-                        conflict.set(false);
-                        reload.emit(());
+                if let Err(e) = &result {
+                    if action == PrAction::Merge && e.status() == Some(409) {
+                        conflict.set(true);
                     }
-                    Err(e) => {
-                        if action == "merge" && e.status() == Some(409) {
-                            conflict.set(true);
-                        }
-                        error.set(Some(e));
-                    }
+                    return result.map(drop);
                 }
-                busy.set(false);
-            });
+                conflict.set(false);
+                reload.emit(());
+                Ok(())
+            }
         })
     };
-    let click = |a: &'static str| {
-        let act = act.clone();
-        Callback::from(move |_: MouseEvent| act.emit(a))
-    };
+    let click = |a: PrAction| act.run.reform(move |_: MouseEvent| a);
     if t.branch_name.is_none() {
         return html! { <p class="muted" data-testid="pr-no-branch">{ "No branch has been pushed yet." }</p> };
     }
+    let base = t.base_branch.clone().unwrap_or_else(|| "the base branch".to_owned());
+    let create_form = html! {
+        <form class="stack" id="create-pr-form" onsubmit={act.run.reform(|e: SubmitEvent| { e.prevent_default(); PrAction::Create })}>
+            <label for="pr-title">{ "Title" }</label>
+            <input id="pr-title" value={(*title).clone()} oninput={bind(&title)} />
+            <label for="pr-body">{ "Description" }</label>
+            <textarea id="pr-body" rows="5" value={(*body).clone()} oninput={bind(&body)} />
+            <button class="btn primary" id="create-pr" data-testid="create-pr" type="submit" disabled={act.busy}>{ "Open pull request" }</button>
+        </form>
+    };
+    let on_method = {
+        let method = method.clone();
+        Callback::from(move |e: Event| {
+            let v = target_value(&e);
+            if let Some((m, ..)) = MERGE_METHODS.iter().find(|(_, key, _)| *key == v) {
+                method.set(*m);
+            }
+        })
+    };
+    let existing = |p: &PullRequest| {
+        let state = p.status.as_str();
+        html! {
+            <div class="stack">
+                <div class="row">
+                    <a href={p.url.clone()} target="_blank" rel="noopener noreferrer" data-testid="pr-link">{ format!("#{} {}", p.number, p.title) }</a>
+                    <span class={classes!("badge", format!("pr-{state}"))} data-testid="pr-state" data-state={state}>{ state }</span>
+                </div>
+                if p.status == PrStatus::Open {
+                    <div class="row wrap">
+                        <select id="merge-method" data-testid="merge-method" onchange={on_method.clone()}>
+                            { for MERGE_METHODS.iter().map(|(m, key, label)| html! {
+                                <option value={*key} selected={*method == *m}>{ *label }</option>
+                            }) }
+                        </select>
+                        <button class="btn primary" id="merge-pr" data-testid="merge-pr" disabled={act.busy} onclick={click(PrAction::Merge)}>{ "Merge" }</button>
+                        <button class="btn" id="close-pr" data-testid="close-pr" disabled={act.busy} onclick={click(PrAction::Close)}>{ "Close" }</button>
+                    </div>
+                }
+                if p.status == PrStatus::Closed {
+                    <button class="btn" id="reopen-pr" data-testid="reopen-pr" disabled={act.busy} onclick={click(PrAction::Reopen)}>{ "Reopen" }</button>
+                }
+            </div>
+        }
+    };
     html! {
         <div class="pr-panel" data-testid="pr-panel">
             { async_content(&pr.state, |p| match p {
-                None => html! {
-                    <form class="stack" id="create-pr-form" onsubmit={let a = act.clone(); move |e: SubmitEvent| { e.prevent_default(); a.emit("create"); }}>
-                        <label for="pr-title">{ "Title" }</label>
-                        <input id="pr-title" value={(*title).clone()} oninput={bind(&title)} />
-                        <label for="pr-body">{ "Description" }</label>
-                        <textarea id="pr-body" rows="5" value={(*body).clone()} oninput={bind(&body)} />
-                        <button class="btn primary" id="create-pr" data-testid="create-pr" type="submit" disabled={*busy}>{ "Open pull request" }</button>
-                    </form>
-                },
-                Some(p) => html! {
-                    <div class="stack">
-                        <div class="row">
-                            <a href={p.url.clone()} target="_blank" rel="noopener noreferrer" data-testid="pr-link">{ format!("#{} {}", p.number, p.title) }</a>
-                            <span class={classes!("badge", format!("pr-{}", p.state))} data-testid="pr-state" data-state={p.state.clone()}>{ &p.state }</span>
-                        </div>
-                        if p.state == "open" {
-                            <div class="row wrap">
-                                <select id="merge-method" data-testid="merge-method" onchange={bind_select(&method)}>
-                                    <option value="squash" selected={*method == "squash"}>{ "Squash and merge" }</option>
-                                    <option value="merge" selected={*method == "merge"}>{ "Merge commit" }</option>
-                                    <option value="rebase" selected={*method == "rebase"}>{ "Rebase and merge" }</option>
-                                </select>
-                                <button class="btn primary" id="merge-pr" data-testid="merge-pr" disabled={*busy} onclick={click("merge")}>{ "Merge" }</button>
-                                <button class="btn" id="close-pr" data-testid="close-pr" disabled={*busy} onclick={click("close")}>{ "Close" }</button>
-                            </div>
-                        }
-                        if p.state == "closed" {
-                            <button class="btn" id="reopen-pr" data-testid="reopen-pr" disabled={*busy} onclick={click("reopen")}>{ "Reopen" }</button>
-                        }
-                    </div>
-                },
+                None => create_form.clone(),
+                Some(p) => existing(p),
             }) }
-            { maybe_error(&error) }
+            { maybe_error(&act.error) }
             if *conflict {
                 <div class="row wrap conflict" data-testid="merge-conflict">
                     <span>{ "The branch conflicts with its base." }</span>
                     <button class="btn primary" id="resolve-conflicts" data-testid="resolve-conflicts"
-                            onclick={let f = follow_up.clone(); let c = conflicts_follow_up(&base); move |_: MouseEvent| f.emit(("conflicts".to_owned(), c.clone()))}>
+                            onclick={let c = conflicts_follow_up(&base); follow_up.run.reform(move |_: MouseEvent| ("conflicts".to_owned(), c.clone()))}>
                         { "Resolve the conflicts" }
                     </button>
                 </div>
@@ -177,35 +192,9 @@ pub fn PrPanel(props: &PrPanelProps) -> Html {
             if let Some(tag) = &*sent {
                 <p class="notice" data-testid="follow-up-sent" data-source={tag.clone()}>{ "Follow-up sent: a new run is starting." }</p>
             }
-            { maybe_error(&follow_error) }
+            { maybe_error(&follow_up.error) }
             <h3>{ "Comments" }</h3>
-            { async_content(&comments.state, |list| html! {
-                <ul class="pr-comments" data-testid="pr-comments">
-                    if list.is_empty() { <li class="muted">{ "No comments." }</li> }
-                    { for list.iter().map(|c| {
-                        let f = follow_up.clone();
-                        let (tag, content) = (format!("comment-{}", c.id), comment_follow_up(c));
-                        let kind = match c.kind { CommentKind::Issue => "issue", CommentKind::Review => "review" };
-                        html! {
-                            <li key={c.id.to_string()} class="pr-comment" data-testid="pr-comment" data-comment-id={c.id.to_string()} data-kind={kind}>
-                                <div class="row wrap">
-                                    <strong>{ c.user_login.clone().unwrap_or_else(|| "someone".to_owned()) }</strong>
-                                    if let Some(p) = &c.path { <code class="small">{ p }</code> }
-                                    <a class="muted small" href={c.html_url.clone()} target="_blank" rel="noopener noreferrer">
-                                        { c.created_at.format("%Y-%m-%d %H:%M").to_string() }
-                                    </a>
-                                    <span class="spacer" />
-                                    <button class="btn small" data-testid="comment-follow-up"
-                                            onclick={move |_: MouseEvent| f.emit((tag.clone(), content.clone()))}>
-                                        { "Send as follow-up" }
-                                    </button>
-                                </div>
-                                <Markdown source={AttrValue::from(c.body.clone())} />
-                            </li>
-                        }
-                    }) }
-                </ul>
-            }) }
+            { async_content(&comments.state, |list| comment_list(list, &follow_up.run)) }
             <h3>{ "Checks" }</h3>
             { async_content(&checks.state, |checks| html! {
                 <ul class="checks" data-testid="checks">
@@ -222,6 +211,36 @@ pub fn PrPanel(props: &PrPanelProps) -> Html {
                 </ul>
             }) }
         </div>
+    }
+}
+
+/// The comments, each with a button that sends it to the agent as a follow-up.
+fn comment_list(list: &[PrComment], follow_up: &Callback<(String, String)>) -> Html {
+    html! {
+        <ul class="pr-comments" data-testid="pr-comments">
+            if list.is_empty() { <li class="muted">{ "No comments." }</li> }
+            { for list.iter().map(|c| {
+                let (tag, content) = (format!("comment-{}", c.id), comment_follow_up(c));
+                let kind = match c.kind { CommentKind::Issue => "issue", CommentKind::Review => "review" };
+                html! {
+                    <li key={c.id.to_string()} class="pr-comment" data-testid="pr-comment" data-comment-id={c.id.to_string()} data-kind={kind}>
+                        <div class="row wrap">
+                            <strong>{ c.user_login.clone().unwrap_or_else(|| "someone".to_owned()) }</strong>
+                            if let Some(p) = &c.path { <code class="small">{ p }</code> }
+                            <a class="muted small" href={c.html_url.clone()} target="_blank" rel="noopener noreferrer">
+                                { c.created_at.format("%Y-%m-%d %H:%M").to_string() }
+                            </a>
+                            <span class="spacer" />
+                            <button class="btn small" data-testid="comment-follow-up"
+                                    onclick={follow_up.reform(move |_: MouseEvent| (tag.clone(), content.clone()))}>
+                                { "Send as follow-up" }
+                            </button>
+                        </div>
+                        <Markdown source={AttrValue::from(c.body.clone())} />
+                    </li>
+                }
+            }) }
+        </ul>
     }
 }
 

@@ -8,7 +8,7 @@ use yew_router::prelude::*;
 
 use crate::app::Route;
 use crate::components::async_content::async_content;
-use crate::hooks::{use_fetch, use_session};
+use crate::hooks::{use_action, use_fetch, use_session};
 use crate::services::api;
 use crate::theme::Theme;
 
@@ -38,19 +38,19 @@ pub fn UserMenu(props: &UserMenuProps) -> Html {
         let open = open.clone();
         Callback::from(move |_: MouseEvent| open.set(!*open))
     };
+    // Signed out locally even if the call fails: the cookie may already be gone.
     let sign_out = {
         let set = session.set.clone();
-        Callback::from(move |_: MouseEvent| {
-            let set = set.clone();
-            let navigator = navigator.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                // Signed out locally even if the call fails: the cookie may already be gone.
+        use_action(move |()| {
+            let (set, navigator) = (set.clone(), navigator.clone());
+            async move {
                 let _ = api::logout().await;
                 set.emit(None);
                 if let Some(n) = navigator {
                     n.push(&Route::SignIn);
                 }
-            });
+                Ok(())
+            }
         })
     };
     let me = &props.me;
@@ -90,7 +90,7 @@ pub fn UserMenu(props: &UserMenuProps) -> Html {
                         <Link<Route> to={Route::Settings} classes="menu-item">{ "Settings" }</Link<Route>>
                     </div>
                     <button class="menu-item danger-text" id="sign-out" data-testid="sign-out"
-                            onclick={sign_out}>{ "Sign out" }</button>
+                            disabled={sign_out.busy} onclick={sign_out.run.reform(|_: MouseEvent| ())}>{ "Sign out" }</button>
                 </div>
             }
         </div>

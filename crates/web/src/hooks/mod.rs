@@ -1,10 +1,12 @@
-//! Custom hooks: data loading, the session, persisted values and the live event stream.
+//! Custom hooks: data loading, actions, the session, persisted values and the live event stream.
 
+mod use_action;
 mod use_fetch;
 mod use_session;
 mod use_stored;
 mod use_task_events;
 
+pub use use_action::{use_action, Action};
 pub use use_fetch::{use_fetch, FetchHandle, FetchState};
 pub use use_session::{use_session, Session, SessionState};
 pub use use_stored::use_stored;

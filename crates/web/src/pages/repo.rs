@@ -7,11 +7,11 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::app::Route;
+use crate::components::agent_picker::{usable, use_agents, AgentPicker, LAST_AGENT_KEY};
 use crate::components::async_content::{async_content, maybe_error};
-use crate::hooks::{use_fetch, use_stored};
+use crate::hooks::{use_action, use_fetch, use_stored};
 use crate::services::api::{self, RepoList};
 use crate::services::ApiError;
-use crate::types::agents::builtin;
 
 /// Properties of [`RepoPage`].
 #[derive(Properties, PartialEq)]
@@ -87,17 +87,16 @@ pub fn RepoPage(props: &RepoPageProps) -> Html {
     let list = use_state(|| RepoList::Issues);
     let deps = (props.owner.to_string(), props.repo.to_string(), *list);
     let items = use_fetch(deps, |(owner, repo, list)| load(owner, repo, list));
-    let agents = use_fetch((), |()| api::agents());
-    let agent_list = agents.data().cloned().unwrap_or_else(builtin);
-    let (agent, set_agent) = use_stored("drydock-last-agent".into(), "claude".into());
-    let error = use_state(|| None::<ApiError>);
-    let busy = use_state(|| false);
-    let navigator = use_navigator();
-
+    let agents = use_agents();
+    let (stored_agent, set_agent) = use_stored(LAST_AGENT_KEY.into(), "claude".into());
+    let agent = agents
+        .data()
+        .and_then(|list| usable(list, &stored_agent))
+        .map_or_else(|| (*stored_agent).clone(), |a| a.id.as_str().to_owned());
     let start = {
         let (owner, repo, list) = (props.owner.to_string(), props.repo.to_string(), *list);
-        let (agent, error, busy) = ((*agent).clone(), error.clone(), busy.clone());
-        Callback::from(move |key: String| {
+        let (agent, navigator) = (agent.clone(), use_navigator());
+        use_action(move |key: String| {
             let body = TaskFromGithub {
                 agent: agent.clone(),
                 model: None,
@@ -106,23 +105,16 @@ pub fn RepoPage(props: &RepoPageProps) -> Html {
                 max_duration_minutes: None,
                 keep_alive: false,
                 create_pr: false,
+                connector_ids: Vec::new(),
             };
-            let (owner, repo) = (owner.clone(), repo.clone());
-            let (error, busy, navigator) = (error.clone(), busy.clone(), navigator.clone());
-            busy.set(true);
-            wasm_bindgen_futures::spawn_local(async move {
-                match api::task_from_github(&owner, &repo, list, &key, &body).await {
-                    Ok(task) => {
-                        if let Some(n) = navigator {
-                            n.push(&Route::Task { id: task.id });
-                        }
-                    }
-                    Err(e) => {
-                        error.set(Some(e));
-                        busy.set(false);
-                    }
+            let (owner, repo, navigator) = (owner.clone(), repo.clone(), navigator.clone());
+            async move {
+                let task = api::task_from_github(&owner, &repo, list, &key, &body).await?;
+                if let Some(n) = navigator {
+                    n.push(&Route::Task { id: task.id });
                 }
-            });
+                Ok(())
+            }
         })
     };
     let action = LISTS.iter().find(|(l, ..)| *l == *list).map(|(.., a)| *a).unwrap_or_default();
@@ -131,13 +123,7 @@ pub fn RepoPage(props: &RepoPageProps) -> Html {
         <section class="stack" data-testid="repo-page">
             <h1>{ format!("{}/{}", props.owner, props.repo) }</h1>
             <div class="row wrap">
-                <label for="repo-agent">{ "Agent" }</label>
-                <select id="repo-agent" data-testid="repo-agent"
-                        onchange={let set = set_agent.clone(); move |e: Event| set.emit(crate::components::forms::target_value(&e))}>
-                    { for agent_list.iter().map(|a| html! {
-                        <option value={a.id.clone()} selected={*agent == a.id}>{ &a.name }</option>
-                    }) }
-                </select>
+                <AgentPicker agents={agents.clone()} prefix="repo-" agent={AttrValue::from(agent.clone())} on_agent={set_agent.clone()} />
             </div>
             <nav class="tabs" role="tablist">
                 { for LISTS.iter().map(|(l, key, label, _)| {
@@ -149,19 +135,19 @@ pub fn RepoPage(props: &RepoPageProps) -> Html {
                     }
                 }) }
             </nav>
-            { maybe_error(&error) }
+            { maybe_error(&start.error) }
             { async_content(&items.state, |items| html! {
                 <ul class="repo-items" data-testid="repo-items">
                     if items.is_empty() { <li class="muted" data-testid="repo-items-empty">{ "Nothing here." }</li> }
                     { for items.iter().map(|item| {
-                        let (start, key) = (start.clone(), item.key.clone());
+                        let (run, key) = (start.run.clone(), item.key.clone());
                         html! {
                             <li key={item.key.clone()} class="row wrap repo-item" data-testid="repo-item" data-key={item.key.clone()}>
                                 <a href={item.url.clone()} target="_blank" rel="noopener noreferrer">{ &item.title }</a>
                                 <span class="muted small">{ &item.detail }</span>
                                 <span class="spacer" />
-                                <button class="btn small" data-testid="repo-item-start" disabled={*busy}
-                                        onclick={move |_: MouseEvent| start.emit(key.clone())}>{ action }</button>
+                                <button class="btn small" data-testid="repo-item-start" disabled={start.busy}
+                                        onclick={move |_: MouseEvent| run.emit(key.clone())}>{ action }</button>
                             </li>
                         }
                     }) }

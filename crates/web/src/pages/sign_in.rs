@@ -8,8 +8,8 @@ use yew_router::prelude::*;
 use crate::app::Route;
 use crate::components::async_content::{async_content, maybe_error};
 use crate::components::forms::bind;
-use crate::hooks::{use_fetch, use_session};
-use crate::services::{api, config, ApiError};
+use crate::hooks::{use_action, use_fetch, use_session};
+use crate::services::{api, config};
 use crate::util::{encode_component, is_safe_redirect};
 
 #[derive(Debug, Default, Deserialize)]
@@ -52,8 +52,6 @@ pub fn SignIn() -> Html {
     let methods = use_fetch((), |()| api::auth_methods());
     let username = use_state(String::new);
     let password = use_state(String::new);
-    let error = use_state(|| None::<ApiError>);
-    let busy = use_state(|| false);
     {
         let target = target.clone();
         use_effect_with(session.me().is_some(), move |signed_in| {
@@ -62,23 +60,22 @@ pub fn SignIn() -> Html {
             }
         });
     }
-    let onsubmit = {
-        let (username, password, error, busy) =
-            (username.clone(), password.clone(), error.clone(), busy.clone());
+    // The session effect above navigates once the user is known.
+    let login = {
         let set = session.set.clone();
+        use_action(move |body: LocalLogin| {
+            let set = set.clone();
+            async move {
+                set.emit(Some(api::login(&body).await?));
+                Ok(())
+            }
+        })
+    };
+    let onsubmit = {
+        let (username, password, run) = (username.clone(), password.clone(), login.run.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let body = LocalLogin { username: (*username).clone(), password: (*password).clone() };
-            let (error, busy, set) = (error.clone(), busy.clone(), set.clone());
-            busy.set(true);
-            wasm_bindgen_futures::spawn_local(async move {
-                match api::login(&body).await {
-                    // The session effect above navigates once the user is known.
-                    Ok(me) => set.emit(Some(me)),
-                    Err(e) => error.set(Some(e)),
-                }
-                busy.set(false);
-            });
+            run.emit(LocalLogin { username: (*username).clone(), password: (*password).clone() });
         })
     };
     let base = config::base_url();
@@ -113,9 +110,9 @@ pub fn SignIn() -> Html {
                         <label for="login-password">{ "Password" }</label>
                         <input id="login-password" name="password" type="password" autocomplete="current-password"
                                required=true value={(*password).clone()} oninput={bind(&password)} />
-                        { maybe_error(&error) }
+                        { maybe_error(&login.error) }
                         <button class="btn primary" id="login-submit" data-testid="login-submit" type="submit"
-                                disabled={*busy}>{ if *busy { "Signing in…" } else { "Sign in" } }</button>
+                                disabled={login.busy}>{ if login.busy { "Signing in…" } else { "Sign in" } }</button>
                     </form>
                 }
                 if !m.local && m.providers.is_empty() {
@@ -142,8 +139,6 @@ pub fn Setup() -> Html {
     let username = use_state(String::new);
     let password = use_state(String::new);
     let confirm = use_state(String::new);
-    let error = use_state(|| None::<ApiError>);
-    let busy = use_state(|| false);
     let navigator = use_navigator();
     use_effect_with(session.me().is_some(), move |signed_in| {
         if *signed_in {
@@ -157,31 +152,29 @@ pub fn Setup() -> Html {
     } else {
         None
     };
-    let onsubmit = {
-        let (username, password, error, busy) =
-            (username.clone(), password.clone(), error.clone(), busy.clone());
+    let setup = {
         let set = session.set.clone();
+        use_action(move |body: SetupRequest| {
+            let set = set.clone();
+            async move {
+                set.emit(Some(api::setup(&body).await?));
+                Ok(())
+            }
+        })
+    };
+    let onsubmit = {
+        let (username, password, run) = (username.clone(), password.clone(), setup.run.clone());
         let token = token.clone();
         let invalid = local_problem.is_some();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            if invalid {
-                return;
+            if !invalid {
+                run.emit(SetupRequest {
+                    setup_token: token.clone(),
+                    username: (*username).clone(),
+                    password: (*password).clone(),
+                });
             }
-            let body = SetupRequest {
-                setup_token: token.clone(),
-                username: (*username).clone(),
-                password: (*password).clone(),
-            };
-            let (error, busy, set) = (error.clone(), busy.clone(), set.clone());
-            busy.set(true);
-            wasm_bindgen_futures::spawn_local(async move {
-                match api::setup(&body).await {
-                    Ok(me) => set.emit(Some(me)),
-                    Err(e) => error.set(Some(e)),
-                }
-                busy.set(false);
-            });
         })
     };
     html! {
@@ -204,9 +197,9 @@ pub fn Setup() -> Html {
                 <input id="setup-password-confirm" type="password" autocomplete="new-password" required=true
                        value={(*confirm).clone()} oninput={bind(&confirm)} />
                 if let Some(p) = &local_problem { <p class="field-error" data-testid="setup-invalid">{ p }</p> }
-                { maybe_error(&error) }
+                { maybe_error(&setup.error) }
                 <button class="btn primary" id="setup-submit" data-testid="setup-submit" type="submit"
-                        disabled={*busy || token.is_empty()}>{ "Create administrator" }</button>
+                        disabled={setup.busy || token.is_empty()}>{ "Create administrator" }</button>
             </form>
             <p><Link<Route> to={Route::SignIn}>{ "Back to sign in" }</Link<Route>></p>
         </section>

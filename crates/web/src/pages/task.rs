@@ -8,16 +8,16 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::app::Route;
+use crate::components::agent_picker::{use_agents, AgentPicker};
 use crate::components::async_content::{async_content, maybe_error};
 use crate::components::changes::Changes;
 use crate::components::chat::Chat;
-use crate::components::forms::{confirm, target_value};
+use crate::components::forms::confirm;
 use crate::components::pr_panel::PrPanel;
 use crate::components::status_badge::StatusBadge;
 use crate::components::timeline::Timeline;
-use crate::hooks::{use_fetch, use_task_events, FetchState, StreamState, TaskEvents};
-use crate::services::{api, ApiError};
-use crate::types::agents::{builtin, AgentInfo};
+use crate::hooks::{use_action, use_fetch, use_task_events, StreamState, TaskEvents};
+use crate::services::api;
 use crate::util::repo_label;
 
 /// Props of [`TaskPage`].
@@ -141,62 +141,81 @@ struct TaskActionsProps {
 #[component]
 fn TaskActions(props: &TaskActionsProps) -> Html {
     let navigator = use_navigator();
-    let error = use_state(|| None::<ApiError>);
     let retry_open = use_state(|| false);
-    let retry_agent = use_state(|| props.task.agent.clone());
-    let retry_model = use_state(String::new);
-    // Loaded only once the retry form is opened; the built-in list stands in if it fails.
-    let agents = use_fetch(*retry_open, |open| async move {
-        if open {
-            api::agents().await.map(Some)
-        } else {
-            Ok(None)
-        }
-    });
-    let t = props.task.clone();
-    let id = t.id;
+    let id = props.task.id;
     let stop = {
-        let (error, on_stop) = (error.clone(), props.on_stop.clone());
-        Callback::from(move |_: MouseEvent| {
-            let (error, on_stop) = (error.clone(), on_stop.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                match api::stop_task(id).await {
-                    Ok(()) => on_stop.emit(()),
-                    Err(e) => error.set(Some(e)),
-                }
-            });
+        let on_stop = props.on_stop.clone();
+        use_action(move |()| {
+            let on_stop = on_stop.clone();
+            async move {
+                api::stop_task(id).await?;
+                on_stop.emit(());
+                Ok(())
+            }
         })
     };
     let delete = {
-        let (error, navigator) = (error.clone(), navigator.clone());
-        Callback::from(move |_: MouseEvent| {
-            if !confirm("Delete this task and its logs?") {
-                return;
-            }
-            let (error, navigator) = (error.clone(), navigator.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                match api::delete_task(id).await {
-                    Ok(()) => {
-                        if let Some(n) = navigator {
-                            n.push(&Route::Tasks);
-                        }
-                    }
-                    Err(e) => error.set(Some(e)),
+        let navigator = navigator.clone();
+        use_action(move |()| {
+            let navigator = navigator.clone();
+            async move {
+                api::delete_task(id).await?;
+                if let Some(n) = navigator {
+                    n.push(&Route::Tasks);
                 }
-            });
+                Ok(())
+            }
         })
     };
+    let on_delete = {
+        let run = delete.run.clone();
+        Callback::from(move |_: MouseEvent| {
+            if confirm("Delete this task and its logs?") {
+                run.emit(());
+            }
+        })
+    };
+    html! {
+        <div class="task-actions">
+            <div class="row wrap">
+                if props.running {
+                    <button class="btn danger" id="stop-task" data-testid="stop-task" disabled={stop.busy}
+                            onclick={stop.run.reform(|_: MouseEvent| ())}>{ "Stop" }</button>
+                }
+                <button class="btn" id="try-again" data-testid="try-again"
+                        onclick={let o = retry_open.clone(); move |_| o.set(!*o)}>{ "Try again…" }</button>
+                <button class="btn danger-text" id="delete-task" data-testid="delete-task" disabled={delete.busy}
+                        onclick={on_delete}>{ "Delete" }</button>
+            </div>
+            if *retry_open {
+                <RetryForm task={props.task.clone()} />
+            }
+            { maybe_error(&stop.error) }
+            { maybe_error(&delete.error) }
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct RetryFormProps {
+    task: Task,
+}
+
+/// The same task again with another agent or model. Mounted only once opened, so the catalogue
+/// is loaded only then.
+#[component]
+fn RetryForm(props: &RetryFormProps) -> Html {
+    let agents = use_agents();
+    let agent = use_state(|| props.task.agent.clone());
+    let model = use_state(String::new);
     let retry = {
-        let (error, navigator) = (error.clone(), navigator.clone());
-        let (agent, model) = (retry_agent.clone(), retry_model.clone());
-        let t = t.clone();
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
+        let (t, navigator) = (props.task.clone(), use_navigator());
+        use_action(move |(agent, model): (String, String)| {
             let body = CreateTask {
                 repo_url: t.repo_url.clone(),
                 prompt: t.prompt.clone(),
-                agent: (*agent).clone(),
-                model: (!model.is_empty()).then(|| (*model).clone()),
+                agent,
+                model: (!model.is_empty()).then_some(model),
                 base_branch: t.base_branch.clone(),
                 install_dependencies: t.install_dependencies,
                 max_duration_minutes: Some(t.max_duration_minutes),
@@ -204,58 +223,37 @@ fn TaskActions(props: &TaskActionsProps) -> Html {
                 connector_ids: t.connector_ids.clone(),
                 create_pr: t.create_pr,
             };
-            let (error, navigator) = (error.clone(), navigator.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                match api::create_task(&body).await {
-                    Ok(new) => {
-                        if let Some(n) = navigator {
-                            n.push(&Route::Task { id: new.id });
-                        }
-                    }
-                    Err(e) => error.set(Some(e)),
+            let navigator = navigator.clone();
+            async move {
+                let new = api::create_task(&body).await?;
+                if let Some(n) = navigator {
+                    n.push(&Route::Task { id: new.id });
                 }
-            });
+                Ok(())
+            }
         })
     };
-    let catalogue: Vec<AgentInfo> = match &*agents.state {
-        FetchState::Ready(Some(list)) => list.clone(),
-        FetchState::Failed(_) => builtin(),
-        FetchState::Ready(None) | FetchState::Loading => Vec::new(),
+    let onsubmit = {
+        let (run, agent, model) = (retry.run.clone(), agent.clone(), model.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            run.emit(((*agent).clone(), (*model).clone()));
+        })
     };
-    let models = catalogue
-        .iter()
-        .find(|a| a.id == *retry_agent)
-        .map(|a| a.models.clone())
-        .unwrap_or_default();
+    let on_agent = {
+        let (agent, model) = (agent.clone(), model.clone());
+        Callback::from(move |a: String| {
+            agent.set(a);
+            model.set(String::new());
+        })
+    };
     html! {
-        <div class="task-actions">
-            <div class="row wrap">
-                if props.running {
-                    <button class="btn danger" id="stop-task" data-testid="stop-task" onclick={stop}>{ "Stop" }</button>
-                }
-                <button class="btn" id="try-again" data-testid="try-again"
-                        onclick={let o = retry_open.clone(); move |_| o.set(!*o)}>{ "Try again…" }</button>
-                <button class="btn danger-text" id="delete-task" data-testid="delete-task" onclick={delete}>{ "Delete" }</button>
-            </div>
-            if *retry_open {
-                <form class="row wrap retry" id="retry-form" data-testid="retry-form" onsubmit={retry}>
-                    <select id="retry-agent" data-testid="retry-agent"
-                            onchange={let a = retry_agent.clone(); let m = retry_model.clone(); move |e: Event| { a.set(target_value(&e)); m.set(String::new()); }}>
-                        { for catalogue.iter().map(|a| html! {
-                            <option value={a.id.clone()} selected={*retry_agent == a.id} disabled={a.available == Some(false)}>
-                                { if a.available == Some(false) { format!("{} (not installed)", a.name) } else { a.name.clone() } }
-                            </option>
-                        }) }
-                    </select>
-                    <select id="retry-model" data-testid="retry-model"
-                            onchange={let m = retry_model.clone(); move |e: Event| m.set(target_value(&e))}>
-                        <option value="" selected={retry_model.is_empty()}>{ "Default model" }</option>
-                        { for models.iter().map(|m| html! { <option value={m.id.clone()} selected={*retry_model == m.id}>{ &m.label }</option> }) }
-                    </select>
-                    <button class="btn primary" type="submit" id="retry-submit" data-testid="retry-submit">{ "Start new task" }</button>
-                </form>
-            }
-            { maybe_error(&error) }
-        </div>
+        <form class="row wrap retry" id="retry-form" data-testid="retry-form" {onsubmit}>
+            <AgentPicker agents={agents} prefix="retry-" agent={AttrValue::from((*agent).clone())} {on_agent}
+                         model={AttrValue::from((*model).clone())} on_model={let m = model.clone(); move |v| m.set(v)} any_model=true />
+            <button class="btn primary" type="submit" id="retry-submit" data-testid="retry-submit"
+                    disabled={retry.busy}>{ "Start new task" }</button>
+            { maybe_error(&retry.error) }
+        </form>
     }
 }

@@ -11,13 +11,36 @@ use crate::app::Route;
 use crate::components::async_content::{async_content, maybe_error};
 use crate::components::forms::confirm;
 use crate::components::status_badge::{status_label, StatusBadge};
-use crate::hooks::use_fetch;
+use crate::hooks::{use_action, use_fetch};
 use crate::services::api::{self, TaskQuery};
 use crate::services::ApiError;
 use crate::util::{now_ms, relative_time, repo_label, truncate};
 
 /// Page size of the list.
 const PAGE: u32 = 50;
+
+/// What the bulk buttons do to the selected tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bulk {
+    Stop,
+    Delete,
+}
+
+/// Stops or deletes each task in turn, up to the first failure. Stopping a task that already
+/// finished (409) is not worth reporting.
+async fn apply(op: Bulk, ids: Vec<Uuid>) -> Result<(), ApiError> {
+    for id in ids {
+        let result = match op {
+            Bulk::Stop => api::stop_task(id).await,
+            Bulk::Delete => api::delete_task(id).await,
+        };
+        match result {
+            Err(e) if op == Bulk::Stop && e.status() == Some(409) => {}
+            other => other?,
+        }
+    }
+    Ok(())
+}
 
 /// The task list page.
 #[component]
@@ -31,54 +54,48 @@ pub fn TaskList() -> Html {
     };
     let page = use_fetch(query, |q| async move { api::tasks(&q).await });
     let selected = use_state(BTreeSet::<Uuid>::new);
-    let error = use_state(|| None::<ApiError>);
     let items: Vec<Task> = page.data().map(|p| p.items.clone()).unwrap_or_default();
 
-    // Applies `op` to each selected task, then reloads; stops at the first failure.
-    let bulk = |op: &'static str| {
-        let (selected, error, reload) = (selected.clone(), error.clone(), page.reload.clone());
-        Callback::from(move |_: MouseEvent| {
+    // Applies the operation to each selected task, then reloads; stops at the first failure.
+    let bulk = {
+        let (selected, reload) = (selected.clone(), page.reload.clone());
+        use_action(move |op: Bulk| {
             let ids: Vec<Uuid> = selected.iter().copied().collect();
-            if ids.is_empty()
-                || (op == "delete" && !confirm(&format!("Delete {} task(s)?", ids.len())))
-            {
-                return;
-            }
-            let (selected, error, reload) = (selected.clone(), error.clone(), reload.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                for id in ids {
-                    let r = if op == "stop" {
-                        api::stop_task(id).await
-                    } else {
-                        api::delete_task(id).await
-                    };
-                    if let Err(e) = r {
-                        // Stopping a task that already finished is not worth reporting.
-                        if !(op == "stop" && e.status() == Some(409)) {
-                            error.set(Some(e));
-                            break;
-                        }
-                    }
-                }
+            let (selected, reload) = (selected.clone(), reload.clone());
+            async move {
+                let result = apply(op, ids).await;
                 selected.set(BTreeSet::new());
                 reload.emit(());
-            });
+                result
+            }
+        })
+    };
+    let on_bulk = |op: Bulk| {
+        let (run, count) = (bulk.run.clone(), selected.len());
+        Callback::from(move |_: MouseEvent| {
+            if count > 0 && (op == Bulk::Stop || confirm(&format!("Delete {count} task(s)?"))) {
+                run.emit(op);
+            }
         })
     };
     let delete_finished = {
-        let (error, reload) = (error.clone(), page.reload.clone());
-        Callback::from(move |_: MouseEvent| {
-            if !confirm("Delete all completed, failed and stopped tasks?") {
-                return;
-            }
-            let (error, reload) = (error.clone(), reload.clone());
-            wasm_bindgen_futures::spawn_local(async move {
+        let reload = page.reload.clone();
+        use_action(move |()| {
+            let reload = reload.clone();
+            async move {
                 let done = [TaskStatus::Completed, TaskStatus::Error, TaskStatus::Stopped];
-                if let Err(e) = api::delete_tasks_by_status(&done).await {
-                    error.set(Some(e));
-                }
+                let result = api::delete_tasks_by_status(&done).await;
                 reload.emit(());
-            });
+                result
+            }
+        })
+    };
+    let on_delete_finished = {
+        let run = delete_finished.run.clone();
+        Callback::from(move |_: MouseEvent| {
+            if confirm("Delete all completed, failed and stopped tasks?") {
+                run.emit(());
+            }
         })
     };
     let all_ids: BTreeSet<Uuid> = items.iter().map(|t| t.id).collect();
@@ -107,12 +124,13 @@ pub fn TaskList() -> Html {
             </div>
             <div class="row wrap bulk">
                 <label class="check"><input type="checkbox" id="select-all" data-testid="select-all" checked={all_selected} onchange={toggle_all} />{ "Select all" }</label>
-                <button class="btn small" id="bulk-stop" data-testid="bulk-stop" disabled={selected.is_empty()} onclick={bulk("stop")}>{ "Stop selected" }</button>
-                <button class="btn small danger-text" id="bulk-delete" data-testid="bulk-delete" disabled={selected.is_empty()} onclick={bulk("delete")}>{ "Delete selected" }</button>
+                <button class="btn small" id="bulk-stop" data-testid="bulk-stop" disabled={selected.is_empty()} onclick={on_bulk(Bulk::Stop)}>{ "Stop selected" }</button>
+                <button class="btn small danger-text" id="bulk-delete" data-testid="bulk-delete" disabled={selected.is_empty()} onclick={on_bulk(Bulk::Delete)}>{ "Delete selected" }</button>
                 <span class="spacer" />
-                <button class="btn small danger-text" id="delete-finished" data-testid="delete-finished" onclick={delete_finished}>{ "Delete finished…" }</button>
+                <button class="btn small danger-text" id="delete-finished" data-testid="delete-finished" onclick={on_delete_finished}>{ "Delete finished…" }</button>
             </div>
-            { maybe_error(&error) }
+            { maybe_error(&bulk.error) }
+            { maybe_error(&delete_finished.error) }
             { async_content(&page.state, |p| html! {
                 <>
                 <ul class="task-rows" data-testid="task-rows">

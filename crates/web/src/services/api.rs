@@ -1,14 +1,14 @@
 //! One function per API endpoint the SPA uses, typed with the `shared` DTOs.
 
 use gloo_net::http::Method;
-use serde_json::Value;
-use shared::agents::{KeyProvider, KeyStatus, PutKey};
+use shared::agents::{AgentInfo, KeyProvider, KeyStatus, PutKey};
 use shared::auth::{AuthMethods, LocalLogin, Me, SetupRequest};
-use shared::connectors::{Connector, CreateConnector, UpdateConnector};
+use shared::changes::{Changes, FileDiff};
+use shared::connectors::{Connector, ConnectorPreset, CreateConnector, UpdateConnector};
 use shared::events::TaskEvent;
 use shared::github::{
-    GithubCommit, GithubIssue, GithubOwner, GithubPull, GithubRepo, PrComment, TaskChecks,
-    TaskFromGithub,
+    CreatePullRequest, GithubCommit, GithubIssue, GithubOwner, GithubPull, GithubRepo,
+    MergePullRequest, PrComment, PullRequest, TaskChecks, TaskFromGithub,
 };
 use shared::page::Page;
 use shared::tasks::{CreateMessage, CreateTask, Quota, Task, TaskMessage, TaskStatus};
@@ -17,10 +17,6 @@ use uuid::Uuid;
 
 use super::client::{call, call_empty, get};
 use super::error::ApiError;
-use crate::types::agents::{parse_agents, AgentInfo};
-use crate::types::changes::{ChangedFile, Changes, FileDiff};
-use crate::types::pulls::{CreatePullRequest, MergePullRequest, PullRequest};
-use crate::types::ListOrPage;
 use crate::util::encode_component as enc;
 
 /// `GET /auth/methods`.
@@ -55,7 +51,7 @@ pub async fn quota() -> Result<Quota, ApiError> {
 
 /// `GET /me/tokens`.
 pub async fn tokens() -> Result<Vec<ApiToken>, ApiError> {
-    Ok(get::<ListOrPage<ApiToken>>("/me/tokens").await?.into_page().items)
+    Ok(get::<Page<ApiToken>>("/me/tokens").await?.items)
 }
 
 /// `POST /me/tokens`.
@@ -68,14 +64,14 @@ pub async fn revoke_token(id: Uuid) -> Result<(), ApiError> {
     call_empty::<()>(Method::DELETE, &format!("/me/tokens/{id}"), None).await
 }
 
-/// `GET /agents`, parsed defensively.
+/// `GET /agents`: the catalogue, each agent's models with the default first.
 pub async fn agents() -> Result<Vec<AgentInfo>, ApiError> {
-    Ok(parse_agents(&get::<Value>("/agents").await?))
+    get("/agents").await
 }
 
 /// `GET /me/keys`.
 pub async fn keys() -> Result<Vec<KeyStatus>, ApiError> {
-    Ok(get::<ListOrPage<KeyStatus>>("/me/keys").await?.into_page().items)
+    get("/me/keys").await
 }
 
 /// `PUT /me/keys/{provider}`.
@@ -90,7 +86,12 @@ pub async fn delete_key(provider: KeyProvider) -> Result<(), ApiError> {
 
 /// `GET /connectors`.
 pub async fn connectors() -> Result<Vec<Connector>, ApiError> {
-    Ok(get::<ListOrPage<Connector>>("/connectors").await?.into_page().items)
+    get("/connectors").await
+}
+
+/// `GET /connectors/presets`: ready-made connectors and the secrets each needs.
+pub async fn connector_presets() -> Result<Vec<ConnectorPreset>, ApiError> {
+    get("/connectors/presets").await
 }
 
 /// `POST /connectors`.
@@ -110,7 +111,7 @@ pub async fn delete_connector(id: Uuid) -> Result<(), ApiError> {
 
 /// `GET /github/owners`: the user and their organisations (422 without a GitHub token).
 pub async fn github_owners() -> Result<Vec<GithubOwner>, ApiError> {
-    Ok(get::<ListOrPage<GithubOwner>>("/github/owners").await?.into_page().items)
+    Ok(get::<Page<GithubOwner>>("/github/owners").await?.items)
 }
 
 /// The path of `GET /github/repos?owner=&q=&cursor=` (empty parameters left out).
@@ -132,7 +133,7 @@ pub async fn github_repos(
     q: &str,
     cursor: Option<&str>,
 ) -> Result<Page<GithubRepo>, ApiError> {
-    Ok(get::<ListOrPage<GithubRepo>>(&github_repos_path(owner, q, cursor)).await?.into_page())
+    get(&github_repos_path(owner, q, cursor)).await
 }
 
 /// Filters of `GET /tasks`.
@@ -170,7 +171,7 @@ impl TaskQuery {
 
 /// `GET /tasks`.
 pub async fn tasks(q: &TaskQuery) -> Result<Page<Task>, ApiError> {
-    Ok(get::<ListOrPage<Task>>(&format!("/tasks{}", q.to_query())).await?.into_page())
+    get(&format!("/tasks{}", q.to_query())).await
 }
 
 /// `POST /tasks`.
@@ -201,7 +202,7 @@ pub async fn stop_task(id: Uuid) -> Result<(), ApiError> {
 
 /// `GET /tasks/{id}/messages`.
 pub async fn messages(id: Uuid) -> Result<Vec<TaskMessage>, ApiError> {
-    Ok(get::<ListOrPage<TaskMessage>>(&format!("/tasks/{id}/messages")).await?.into_page().items)
+    Ok(get::<Page<TaskMessage>>(&format!("/tasks/{id}/messages")).await?.items)
 }
 
 /// `POST /tasks/{id}/messages`: a follow-up, which starts a new run.
@@ -212,15 +213,15 @@ pub async fn send_message(id: Uuid, body: &CreateMessage) -> Result<(), ApiError
 /// `GET /tasks/{id}/events?after=&limit=`.
 pub async fn events(id: Uuid, after: i64, limit: u32) -> Result<Vec<TaskEvent>, ApiError> {
     let path = format!("/tasks/{id}/events?after={after}&limit={limit}");
-    Ok(get::<ListOrPage<TaskEvent>>(&path).await?.into_page().items)
+    Ok(get::<Page<TaskEvent>>(&path).await?.items)
 }
 
 /// `GET /tasks/{id}/changes`.
-pub async fn changes(id: Uuid) -> Result<Vec<ChangedFile>, ApiError> {
-    Ok(get::<Changes>(&format!("/tasks/{id}/changes")).await?.into_files())
+pub async fn changes(id: Uuid) -> Result<Changes, ApiError> {
+    get(&format!("/tasks/{id}/changes")).await
 }
 
-/// `GET /tasks/{id}/diff?path=`.
+/// `GET /tasks/{id}/diff?path=`: the file's unified diff, computed by the server.
 pub async fn diff(id: Uuid, path: &str) -> Result<FileDiff, ApiError> {
     get(&format!("/tasks/{id}/diff?path={}", enc(path))).await
 }
@@ -243,19 +244,23 @@ pub async fn create_pull_request(
 }
 
 /// `POST /tasks/{id}/pull-request/merge`.
-pub async fn merge_pull_request(id: Uuid, body: &MergePullRequest) -> Result<(), ApiError> {
-    call_empty(Method::POST, &format!("/tasks/{id}/pull-request/merge"), Some(body)).await
+pub async fn merge_pull_request(
+    id: Uuid,
+    body: &MergePullRequest,
+) -> Result<PullRequest, ApiError> {
+    call(Method::POST, &format!("/tasks/{id}/pull-request/merge"), Some(body)).await
 }
 
-/// `POST /tasks/{id}/pull-request/{close|reopen}`.
-pub async fn pull_request_action(id: Uuid, action: &str) -> Result<(), ApiError> {
-    call_empty::<()>(Method::POST, &format!("/tasks/{id}/pull-request/{action}"), None).await
+/// `POST /tasks/{id}/pull-request/close`, or `/reopen` when `open`.
+pub async fn set_pull_request_open(id: Uuid, open: bool) -> Result<PullRequest, ApiError> {
+    let action = if open { "reopen" } else { "close" };
+    call::<(), _>(Method::POST, &format!("/tasks/{id}/pull-request/{action}"), None).await
 }
 
 /// `GET /tasks/{id}/pull-request/comments`: issue and review comments, oldest first.
 pub async fn pr_comments(id: Uuid) -> Result<Vec<PrComment>, ApiError> {
     let path = format!("/tasks/{id}/pull-request/comments");
-    Ok(get::<ListOrPage<PrComment>>(&path).await?.into_page().items)
+    Ok(get::<Page<PrComment>>(&path).await?.items)
 }
 
 /// What the repository page lists, and the task each item can start.
@@ -276,19 +281,19 @@ fn repo_path(owner: &str, repo: &str) -> String {
 /// `GET /github/repos/{owner}/{repo}/issues`.
 pub async fn github_issues(owner: &str, repo: &str) -> Result<Vec<GithubIssue>, ApiError> {
     let path = format!("{}/issues", repo_path(owner, repo));
-    Ok(get::<ListOrPage<GithubIssue>>(&path).await?.into_page().items)
+    Ok(get::<Page<GithubIssue>>(&path).await?.items)
 }
 
 /// `GET /github/repos/{owner}/{repo}/pulls`.
 pub async fn github_pulls(owner: &str, repo: &str) -> Result<Vec<GithubPull>, ApiError> {
     let path = format!("{}/pulls", repo_path(owner, repo));
-    Ok(get::<ListOrPage<GithubPull>>(&path).await?.into_page().items)
+    Ok(get::<Page<GithubPull>>(&path).await?.items)
 }
 
 /// `GET /github/repos/{owner}/{repo}/commits`.
 pub async fn github_commits(owner: &str, repo: &str) -> Result<Vec<GithubCommit>, ApiError> {
     let path = format!("{}/commits", repo_path(owner, repo));
-    Ok(get::<ListOrPage<GithubCommit>>(&path).await?.into_page().items)
+    Ok(get::<Page<GithubCommit>>(&path).await?.items)
 }
 
 /// Creates a task from an issue, a pull request (`item` is the number) or a commit (`item` is

@@ -6,18 +6,9 @@ use yew::prelude::*;
 
 use crate::components::async_content::{async_content, maybe_error};
 use crate::components::forms::{bind, confirm};
-use crate::hooks::use_fetch;
-use crate::services::{api, ApiError};
-
-fn provider_label(p: KeyProvider) -> &'static str {
-    match p {
-        KeyProvider::Anthropic => "Anthropic",
-        KeyProvider::Openai => "OpenAI",
-        KeyProvider::Gemini => "Google Gemini",
-        KeyProvider::Cursor => "Cursor",
-        KeyProvider::GithubCopilot => "GitHub Copilot",
-    }
-}
+use crate::hooks::{use_action, use_fetch};
+use crate::services::api;
+use crate::util::provider_label;
 
 /// The keys section.
 #[component]
@@ -50,45 +41,48 @@ fn KeyRow(props: &KeyRowProps) -> Html {
     let value = use_state(String::new);
     let base_url =
         use_state(|| props.status.as_ref().and_then(|s| s.base_url.clone()).unwrap_or_default());
-    let error = use_state(|| None::<ApiError>);
     let provider = props.provider;
     let p = provider.as_str();
     let configured = props.status.as_ref().is_some_and(|s| s.configured);
+    let save = {
+        let (value, reload) = (value.clone(), props.reload.clone());
+        use_action(move |body: PutKey| {
+            let (value, reload) = (value.clone(), reload.clone());
+            async move {
+                api::set_key(provider, &body).await?;
+                value.set(String::new());
+                reload.emit(());
+                Ok(())
+            }
+        })
+    };
+    let remove = {
+        let reload = props.reload.clone();
+        use_action(move |()| {
+            let reload = reload.clone();
+            async move {
+                let result = api::delete_key(provider).await;
+                reload.emit(());
+                result
+            }
+        })
+    };
     let onsubmit = {
-        let (value, base_url, error, reload) =
-            (value.clone(), base_url.clone(), error.clone(), props.reload.clone());
+        let (value, base_url, run) = (value.clone(), base_url.clone(), save.run.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let body = PutKey {
+            run.emit(PutKey {
                 value: value.trim().to_owned(),
                 base_url: (!base_url.trim().is_empty()).then(|| base_url.trim().to_owned()),
-            };
-            let (value, error, reload) = (value.clone(), error.clone(), reload.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                match api::set_key(provider, &body).await {
-                    Ok(()) => {
-                        value.set(String::new());
-                        error.set(None);
-                        reload.emit(());
-                    }
-                    Err(e) => error.set(Some(e)),
-                }
             });
         })
     };
     let clear = {
-        let (error, reload) = (error.clone(), props.reload.clone());
+        let run = remove.run.clone();
         Callback::from(move |_: MouseEvent| {
-            if !confirm("Remove this key?") {
-                return;
+            if confirm("Remove this key?") {
+                run.emit(());
             }
-            let (error, reload) = (error.clone(), reload.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                if let Err(e) = api::delete_key(provider).await {
-                    error.set(Some(e));
-                }
-                reload.emit(());
-            });
         })
     };
     html! {
@@ -110,12 +104,13 @@ fn KeyRow(props: &KeyRowProps) -> Html {
                        value={(*value).clone()} oninput={bind(&value)} />
                 <input type="url" id={format!("key-base-url-{p}")} data-testid="key-base-url" placeholder="Base URL (optional)"
                        value={(*base_url).clone()} oninput={bind(&base_url)} />
-                <button class="btn primary small" type="submit" data-testid="key-save">{ "Save" }</button>
+                <button class="btn primary small" type="submit" data-testid="key-save" disabled={save.busy}>{ "Save" }</button>
                 if configured {
                     <button class="btn small danger-text" type="button" data-testid="key-delete" onclick={clear}>{ "Remove" }</button>
                 }
             </div>
-            { maybe_error(&error) }
+            { maybe_error(&save.error) }
+            { maybe_error(&remove.error) }
         </form>
     }
 }

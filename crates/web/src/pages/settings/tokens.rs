@@ -1,12 +1,13 @@
 //! Personal API tokens: create (the secret is shown once), list, revoke.
 
 use shared::tokens::{CreateToken, CreatedToken, TOKEN_NAME_MAX};
+use uuid::Uuid;
 use yew::prelude::*;
 
 use crate::components::async_content::{async_content, maybe_error};
 use crate::components::forms::{bind, confirm, copy_text};
-use crate::hooks::use_fetch;
-use crate::services::{api, ApiError};
+use crate::hooks::{use_action, use_fetch};
+use crate::services::api;
 use crate::util::{now_ms, relative_time};
 
 /// The tokens section.
@@ -15,26 +16,34 @@ pub fn Tokens() -> Html {
     let list = use_fetch((), |()| api::tokens());
     let name = use_state(String::new);
     let created = use_state(|| None::<CreatedToken>);
-    let error = use_state(|| None::<ApiError>);
+    let create = {
+        let (name, created, reload) = (name.clone(), created.clone(), list.reload.clone());
+        use_action(move |body: CreateToken| {
+            let (name, created, reload) = (name.clone(), created.clone(), reload.clone());
+            async move {
+                created.set(Some(api::create_token(&body).await?));
+                name.set(String::new());
+                reload.emit(());
+                Ok(())
+            }
+        })
+    };
+    let revoke = {
+        let reload = list.reload.clone();
+        use_action(move |id: Uuid| {
+            let reload = reload.clone();
+            async move {
+                let result = api::revoke_token(id).await;
+                reload.emit(());
+                result
+            }
+        })
+    };
     let onsubmit = {
-        let (name, created, error, reload) =
-            (name.clone(), created.clone(), error.clone(), list.reload.clone());
+        let (name, run) = (name.clone(), create.run.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let body = CreateToken { name: name.trim().to_owned() };
-            let (name, created, error, reload) =
-                (name.clone(), created.clone(), error.clone(), reload.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                match api::create_token(&body).await {
-                    Ok(t) => {
-                        created.set(Some(t));
-                        name.set(String::new());
-                        error.set(None);
-                        reload.emit(());
-                    }
-                    Err(e) => error.set(Some(e)),
-                }
-            });
+            run.emit(CreateToken { name: name.trim().to_owned() });
         })
     };
     let now = now_ms();
@@ -45,9 +54,10 @@ pub fn Tokens() -> Html {
                 <label for="token-name" class="sr-only">{ "Token name" }</label>
                 <input id="token-name" data-testid="token-name" placeholder="Token name (e.g. CI)" required=true
                        maxlength={TOKEN_NAME_MAX.to_string()} value={(*name).clone()} oninput={bind(&name)} />
-                <button class="btn primary" id="token-create" data-testid="token-create" type="submit">{ "Create token" }</button>
+                <button class="btn primary" id="token-create" data-testid="token-create" type="submit" disabled={create.busy}>{ "Create token" }</button>
             </form>
-            { maybe_error(&error) }
+            { maybe_error(&create.error) }
+            { maybe_error(&revoke.error) }
             if let Some(t) = &*created {
                 <div class="secret-once" data-testid="token-secret-box">
                     <p><strong>{ format!("Token “{}” created.", t.token.name) }</strong>{ " Copy it now: it will not be shown again." }</p>
@@ -64,14 +74,11 @@ pub fn Tokens() -> Html {
                     <tbody>
                     if tokens.is_empty() { <tr><td colspan="5" class="muted">{ "No tokens." }</td></tr> }
                     { for tokens.iter().map(|t| {
-                        let (id, error, reload) = (t.id, error.clone(), list.reload.clone());
-                        let revoke = Callback::from(move |_: MouseEvent| {
-                            if !confirm("Revoke this token? Scripts using it will stop working.") { return; }
-                            let (error, reload) = (error.clone(), reload.clone());
-                            wasm_bindgen_futures::spawn_local(async move {
-                                if let Err(e) = api::revoke_token(id).await { error.set(Some(e)); }
-                                reload.emit(());
-                            });
+                        let (id, run) = (t.id, revoke.run.clone());
+                        let on_revoke = Callback::from(move |_: MouseEvent| {
+                            if confirm("Revoke this token? Scripts using it will stop working.") {
+                                run.emit(id);
+                            }
                         });
                         html! {
                             <tr key={t.id.to_string()} data-testid="token-row" data-token-id={t.id.to_string()}>
@@ -79,7 +86,7 @@ pub fn Tokens() -> Html {
                                 <td><code>{ format!("{}…", t.prefix) }</code></td>
                                 <td>{ relative_time(t.created_at, now) }</td>
                                 <td>{ t.last_used_at.map_or_else(|| "never".to_owned(), |d| relative_time(d, now)) }</td>
-                                <td><button class="btn small danger-text" data-testid="token-revoke" onclick={revoke}>{ "Revoke" }</button></td>
+                                <td><button class="btn small danger-text" data-testid="token-revoke" onclick={on_revoke}>{ "Revoke" }</button></td>
                             </tr>
                         }
                     }) }

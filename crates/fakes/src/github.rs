@@ -338,14 +338,14 @@ impl FakeGithub {
         });
         let path = root.join(owner).join(format!("{name}.git"));
         std::fs::create_dir_all(&path).unwrap();
-        super::git::git(&path, &["init", "--bare", "--initial-branch=trunk"]);
+        crate::git::git(&path, &["init", "--bare", "--initial-branch=trunk"]);
         let work = root.join(format!("seed-{owner}-{name}"));
         std::fs::create_dir_all(&work).unwrap();
-        super::git::git(&work, &["init", "--initial-branch=trunk"]);
+        crate::git::git(&work, &["init", "--initial-branch=trunk"]);
         std::fs::write(work.join("README.md"), "# App\n").unwrap();
-        super::git::git(&work, &["add", "."]);
-        super::git::git(&work, &["commit", "-m", "initial"]);
-        super::git::git(&work, &["push", path.to_str().unwrap(), "trunk"]);
+        crate::git::git(&work, &["add", "."]);
+        crate::git::git(&work, &["commit", "-m", "initial"]);
+        crate::git::git(&work, &["push", path.to_str().unwrap(), "trunk"]);
         self.add_repo(owner, name, true);
         self.with(|s| {
             let repo = s.repos.get_mut(&key(owner, name)).unwrap();

@@ -1,0 +1,3 @@
+//! Administration: per-user limits.
+
+pub mod limits;

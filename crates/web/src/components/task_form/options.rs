@@ -1,0 +1,195 @@
+//! The form's "Options": install dependencies, keep the sandbox, open a pull request, which
+//! connectors to give the agent, and the time limit. The three switches are remembered.
+
+use std::collections::BTreeSet;
+
+use shared::connectors::Connector;
+use uuid::Uuid;
+use yew::prelude::*;
+
+use crate::components::forms::{target_checked, target_value};
+use crate::hooks::use_stored;
+
+/// Maximum-duration choices, in minutes.
+const DURATIONS: [u32; 10] = [5, 10, 15, 30, 45, 60, 120, 180, 240, 300];
+
+/// What the options say.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TaskOptions {
+    /// Install dependencies by lockfile first.
+    pub install_dependencies: bool,
+    /// Keep the sandbox between runs.
+    pub keep_alive: bool,
+    /// Open a pull request when the run succeeds.
+    pub create_pr: bool,
+    /// Time limit; the server default when `None`.
+    pub max_duration_minutes: Option<u32>,
+    /// Ticked connectors.
+    pub connectors: BTreeSet<Uuid>,
+}
+
+fn flag(v: &str) -> bool {
+    v == "1"
+}
+
+fn stored_flag(b: bool) -> String {
+    if b { "1" } else { "0" }.to_owned()
+}
+
+/// The options and their setter: the switches live in `localStorage`, the time limit and the
+/// connectors only as long as the form.
+#[hook]
+pub fn use_task_options() -> (TaskOptions, Callback<TaskOptions>) {
+    let (install, set_install) = use_stored("drydock-opt-install".into(), "1".into());
+    let (keep_alive, set_keep_alive) = use_stored("drydock-opt-keep-alive".into(), "0".into());
+    let (create_pr, set_create_pr) = use_stored("drydock-opt-create-pr".into(), "0".into());
+    let duration = use_state(|| None::<u32>);
+    let connectors = use_state(BTreeSet::<Uuid>::new);
+    let value = TaskOptions {
+        install_dependencies: flag(&install),
+        keep_alive: flag(&keep_alive),
+        create_pr: flag(&create_pr),
+        max_duration_minutes: *duration,
+        connectors: (*connectors).clone(),
+    };
+    let set = Callback::from(move |o: TaskOptions| {
+        set_install.emit(stored_flag(o.install_dependencies));
+        set_keep_alive.emit(stored_flag(o.keep_alive));
+        set_create_pr.emit(stored_flag(o.create_pr));
+        duration.set(o.max_duration_minutes);
+        connectors.set(o.connectors);
+    });
+    (value, set)
+}
+
+/// The ticked connectors that are still offered (enabled), in the listed order.
+pub fn chosen_connectors(offered: &[Connector], ticked: &BTreeSet<Uuid>) -> Vec<Uuid> {
+    offered.iter().filter(|c| c.enabled && ticked.contains(&c.id)).map(|c| c.id).collect()
+}
+
+/// Props of [`OptionsPanel`].
+#[derive(Properties, PartialEq)]
+pub struct OptionsPanelProps {
+    /// The current options.
+    pub value: TaskOptions,
+    /// Called with the changed options.
+    pub on_change: Callback<TaskOptions>,
+    /// The connectors to offer (the enabled ones).
+    pub connectors: Vec<Connector>,
+}
+
+/// A checkbox row whose change gives the options with `apply(&mut options, checked)` done.
+fn switch(
+    props: &OptionsPanelProps,
+    id: &'static str,
+    label: &'static str,
+    checked: bool,
+    apply: fn(&mut TaskOptions, bool),
+) -> Html {
+    let (value, on_change) = (props.value.clone(), props.on_change.clone());
+    let onchange = Callback::from(move |e: Event| {
+        let mut next = value.clone();
+        apply(&mut next, target_checked(&e));
+        on_change.emit(next);
+    });
+    html! { <label class="check"><input type="checkbox" {id} {checked} {onchange} />{ label }</label> }
+}
+
+fn connector_choices(props: &OptionsPanelProps) -> Html {
+    if props.connectors.is_empty() {
+        return Html::default();
+    }
+    html! {
+        <fieldset class="connectors" data-testid="task-connectors">
+            <legend>{ "Connectors" }</legend>
+            { for props.connectors.iter().map(|c| {
+                let id = c.id;
+                let (value, on_change) = (props.value.clone(), props.on_change.clone());
+                let onchange = Callback::from(move |_: Event| {
+                    let mut next = value.clone();
+                    if !next.connectors.remove(&id) {
+                        next.connectors.insert(id);
+                    }
+                    on_change.emit(next);
+                });
+                html! {
+                    <label class="check" key={id.to_string()}>
+                        <input type="checkbox" data-testid="task-connector" data-connector-id={id.to_string()}
+                               value={id.to_string()} checked={props.value.connectors.contains(&id)} {onchange} />
+                        { &c.name }
+                    </label>
+                }
+            }) }
+        </fieldset>
+    }
+}
+
+fn duration_select(props: &OptionsPanelProps) -> Html {
+    let (value, on_change) = (props.value.clone(), props.on_change.clone());
+    let onchange = Callback::from(move |e: Event| {
+        on_change.emit(TaskOptions {
+            max_duration_minutes: target_value(&e).parse().ok(),
+            ..value.clone()
+        })
+    });
+    let current = props.value.max_duration_minutes;
+    html! {
+        <>
+            <label for="opt-max-duration">{ "Maximum duration" }</label>
+            <select id="opt-max-duration" {onchange}>
+                <option value="" selected={current.is_none()}>{ "Server default" }</option>
+                { for DURATIONS.iter().map(|m| html! {
+                    <option value={m.to_string()} selected={current == Some(*m)}>{ format!("{m} minutes") }</option>
+                }) }
+            </select>
+        </>
+    }
+}
+
+/// The collapsible options section.
+#[component]
+pub fn OptionsPanel(props: &OptionsPanelProps) -> Html {
+    let v = &props.value;
+    html! {
+        <details class="options" data-testid="task-options">
+            <summary>{ "Options" }</summary>
+            { switch(props, "opt-install-deps", "Install dependencies", v.install_dependencies, |o, b| o.install_dependencies = b) }
+            { switch(props, "opt-keep-alive", "Keep sandbox alive for follow-ups", v.keep_alive, |o, b| o.keep_alive = b) }
+            { switch(props, "opt-create-pr", "Open a pull request when done", v.create_pr, |o, b| o.create_pr = b) }
+            { connector_choices(props) }
+            { duration_select(props) }
+        </details>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_ticked_enabled_connectors_are_sent() {
+        let c = |n: u128, enabled: bool| Connector {
+            id: Uuid::from_u128(n),
+            name: format!("c{n}"),
+            kind: shared::connectors::ConnectorKind::Remote,
+            command: None,
+            args: Vec::new(),
+            url: Some("https://x".into()),
+            env_keys: Vec::new(),
+            header_keys: Vec::new(),
+            enabled,
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+        };
+        let offered = vec![c(1, true), c(2, false), c(3, true)];
+        let ticked: BTreeSet<Uuid> = [3, 2, 9].into_iter().map(Uuid::from_u128).collect();
+        assert_eq!(chosen_connectors(&offered, &ticked), vec![Uuid::from_u128(3)]);
+    }
+
+    #[test]
+    fn switches_are_stored_as_one_and_zero() {
+        assert!(flag(&stored_flag(true)));
+        assert!(!flag(&stored_flag(false)));
+        assert!(!flag(""));
+    }
+}
