@@ -1,6 +1,8 @@
 //! Latency of the local backend and the git pipeline; prints p50 and p99.
 //!
-//! `cargo bench -p drydock-sandbox --bench sandbox` (release). Needs `bwrap` and `git`.
+//! `cargo bench -p drydock-sandbox --bench sandbox` (release), `-- sandbox`, `-- handover` or
+//! `-- clone` for one part. Needs `bwrap` and `git`. As root, sandboxes get uids of their own
+//! and the bench measures that path.
 //! `DRYDOCK_BENCH_RELAY=<path of a drydock binary>` also measures brokered sandboxes with
 //! `drydock sandbox-relay` as the relay (what the server uses) besides `drydock-sandbox-relay`.
 
@@ -14,49 +16,59 @@ use drydock_sandbox::{
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // `cargo bench ... -- sandbox` (or `-- handover`, `-- clone`) runs one part only.
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let wanted = |name: &str| filter.as_deref().is_none_or(|f| name.contains(f));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let tmp = tempfile::tempdir()?;
-        let relay = RelayProgram {
-            program: env!("CARGO_BIN_EXE_drydock-sandbox-relay").into(),
-            args: Vec::new(),
-        };
-        let mut variants = vec![
-            Variant::new(tmp.path(), "network host", NetworkMode::Host, None)?,
-            Variant::new(tmp.path(), "network none", NetworkMode::None, None)?,
-            Variant::new(
-                tmp.path(),
-                "brokered, drydock-sandbox-relay",
-                NetworkMode::Brokered,
-                Some(relay),
-            )?,
-        ];
-        if let Some(drydock) = std::env::var_os("DRYDOCK_BENCH_RELAY") {
-            let relay =
-                RelayProgram { program: drydock.into(), args: vec!["sandbox-relay".into()] };
-            variants.push(Variant::new(
-                tmp.path(),
-                "brokered, drydock sandbox-relay",
-                NetworkMode::Brokered,
-                Some(relay),
-            )?);
+        if wanted("sandbox") {
+            round_trips(tmp.path()).await?;
         }
-        // Interleaved, so a change of load on the machine hits every variant alike.
-        for i in 0..210 {
-            for variant in &mut variants {
-                variant.round_trip(i, i >= 10).await?;
-            }
+        if wanted("handover") {
+            hand_over(tmp.path(), 20_000).await?;
         }
-        for variant in &mut variants {
-            report(
-                &format!("sandbox create + exec `true` + destroy ({})", variant.label),
-                &mut variant.total,
-            );
-            report("  of which exec `true`", &mut variant.exec_only);
+        if wanted("clone") {
+            clone_and_branch(tmp.path(), 30).await?;
         }
-        clone_and_branch(tmp.path(), 30).await?;
         Ok(())
     })
+}
+
+/// create + exec `true` + destroy for each network mode, interleaved.
+async fn round_trips(tmp: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let relay = RelayProgram {
+        program: env!("CARGO_BIN_EXE_drydock-sandbox-relay").into(),
+        args: Vec::new(),
+    };
+    let mut variants = vec![
+        Variant::new(tmp, "network host", NetworkMode::Host, None)?,
+        Variant::new(tmp, "network none", NetworkMode::None, None)?,
+        Variant::new(tmp, "brokered, drydock-sandbox-relay", NetworkMode::Brokered, Some(relay))?,
+    ];
+    if let Some(drydock) = std::env::var_os("DRYDOCK_BENCH_RELAY") {
+        let relay = RelayProgram { program: drydock.into(), args: vec!["sandbox-relay".into()] };
+        variants.push(Variant::new(
+            tmp,
+            "brokered, drydock sandbox-relay",
+            NetworkMode::Brokered,
+            Some(relay),
+        )?);
+    }
+    // Interleaved, so a change of load on the machine hits every variant alike.
+    for i in 0..210 {
+        for variant in &mut variants {
+            variant.round_trip(i, i >= 10).await?;
+        }
+    }
+    for variant in &mut variants {
+        report(
+            &format!("sandbox create + exec `true` + destroy ({})", variant.label),
+            &mut variant.total,
+        );
+        report("  of which exec `true`", &mut variant.exec_only);
+    }
+    Ok(())
 }
 
 /// One way of configuring sandboxes, and its measurements.
@@ -115,6 +127,35 @@ impl Variant {
         }
         Ok(())
     }
+}
+
+/// exec `true` in a workspace holding `files` files the host wrote: the first exec hands them
+/// to the sandbox's uid (as root), later ones only walk the tree.
+async fn hand_over(tmp: &Path, files: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let sandbox = LocalSandbox::new(LocalSandboxConfig::new(tmp.join("handover")))?;
+    let handle = sandbox.create(SandboxSpec::new("handover")).await?;
+    let workspace = handle.host_workspace.clone().ok_or("no host workspace")?;
+    for i in 0..files {
+        let dir = workspace.join(format!("node_modules/p{}/lib", i % 500));
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join(format!("f{i}.js")), "module.exports = 1;\n")?;
+    }
+    let mut times = Vec::new();
+    for _ in 0..6 {
+        let (tx, _rx) = tokio::sync::mpsc::channel(16);
+        let started = Instant::now();
+        let outcome = sandbox.exec(&handle, ExecRequest::new(["true"]), tx).await?;
+        assert!(outcome.success(), "{outcome:?}");
+        times.push(started.elapsed());
+    }
+    sandbox.destroy(&handle).await?;
+    let first = times.remove(0);
+    println!(
+        "exec `true` over {files} host-written files: first (hands them over) {:.1} ms",
+        first.as_secs_f64() * 1000.0
+    );
+    report("  later (walk only)", &mut times);
+    Ok(())
 }
 
 /// Clone of a local 1,000-file repository plus creation of the task branch.

@@ -32,7 +32,25 @@ impl Git {
             context: format!("{context} in {}", git_dir.display()),
             source: e,
         };
-        for file in ["commondir", "config.worktree", "gitdir"] {
+        // Where git writes (objects, refs, logs) must be the repository's own directories: a
+        // symlink there would have the host write objects into any directory it names.
+        for dir in ["objects", "refs", "logs"] {
+            match std::fs::symlink_metadata(git_dir.join(dir)) {
+                Ok(meta) if !meta.is_dir() => {
+                    return Err(unsafe_repo(&format!(".git/{dir} is not a plain directory")));
+                }
+                _ => {}
+            }
+        }
+        // Alternates would let commits use, and pushes send, objects of other repositories on
+        // the host.
+        for file in [
+            "commondir",
+            "config.worktree",
+            "gitdir",
+            "objects/info/alternates",
+            "objects/info/http-alternates",
+        ] {
             remove_file(&git_dir.join(file)).map_err(|e| io("removing", e))?;
         }
         let hooks = git_dir.join("hooks");

@@ -34,7 +34,7 @@ pub(crate) struct DiskQuota {
     /// Directories whose usage counts together (workspace and HOME).
     pub dirs: Vec<PathBuf>,
     pub limit_bytes: u64,
-    /// Time between two measurements; the first is taken at the start.
+    /// Time between two measurements, and before the first: a short command costs no walk.
     pub interval: Duration,
 }
 
@@ -154,8 +154,10 @@ async fn supervise(
 /// Measures the quota's directories until they pass the limit, then stops the command. The
 /// walk runs on a blocking thread: a large tree takes a while, and the agent keeps writing.
 async fn watch_disk(quota: DiskQuota, running: Arc<Running>, policy: KillPolicy) {
+    tokio::time::sleep(quota.interval).await;
     loop {
         let dirs = quota.dirs.clone();
+        let started = Instant::now();
         let used = tokio::task::spawn_blocking(move || {
             dirs.iter().map(|dir| super::tree::disk_usage(dir).unwrap_or(0)).sum::<u64>()
         })
@@ -166,7 +168,9 @@ async fn watch_disk(quota: DiskQuota, running: Arc<Running>, policy: KillPolicy)
             running.stop(StopReason::DiskQuota, policy).await;
             return;
         }
-        tokio::time::sleep(quota.interval).await;
+        // A huge tree takes long to measure: space the walks so they take at most a tenth of
+        // one core.
+        tokio::time::sleep(quota.interval.max(started.elapsed() * 10)).await;
     }
 }
 

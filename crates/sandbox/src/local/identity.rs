@@ -62,6 +62,8 @@ impl Identities {
         check_range(base, count)?;
         check_unused(base, count, Path::new("/etc/passwd"), "user")?;
         check_unused(base, count, Path::new("/etc/group"), "group")?;
+        check_subordinate(base, count, Path::new("/etc/subuid"))?;
+        check_subordinate(base, count, Path::new("/etc/subgid"))?;
         let leases = root.join(LEASES);
         std::fs::create_dir_all(&leases)
             .map_err(|e| SandboxError::io(format!("creating {}", leases.display()), e))?;
@@ -210,6 +212,36 @@ fn check_unused(base: u32, count: u32, file: &Path, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// Refuses a range overlapping a subordinate id range (`name:start:count` lines): those ids are
+/// some user's rootless containers.
+fn check_subordinate(base: u32, count: u32, file: &Path) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return Ok(());
+    };
+    let (ours_start, ours_end) = (u64::from(base), u64::from(base) + u64::from(count));
+    for line in text.lines() {
+        let mut fields = line.split(':');
+        let (Some(name), Some(start), Some(len)) = (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let (Ok(start), Ok(len)) = (start.trim().parse::<u64>(), len.trim().parse::<u64>()) else {
+            continue;
+        };
+        if start < ours_end && ours_start < start + len {
+            return Err(SandboxError::Unavailable {
+                reason: format!(
+                    "sandbox uids {ours_start}..{ours_end} overlap {name}'s range {start}..{} in \
+                     {}; set tasks.sandbox_uid_base to a range no one uses (see docs/deploy.md)",
+                    start + len,
+                    file.display()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,6 +267,17 @@ mod tests {
         let err = check_unused(200_000, 1000, &passwd, "user").unwrap_err().to_string();
         assert!(err.contains("bob (200500)"), "{err}");
         assert!(check_unused(300_000, 1000, &passwd, "user").is_ok());
+    }
+
+    #[test]
+    fn subordinate_ranges_in_the_way_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let subuid = dir.path().join("subuid");
+        std::fs::write(&subuid, "alice:100000:65536\nbob:165536:65536\n").unwrap();
+        let err = check_subordinate(200_000, 1000, &subuid).unwrap_err().to_string();
+        assert!(err.contains("bob's range 165536..231072"), "{err}");
+        assert!(check_subordinate(231_072, 1000, &subuid).is_ok(), "adjacent is fine");
+        assert!(check_subordinate(99_000, 1000, &subuid).is_ok());
     }
 
     #[test]

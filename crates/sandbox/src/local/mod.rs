@@ -138,6 +138,9 @@ pub struct LocalSandbox {
     /// Commands this process is running, by sandbox id, so `kill` can reach them. Only live
     /// processes are here; everything durable is on disk.
     running: Mutex<HashMap<String, Vec<Arc<Running>>>>,
+    /// When this process last handed a sandbox's files to its uid (ns since the epoch), so
+    /// the next hand-over looks only at what changed since. Missing means look at everything.
+    handed_over: Mutex<HashMap<String, i128>>,
 }
 
 const BACKEND: &str = "bubblewrap";
@@ -150,19 +153,30 @@ impl LocalSandbox {
     /// Hands what the host wrote in the workspace and HOME to the sandbox's uid (see
     /// `tree::hand_over`). A failure is logged: the command then meets files it cannot change,
     /// which it reports itself.
-    async fn hand_over(&self, dir: &Path, identity: HostId) {
+    async fn hand_over(&self, id: &str, identity: HostId) {
+        let dir = self.dir(id);
         let dirs = [dir.join("work"), dir.join("home")];
         let host_uid = rustix::process::getuid().as_raw();
+        // Only what changed since this process last looked (see `tree::walk`).
+        let since = self.handed_over.lock().ok().and_then(|map| map.get(id).copied());
         let walked = tokio::task::spawn_blocking(move || {
             dirs.iter()
-                .map(|d| tree::hand_over(d, host_uid, identity))
+                .map(|d| tree::hand_over(d, host_uid, identity, since))
                 .sum::<std::io::Result<usize>>()
         })
         .await;
         match walked {
-            Ok(Ok(0)) => {}
             Ok(Ok(changed)) => {
-                tracing::debug!(changed, uid = identity.uid, "handed files to the sandbox")
+                if changed > 0 {
+                    tracing::debug!(changed, uid = identity.uid, "handed files to the sandbox");
+                }
+                // From the end of the walk: its own chowns changed the ctime of the directories
+                // it handed over, which must not make them look changed next time. (The host does
+                // not write into a sandbox while a command is being started in it.) The margin
+                // covers the coarse clock behind ctime, a tick or two behind.
+                if let Ok(mut map) = self.handed_over.lock() {
+                    map.insert(id.to_string(), unix_nanos() - 50_000_000);
+                }
             }
             Ok(Err(err)) => tracing::warn!(%err, "handing files to the sandbox"),
             Err(err) => tracing::warn!(%err, "handing files to the sandbox"),
@@ -199,6 +213,7 @@ impl LocalSandbox {
             identities: Identities::new(&config.root, config.uid_base, config.uid_count)?,
             seccomp,
             running: Mutex::new(HashMap::new()),
+            handed_over: Mutex::new(HashMap::new()),
             config,
         })
     }
@@ -250,16 +265,26 @@ impl LocalSandbox {
             said.push(line.line);
         }
         let destroyed = self.destroy(&handle).await;
+        // As root, bwrap runs as the sandbox's uid: unprivileged user namespaces must be allowed
+        // for that uid too, which the probe above (run as root) did not show.
+        let hint = if self.identities.own() {
+            "; as root, bubblewrap runs as each sandbox's own uid and needs unprivileged user \
+             namespaces (user.max_user_namespaces > 0, kernel.unprivileged_userns_clone=1 where \
+             it exists, and on Ubuntu 23.10+ an AppArmor profile allowing bwrap or \
+             kernel.apparmor_restrict_unprivileged_userns=0)"
+        } else {
+            ""
+        };
         match outcome {
             Ok(outcome) if outcome.success() => destroyed,
             Ok(outcome) => Err(SandboxError::Unavailable {
                 reason: format!(
-                    "a sandbox could not run `true` ({outcome:?}): {}",
+                    "a sandbox could not run `true` ({outcome:?}): {}{hint}",
                     said.join(" / ")
                 ),
             }),
             Err(err) => Err(SandboxError::Unavailable {
-                reason: format!("a sandbox could not run `true`: {err}"),
+                reason: format!("a sandbox could not run `true`: {err}{hint}"),
             }),
         }
     }
@@ -432,6 +457,9 @@ impl LocalSandbox {
 
     async fn remove(&self, meta: &Metadata) -> Result<()> {
         self.kill(&self.handle(&meta.id, meta.network)).await?;
+        if let Ok(mut map) = self.handed_over.lock() {
+            map.remove(&meta.id);
+        }
         cgroup::remove(&meta.cgroups).await;
         let dir = self.dir(&meta.id);
         // Drop the metadata first: a half-removed directory is then no longer a sandbox.
@@ -593,7 +621,7 @@ impl Sandbox for LocalSandbox {
         };
         let egress_dir = dir.join(EGRESS_DIR_NAME);
         let (sandbox_dir, tools_dir, egress_dir, relay) = if self.identities.own() {
-            self.hand_over(&dir, identity).await;
+            self.hand_over(&meta.id, identity).await;
             let mut stage = Stage::default();
             for sub in ["work", "home", "etc"] {
                 stage.add(&dir.join(sub), sub)?;
@@ -755,6 +783,11 @@ fn merge_limits(spec: &Limits, defaults: &Limits) -> Limits {
         cpu_weight: spec.cpu_weight.or(defaults.cpu_weight),
         disk_bytes: spec.disk_bytes.or(defaults.disk_bytes),
     }
+}
+
+fn unix_nanos() -> i128 {
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since_epoch.map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX))
 }
 
 /// Makes `dir` the sandbox identity's, private to it.

@@ -325,3 +325,32 @@ async fn queries_work_on_a_workspace_another_uid_owns_and_ignore_its_config() {
     assert!(trusting.status.success(), "{trusting:?}");
     assert!(mark.exists(), "the probe is meaningful: plain git runs the hook");
 }
+
+#[tokio::test]
+async fn object_stores_elsewhere_are_refused_or_dropped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = bare_repo(tmp.path(), "origin.git", "main", 1);
+    let other = bare_repo(tmp.path(), "other.git", "main", 2);
+    let git_client = Git::new().allow_local(true);
+    let repo = git_client
+        .clone_repo(&request(bare.to_str().unwrap(), tmp.path().join("work/repo"), "Objects"))
+        .await
+        .unwrap();
+    // Alternates borrowing another repository's objects are removed before host git runs.
+    let alternates = repo.dir.join(".git/objects/info/alternates");
+    std::fs::write(&alternates, format!("{}\n", other.join("objects").display())).unwrap();
+    std::fs::write(repo.dir.join("x.txt"), "x\n").unwrap();
+    assert!(git_client.commit_all(&repo, "with alternates", &author()).await.unwrap().is_some());
+    assert!(!alternates.exists());
+
+    // The object store swapped for a link to a host directory is refused.
+    let host_dir = tmp.path().join("host-dir");
+    std::fs::create_dir(&host_dir).unwrap();
+    let objects = repo.dir.join(".git/objects");
+    std::fs::rename(&objects, tmp.path().join("objects-moved")).unwrap();
+    std::os::unix::fs::symlink(&host_dir, &objects).unwrap();
+    std::fs::write(repo.dir.join("y.txt"), "y\n").unwrap();
+    let err = git_client.commit_all(&repo, "steered objects", &author()).await.unwrap_err();
+    assert!(matches!(err, GitError::UnsafeRepository { .. }), "{err}");
+    assert_eq!(std::fs::read_dir(&host_dir).unwrap().count(), 0, "nothing written there");
+}
