@@ -34,7 +34,7 @@ impl Runtime {
                 let pg =
                     EmbeddedPostgres::start(&settings.data_dir, settings.pg_bin_dir.as_deref())
                         .await?;
-                (SecretString::from(pg.url.clone()), Some(pg))
+                (pg.url.clone(), Some(pg))
             }
         };
         if settings.master_key.is_none() {
