@@ -63,6 +63,17 @@ impl Runtime {
             tracing::info!(count = applied.len(), "applied migrations");
         }
         let pool = db::build_pool(database_url.expose_secret(), &settings.database)?;
+        // The data migration that follows the schema ones: bind sealed values to their rows.
+        let report = crate::reseal::run(&mut *pool.get().await?, &secrets).await?;
+        if report.resealed > 0 {
+            tracing::info!(count = report.resealed, "bound sealed values to their rows");
+        }
+        if report.unreadable > 0 {
+            tracing::warn!(
+                count = report.unreadable,
+                "sealed values under an unknown master key were left as they are"
+            );
+        }
         Ok(Self { settings, database_url, pool, secrets, embedded })
     }
 
