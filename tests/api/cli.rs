@@ -84,6 +84,7 @@ fn every_subcommand_explains_itself() {
         &["migrate", "--help"],
         &["user", "create", "--help"],
         &["user", "list", "--help"],
+        &["user", "invite", "--help"],
         &["token", "create", "--help"],
         &["token", "list", "--help"],
         &["token", "revoke", "--help"],
@@ -380,4 +381,77 @@ fn missing_postgres_binaries_name_the_package() {
         1,
         "one clear error: {err}"
     );
+}
+
+/// The server's log holds neither OAuth authorization codes nor the usernames of failed
+/// sign-ins (often a password typed into the wrong field).
+#[actix_web::test]
+async fn logs_hold_no_oauth_codes_and_no_failed_usernames() {
+    let gh = crate::support::FakeGithub::start().await;
+    let app = TestApp::spawn().await;
+    let data = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let log = data.path().join("serve.log");
+    let mut child = drydock(&app)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("RUST_LOG", "info")
+        .env("DRYDOCK_DATA_DIR", data.path())
+        .env("DRYDOCK_TASKS__WORKERS", "0")
+        .env("DRYDOCK_PUBLIC_URL", &base)
+        .env("DRYDOCK_AUTH__REGISTRATION", "open")
+        .env("DRYDOCK_GITHUB__CLIENT_ID", crate::support::fake_github::CLIENT_ID)
+        .env("DRYDOCK_GITHUB__CLIENT_SECRET", crate::support::fake_github::CLIENT_SECRET)
+        .env("DRYDOCK_GITHUB__AUTHORIZE_URL", format!("{}/login/oauth/authorize", gh.base))
+        .env("DRYDOCK_GITHUB__TOKEN_URL", format!("{}/login/oauth/access_token", gh.base))
+        .env("DRYDOCK_GITHUB__API_URL", format!("{}/api", gh.base))
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let child = KillOnDrop(child);
+    let listening =
+        stdout.lines().map_while(Result::ok).any(|l| l.contains("Drydock is listening"));
+    assert!(listening, "serve started: {}", std::fs::read_to_string(&log).unwrap_or_default());
+
+    let typed = "my-Secret-Passw0rd-in-the-name-field";
+    let res = client(false)
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": typed, "password": "whatever"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+
+    let browser = client(true);
+    let next = |res: &reqwest::Response| res.headers()["location"].to_str().unwrap().to_owned();
+    let res = browser.get(format!("{base}/api/v1/auth/github/login")).send().await.unwrap();
+    let res = browser.get(next(&res)).send().await.unwrap();
+    let callback = next(&res);
+    let code = url::Url::parse(&callback)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let res = browser.get(&callback).send().await.unwrap();
+    assert_eq!(next(&res), format!("{base}/"), "signed in");
+
+    drop(child);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("local sign-in refused") && text.contains("signed in"), "{text}");
+    assert!(!text.contains(&code), "the authorization code is in the log:\n{text}");
+    assert!(!text.contains(typed), "a failed username is in the log:\n{text}");
+}
+
+/// Stops a child process when the test ends, passing or not.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.0.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let _ = self.0.wait();
+    }
 }
