@@ -541,3 +541,77 @@ async fn cookies_are_secure_behind_a_trusted_tls_proxy_only() {
         assert_eq!(cookie.contains("Secure"), secure, "trust_proxy = {trust}: {cookie}");
     }
 }
+
+#[actix_web::test]
+async fn still_valid_notices_sign_out_revocation_and_disabling() {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use drydock_api::auth::{check_still_valid, AuthVia, CurrentUser};
+    use drydock_api::db::schema::{api_tokens, sessions};
+    let app = TestApp::spawn().await;
+    let (browser, csrf) = app.browser_session("val").await;
+    let mut conn = app.pool.get().await.unwrap();
+    let user =
+        drydock_api::accounts::model::find_by_username(&mut conn, "val").await.unwrap().unwrap();
+    let session_id: Option<uuid::Uuid> =
+        sessions::table.select(sessions::id).first(&mut conn).await.unwrap();
+    let lifetime = chrono::Duration::hours(app.settings.session_ttl_hours);
+    let by_session = CurrentUser {
+        id: user.id,
+        user: user.clone(),
+        via: AuthVia::Session { csrf: csrf.clone(), session_id: session_id.unwrap() },
+    };
+    let (row, _) = drydock_api::tokens::model::create(&mut conn, user.id, "stream").await.unwrap();
+    let by_token = CurrentUser {
+        id: user.id,
+        user: user.clone(),
+        via: AuthVia::Token { token_id: row.id, scopes: vec![], expires_at: None },
+    };
+    assert!(check_still_valid(&mut conn, lifetime, &by_session).await.unwrap());
+    assert!(check_still_valid(&mut conn, lifetime, &by_token).await.unwrap());
+
+    drydock_api::accounts::model::set_disabled(&mut conn, user.id, true).await.unwrap();
+    assert!(!check_still_valid(&mut conn, lifetime, &by_token).await.unwrap(), "disabled");
+    drydock_api::accounts::model::set_disabled(&mut conn, user.id, false).await.unwrap();
+    assert!(
+        !check_still_valid(&mut conn, lifetime, &by_session).await.unwrap(),
+        "disabling ended the session"
+    );
+    assert!(check_still_valid(&mut conn, lifetime, &by_token).await.unwrap(), "enabled again");
+
+    diesel::update(api_tokens::table.find(row.id))
+        .set(api_tokens::revoked_at.eq(chrono::Utc::now()))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert!(!check_still_valid(&mut conn, lifetime, &by_token).await.unwrap(), "revoked");
+
+    // A session that signs out.
+    let res = browser
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": "val", "password": "password123"}))
+        .send()
+        .await
+        .unwrap();
+    let me = json(res, 200).await;
+    let session_id: uuid::Uuid = sessions::table
+        .select(sessions::id)
+        .first::<Option<uuid::Uuid>>(&mut conn)
+        .await
+        .unwrap()
+        .unwrap();
+    let by_session = CurrentUser {
+        id: user.id,
+        user,
+        via: AuthVia::Session { csrf: String::new(), session_id },
+    };
+    assert!(check_still_valid(&mut conn, lifetime, &by_session).await.unwrap());
+    let out = browser
+        .post(app.url("/api/v1/auth/logout"))
+        .header("x-csrf-token", me["csrf_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    assert!(!check_still_valid(&mut conn, lifetime, &by_session).await.unwrap(), "signed out");
+}

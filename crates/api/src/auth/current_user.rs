@@ -137,20 +137,24 @@ async fn authenticate(req: HttpRequest) -> Result<CurrentUser, ApiError> {
 /// database error counts as still valid, so a blip does not cut every stream.
 pub async fn still_valid(state: &AppState, user: &CurrentUser) -> bool {
     let Ok(mut conn) = state.conn().await else { return true };
+    let lifetime = chrono::Duration::hours(state.settings.session_ttl_hours);
+    check_still_valid(&mut conn, lifetime, user).await.unwrap_or(true)
+}
+
+/// [`still_valid`] on a connection, with sessions living at most `session_lifetime`.
+pub async fn check_still_valid(
+    conn: &mut diesel_async::AsyncPgConnection,
+    session_lifetime: chrono::Duration,
+    user: &CurrentUser,
+) -> diesel::QueryResult<bool> {
     let live = match &user.via {
-        AuthVia::Token { token_id, expires_at, .. } => {
-            if expires_at.is_some_and(|t| t <= Utc::now()) {
-                return false;
-            }
-            tokens::is_live(&mut conn, *token_id).await
-        }
+        AuthVia::Token { expires_at: Some(t), .. } if *t <= Utc::now() => false,
+        AuthVia::Token { token_id, .. } => tokens::is_live(conn, *token_id).await?,
         AuthVia::Session { session_id, .. } => {
-            let lifetime = chrono::Duration::hours(state.settings.session_ttl_hours);
-            super::session_store::is_live(&mut conn, *session_id, lifetime).await
+            super::session_store::is_live(conn, *session_id, session_lifetime).await?
         }
     };
-    let active = users::find(&mut conn, user.id).await.map(|u| u.is_some_and(|u| u.is_active()));
-    live.unwrap_or(true) && active.unwrap_or(true)
+    Ok(live && users::find(conn, user.id).await?.is_some_and(|u| u.is_active()))
 }
 
 impl FromRequest for CurrentUser {
