@@ -176,19 +176,13 @@ const THROTTLE: &str = "[auth]\nattempts_burst = 5\nattempts_per_minute = 20\n";
 /// build's Argon2 takes about a second a hash).
 const STRICT: &str = "[auth]\nattempts_burst = 5\nattempts_per_minute = 1\n";
 
-fn login<'a>(
-    app: &'a TestApp,
-    username: &'a str,
-    password: &'a str,
-) -> impl std::future::Future<Output = reqwest::Response> + 'a {
-    async move {
-        client(false)
-            .post(app.url("/api/v1/auth/login"))
-            .json(&json!({"username": username, "password": password}))
-            .send()
-            .await
-            .unwrap()
-    }
+async fn login(app: &TestApp, username: &str, password: &str) -> reqwest::Response {
+    client(false)
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap()
 }
 
 fn retry_after(res: &reqwest::Response) -> u64 {

@@ -121,7 +121,7 @@ impl Namer {
             return Err("generation is turned off (tasks.generate_names)".into());
         }
         let key = self.key(preferred)?;
-        let call = self.call(&key, system, input);
+        let call = self.call(key, system, input);
         match tokio::time::timeout(self.timeout, call).await {
             Ok(Ok(text)) => Ok((text, key.provider)),
             Ok(Err(e)) => Err(e),

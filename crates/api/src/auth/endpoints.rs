@@ -239,16 +239,15 @@ async fn logout(
         if let Some(identity) = users::identity(&mut conn, user.id, "github").await? {
             if identity.access_token_enc.is_some() {
                 use secrecy::ExposeSecret;
-                match identity.open_token(&state.secrets, users::IdentityToken::Access) {
-                    Ok(Some(token)) => {
-                        if let Err(e) =
-                            super::oauth::revoke_github_token(&state, token.expose_secret()).await
-                        {
-                            tracing::warn!(user_id = %user.id, error = %e, "revoking the GitHub token failed");
-                        }
+                // Unreadable (another key, or not this row's): forgetting it is all we can do.
+                if let Ok(Some(token)) =
+                    identity.open_token(&state.secrets, users::IdentityToken::Access)
+                {
+                    if let Err(e) =
+                        super::oauth::revoke_github_token(&state, token.expose_secret()).await
+                    {
+                        tracing::warn!(user_id = %user.id, error = %e, "revoking the GitHub token failed");
                     }
-                    // Unreadable (another key, or not this row's): forgetting it is all we can do.
-                    Ok(None) | Err(_) => {}
                 }
                 users::forget_tokens(&mut conn, identity.id).await?;
             }
