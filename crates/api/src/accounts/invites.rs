@@ -77,6 +77,19 @@ pub async fn revoke(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool>
     Ok(n == 1)
 }
 
+/// Whether `token` is an unused, unexpired invitation (checked before hashing a password for
+/// it, so a guess costs no Argon2 hash; [`take`] decides, in the transaction).
+pub async fn is_usable(conn: &mut AsyncPgConnection, token: &str) -> QueryResult<bool> {
+    let n: i64 = invites::table
+        .filter(invites::token_hash.eq(token_hash(token)))
+        .filter(invites::used_at.is_null())
+        .filter(invites::expires_at.gt(diesel::dsl::now))
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(n == 1)
+}
+
 /// Uses up the invitation behind `token` if it is unused and unexpired. Run it in the
 /// transaction that creates the account, so a failed creation leaves the invitation usable
 /// and two simultaneous uses cannot both succeed (the update locks the row).

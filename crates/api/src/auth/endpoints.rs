@@ -132,6 +132,14 @@ fn username_taken(err: diesel::result::Error) -> ApiError {
     }
 }
 
+fn setup_refused() -> ApiError {
+    ApiError::Forbidden("The setup link is invalid or was already used.".into())
+}
+
+fn invite_refused() -> ApiError {
+    ApiError::Forbidden("The invitation is invalid, expired or was already used.".into())
+}
+
 /// Creates the first administrator with the one-time setup token and signs them in. Attempts
 /// are throttled per client address.
 #[utoipa::path(
@@ -148,6 +156,11 @@ async fn first_setup(
     let SetupRequest { setup_token, username, password } = body.into_inner();
     state.throttle.check(Action::SignIn, client_ip(&state, &req), None)?;
     check_new_account(&username, &password)?;
+    let mut conn = state.conn().await?;
+    if !setup::is_usable(&mut conn, &setup_token).await? {
+        return Err(setup_refused());
+    }
+    drop(conn);
     let hash = password::hash(password).await?;
     let mut conn = state.conn().await?;
     let created = setup::consume(&mut conn, &setup_token, move |conn| {
@@ -170,9 +183,7 @@ async fn first_setup(
     })
     .await
     .map_err(username_taken)?;
-    let Some(user) = created else {
-        return Err(ApiError::Forbidden("The setup link is invalid or was already used.".into()));
-    };
+    let Some(user) = created else { return Err(setup_refused()) };
     let csrf = session.sign_in(user.id)?;
     tracing::info!(user_id = %user.id, "first administrator created");
     Ok(HttpResponse::Created().json(me(&state, &user, Some(csrf)).await?))
@@ -197,17 +208,18 @@ async fn accept_invite(
     let AcceptInvite { invite_token, username, password } = body.into_inner();
     state.throttle.check(Action::SignIn, client_ip(&state, &req), None)?;
     check_new_account(&username, &password)?;
+    let mut conn = state.conn().await?;
+    if !crate::accounts::invites::is_usable(&mut conn, &invite_token).await? {
+        return Err(invite_refused());
+    }
+    drop(conn);
     let hash = password::hash(password).await?;
     let mut conn = state.conn().await?;
     let created =
         crate::accounts::invites::create_local_account(&mut conn, &invite_token, &username, &hash)
             .await
             .map_err(username_taken)?;
-    let Some(user) = created else {
-        return Err(ApiError::Forbidden(
-            "The invitation is invalid, expired or was already used.".into(),
-        ));
-    };
+    let Some(user) = created else { return Err(invite_refused()) };
     let csrf = session.sign_in(user.id)?;
     tracing::info!(user_id = %user.id, "account created by invitation");
     Ok(HttpResponse::Created().json(me(&state, &user, Some(csrf)).await?))

@@ -25,6 +25,18 @@ pub async fn issue_if_needed(conn: &mut AsyncPgConnection) -> QueryResult<Option
     Ok(Some(token))
 }
 
+/// Whether `token` is an unused setup token (checked before hashing a password for it, so a
+/// guess costs no Argon2 hash; [`consume`] checks again in its transaction).
+pub async fn is_usable(conn: &mut AsyncPgConnection, token: &str) -> QueryResult<bool> {
+    let n: i64 = setup_tokens::table
+        .filter(setup_tokens::token_hash.eq(token_hash(token)))
+        .filter(setup_tokens::used_at.is_null())
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(n == 1)
+}
+
 /// Whether a setup token is waiting (no active administrator yet).
 pub async fn pending(conn: &mut AsyncPgConnection) -> QueryResult<bool> {
     Ok(crate::accounts::model::count_admins(conn).await? == 0)
