@@ -31,14 +31,24 @@ async fn connect(app: &TestApp, gh: &FakeGithub, user_id: Uuid) -> String {
         drydock_api::crypto::SecretBox::from_config(&TEST_MASTER_KEY.to_owned().into(), &[])
             .unwrap();
     let mut conn = app.pool.get().await.unwrap();
+    let external_id = format!("gh-{user_id}");
+    let sealed = drydock_api::accounts::model::seal_identity_token(
+        &secrets,
+        user_id,
+        "github",
+        &external_id,
+        drydock_api::accounts::model::IdentityToken::Access,
+        &token,
+    )
+    .unwrap();
     diesel::insert_into(identities::table)
         .values((
             identities::id.eq(Uuid::new_v4()),
             identities::user_id.eq(user_id),
             identities::provider.eq("github"),
-            identities::external_id.eq(format!("gh-{user_id}")),
+            identities::external_id.eq(external_id),
             identities::login.eq(LOGIN),
-            identities::access_token_enc.eq(secrets.seal(&token).unwrap()),
+            identities::access_token_enc.eq(sealed),
         ))
         .execute(&mut conn)
         .await

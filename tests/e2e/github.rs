@@ -39,6 +39,9 @@ fn github_env(gh: &FakeGithub) -> Vec<(String, String)> {
         ("DRYDOCK_GITHUB__TOKEN_URL", format!("{b}/login/oauth/access_token")),
         ("DRYDOCK_GITHUB__API_URL", format!("{b}/api")),
         ("DRYDOCK_GITHUB__WEB_URL", b.clone()),
+        // The fake's user is a stranger to a fresh server, which by default (closed
+        // registration) turns strangers away.
+        ("DRYDOCK_AUTH__REGISTRATION", "open".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

@@ -110,6 +110,14 @@ pub enum UserCommand {
     },
     /// List users.
     List,
+    /// Print a one-time invitation link: whoever opens it makes an account (local, or by
+    /// signing in with a provider), even while registration is closed.
+    Invite {
+        /// The account made with it is an administrator (the way to a first administrator
+        /// when only OAuth sign-in is enabled).
+        #[arg(long)]
+        admin: bool,
+    },
 }
 
 /// `drydock token ...`
@@ -123,6 +131,13 @@ pub enum TokenCommand {
         /// A label for the token.
         #[arg(long)]
         name: String,
+        /// What it may do (`read`, `write`, `tokens`; repeat or separate by commas); every
+        /// scope when absent.
+        #[arg(long = "scope", value_delimiter = ',')]
+        scopes: Vec<String>,
+        /// It stops working after this many days; never when absent.
+        #[arg(long)]
+        expires_in_days: Option<u32>,
     },
     /// List a user's tokens.
     List {
@@ -284,10 +299,12 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     if rt.settings.local_auth {
         if let Some(token) = crate::auth::setup::issue_if_needed(&mut conn).await? {
             let link = format!("{}/setup?token={token}", rt.settings.web_base());
-            println!(
-                "No users yet. Create the first administrator here (one-time link):\n  {link}"
-            );
+            println!("No administrator yet. Create the first one here (one-time link):\n  {link}");
         }
+    } else if crate::auth::setup::pending(&mut conn).await? {
+        println!(
+            "No administrator yet. `drydock user invite --admin` prints a one-time link that makes one."
+        );
     }
     drop(conn);
     let hub = Hub::start(rt.database_url.expose_secret().to_owned());
@@ -400,19 +417,33 @@ async fn user(rt: &Runtime, cmd: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::List => {
             println!(
-                "{:<36}  {:<24}  {:<6}  {:<8}  created",
-                "id", "username", "admin", "provider"
+                "{:<36}  {:<24}  {:<6}  {:<8}  {:<8}  created",
+                "id", "username", "admin", "provider", "disabled"
             );
             for u in users::list(&mut conn).await? {
                 println!(
-                    "{:<36}  {:<24}  {:<6}  {:<8}  {}",
+                    "{:<36}  {:<24}  {:<6}  {:<8}  {:<8}  {}",
                     u.id,
                     u.username,
                     u.is_admin,
                     u.auth_provider,
+                    !u.is_active(),
                     u.created_at.to_rfc3339()
                 );
             }
+        }
+        UserCommand::Invite { admin } => {
+            let ttl = chrono::Duration::hours(rt.settings.auth.invite_ttl_hours.max(1));
+            let (row, token) =
+                crate::accounts::invites::create(&mut conn, None, admin, chrono::Utc::now() + ttl)
+                    .await?;
+            println!("{}", crate::admin::invites::invite_url(&rt.settings.web_base(), &token));
+            eprintln!(
+                "invitation {} ({}), valid until {}",
+                row.id,
+                if admin { "admin" } else { "user" },
+                row.expires_at.to_rfc3339()
+            );
         }
     }
     Ok(())
@@ -421,11 +452,26 @@ async fn user(rt: &Runtime, cmd: UserCommand) -> anyhow::Result<()> {
 async fn token(rt: &Runtime, cmd: TokenCommand) -> anyhow::Result<()> {
     let mut conn = rt.pool.get().await?;
     match cmd {
-        TokenCommand::Create { username, name } => {
+        TokenCommand::Create { username, name, scopes, expires_in_days } => {
             let user = users::find_by_username(&mut conn, &username)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no user named `{username}`"))?;
-            let (_, secret) = tokens::create(&mut conn, user.id, &name).await?;
+            let scopes = if scopes.is_empty() {
+                shared::tokens::TokenScope::ALL.to_vec()
+            } else {
+                scopes
+                    .iter()
+                    .map(|s| {
+                        shared::tokens::TokenScope::parse(s.trim()).ok_or_else(|| {
+                            anyhow::anyhow!("unknown scope `{s}` (read, write, tokens)")
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?
+            };
+            let expires_at = expires_in_days
+                .map(|d| chrono::Utc::now() + chrono::Duration::days(i64::from(d.max(1))));
+            let (_, secret) =
+                tokens::create_with(&mut conn, user.id, &name, &scopes, expires_at).await?;
             let secret = SecretString::from(secret);
             println!("{}", secret.expose_secret());
         }
@@ -434,16 +480,18 @@ async fn token(rt: &Runtime, cmd: TokenCommand) -> anyhow::Result<()> {
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no user named `{username}`"))?;
             println!(
-                "{:<36}  {:<10}  {:<24}  {:<25}  last used",
-                "id", "prefix", "name", "created"
+                "{:<36}  {:<10}  {:<24}  {:<25}  {:<17}  {:<25}  last used",
+                "id", "prefix", "name", "created", "scopes", "expires"
             );
             for t in tokens::list(&mut conn, user.id).await? {
                 println!(
-                    "{:<36}  {:<10}  {:<24}  {:<25}  {}",
+                    "{:<36}  {:<10}  {:<24}  {:<25}  {:<17}  {:<25}  {}",
                     t.id,
                     t.prefix,
                     t.name,
                     t.created_at.to_rfc3339(),
+                    t.scopes.join(","),
+                    t.expires_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "never".into()),
                     t.last_used_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "never".into())
                 );
             }

@@ -44,8 +44,16 @@ pub struct Settings {
     pub web_dir: Option<PathBuf>,
     /// Whether local username/password accounts can sign in.
     pub local_auth: bool,
-    /// Browser session lifetime in hours.
+    /// Browser session lifetime in hours, however active the session.
     pub session_ttl_hours: i64,
+    /// A browser session unused for this many minutes ends.
+    pub session_idle_minutes: i64,
+    /// Drydock sits behind a reverse proxy it trusts: the client address is the last
+    /// `X-Forwarded-For` entry and `X-Forwarded-Proto: https` makes cookies `Secure`. Off, both
+    /// headers are ignored (anyone can send them).
+    pub trust_proxy: bool,
+    /// Who may sign in, and how hard one may try.
+    pub auth: AuthSettings,
     /// Largest accepted JSON body in bytes.
     pub max_body_bytes: usize,
     /// Task queue, workers, quotas and limits.
@@ -74,6 +82,38 @@ pub struct DatabaseSettings {
     pub connect_timeout_ms: u64,
     /// Server-side `statement_timeout`, in milliseconds.
     pub statement_timeout_ms: u64,
+}
+
+/// Who may sign in, and the throttling of the sign-in and token endpoints.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Whether people unknown to this server can make an account by signing in with an OAuth
+    /// provider: `closed` (only administrators add people, by invitation) or `open`.
+    pub registration: Registration,
+    /// With `closed` registration, members of these GitHub organisations may still sign up
+    /// with GitHub.
+    pub allowed_github_orgs: Vec<String>,
+    /// With `closed` registration, people whose provider-verified email is in one of these
+    /// domains may still sign up.
+    pub allowed_email_domains: Vec<String>,
+    /// How long an invitation link works, in hours.
+    pub invite_ttl_hours: i64,
+    /// Sign-in, setup and token-creation attempts per minute, per client address and per
+    /// account, once the burst is spent.
+    pub attempts_per_minute: u32,
+    /// Attempts allowed in a row before the per-minute rate applies.
+    pub attempts_burst: u32,
+}
+
+/// Whether strangers may make accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Registration {
+    /// Only administrators add people (invitations), plus the allow-lists.
+    Closed,
+    /// Anyone who signs in with a configured provider gets an account.
+    Open,
 }
 
 /// Task queue, workers, quotas and limits.
@@ -156,6 +196,8 @@ pub struct TaskSettings {
     /// Most output one run's agent may print, in MiB; past it the run is stopped and ends in
     /// error saying so (the event log and the server's memory stay bounded).
     pub max_output_mb: u64,
+    /// Live event streams one user may hold open at once (see [`crate::throttle::StreamPermit`]).
+    pub max_streams_per_user: u32,
 }
 
 /// Log output format.
@@ -221,6 +263,9 @@ struct Defaults {
     log_format: LogFormat,
     local_auth: bool,
     session_ttl_hours: i64,
+    session_idle_minutes: i64,
+    trust_proxy: bool,
+    auth: AuthSettings,
     max_body_bytes: usize,
     tasks: TaskSettings,
     github: GithubDefaults,
@@ -259,6 +304,16 @@ fn defaults() -> Defaults {
         log_format: LogFormat::Text,
         local_auth: true,
         session_ttl_hours: 24 * 14,
+        session_idle_minutes: 24 * 60,
+        trust_proxy: false,
+        auth: AuthSettings {
+            registration: Registration::Closed,
+            allowed_github_orgs: Vec::new(),
+            allowed_email_domains: Vec::new(),
+            invite_ttl_hours: 72,
+            attempts_per_minute: 10,
+            attempts_burst: 10,
+        },
         max_body_bytes: 1024 * 1024,
         tasks: TaskSettings {
             workers: 2,
@@ -291,6 +346,7 @@ fn defaults() -> Defaults {
             generation_timeout_ms: 8_000,
             max_file_bytes: 5 << 20,
             max_output_mb: 256,
+            max_streams_per_user: 20,
         },
         github: GithubDefaults {
             authorize_url: "https://github.com/login/oauth/authorize",

@@ -15,6 +15,8 @@ fn api_v1(cfg: &mut ServiceConfig) {
     crate::tasks::endpoints::configure(cfg);
     crate::tasks::quota::configure(cfg);
     crate::admin::limits::configure(cfg);
+    crate::admin::users::configure(cfg);
+    crate::admin::invites::configure(cfg);
     crate::events::endpoints::configure(cfg);
     crate::changes::endpoints::configure(cfg);
     crate::keys::endpoints::configure(cfg);

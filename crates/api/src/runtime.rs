@@ -34,7 +34,7 @@ impl Runtime {
                 let pg =
                     EmbeddedPostgres::start(&settings.data_dir, settings.pg_bin_dir.as_deref())
                         .await?;
-                (SecretString::from(pg.url.clone()), Some(pg))
+                (pg.url.clone(), Some(pg))
             }
         };
         if settings.master_key.is_none() {
@@ -63,6 +63,17 @@ impl Runtime {
             tracing::info!(count = applied.len(), "applied migrations");
         }
         let pool = db::build_pool(database_url.expose_secret(), &settings.database)?;
+        // The data migration that follows the schema ones: bind sealed values to their rows.
+        let report = crate::reseal::run(&mut *pool.get().await?, &secrets).await?;
+        if report.resealed > 0 {
+            tracing::info!(count = report.resealed, "bound sealed values to their rows");
+        }
+        if report.unreadable > 0 {
+            tracing::warn!(
+                count = report.unreadable,
+                "sealed values under an unknown master key were left as they are"
+            );
+        }
         Ok(Self { settings, database_url, pool, secrets, embedded })
     }
 

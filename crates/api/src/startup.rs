@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_cors::Cors;
-use actix_session::config::{CookieContentSecurity, PersistentSession};
+use actix_session::config::{CookieContentSecurity, PersistentSession, TtlExtensionPolicy};
 use actix_session::SessionMiddleware;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::Server;
@@ -49,6 +49,7 @@ impl Application {
         settings.listen = listener.local_addr()?;
         let port = settings.listen.port();
         crate::auth::providers::enabled(&settings)?;
+        let throttle = crate::throttle::Throttle::new(&settings)?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(20))
             .redirect(reqwest::redirect::Policy::none())
@@ -61,6 +62,7 @@ impl Application {
             http,
             metrics: Metrics::new()?,
             sandbox,
+            throttle,
         };
         let server = serve(listener, state, hub)?;
         Ok(Self { port, server })
@@ -141,29 +143,65 @@ async fn no_route(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError>
     Err(ApiError::NoSuchRoute)
 }
 
+/// Every minute: forget expired sessions and idle throttle keys.
+fn spawn_housekeeping(store: PgSessionStore, throttle: crate::throttle::Throttle) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+    runtime.spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            throttle.forget_idle();
+            if let Err(e) = store.purge_expired().await {
+                tracing::warn!(error = %e, "purging expired sessions failed");
+            }
+        }
+    });
+}
+
 fn serve(listener: TcpListener, state: AppState, hub: Hub) -> anyhow::Result<Server> {
     let settings = state.settings.clone();
+    if settings.session_idle_minutes < 1 || settings.session_ttl_hours < 1 {
+        anyhow::bail!("session_idle_minutes and session_ttl_hours must be at least 1");
+    }
     let key = Key::derive_from(state.secrets.current_key());
-    let store = PgSessionStore::new(state.pool.clone());
+    let store = PgSessionStore::new(
+        state.pool.clone(),
+        chrono::Duration::hours(settings.session_ttl_hours),
+    );
+    spawn_housekeeping(store.clone(), state.throttle.clone());
     let web_dir = settings.web_dir.clone().filter(|d| d.join("index.html").is_file());
+    let index_html = match &web_dir {
+        Some(dir) => Some(std::fs::read_to_string(dir.join("index.html"))?),
+        None => None,
+    };
+    let headers = web::Data::new(crate::security_headers::SecurityHeaders::new(
+        &settings,
+        index_html.as_deref(),
+    )?);
     let feeds = web::Data::new(crate::events::feed::Feeds::new(state.pool.clone(), hub));
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
-        let session =
-            SessionMiddleware::builder(store.clone(), key.clone())
-                .cookie_name(SESSION_COOKIE.to_owned())
-                .cookie_secure(settings.secure_cookies())
-                .cookie_http_only(true)
-                .cookie_same_site(SameSite::Lax)
-                .cookie_content_security(CookieContentSecurity::Signed)
-                .session_lifecycle(PersistentSession::default().session_ttl(
-                    actix_web::cookie::time::Duration::hours(settings.session_ttl_hours),
-                ))
-                .build();
+        // The cookie and the row live for the idle timeout, renewed as the session is used;
+        // the store ends a session at `session_ttl_hours` however busy it is.
+        let session = SessionMiddleware::builder(store.clone(), key.clone())
+            .cookie_name(SESSION_COOKIE.to_owned())
+            .cookie_secure(settings.secure_cookies())
+            .cookie_http_only(true)
+            .cookie_same_site(SameSite::Lax)
+            .cookie_content_security(CookieContentSecurity::Signed)
+            .session_lifecycle(
+                PersistentSession::default()
+                    .session_ttl(actix_web::cookie::time::Duration::minutes(
+                        settings.session_idle_minutes,
+                    ))
+                    .session_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+            )
+            .build();
         let (app, _) = App::new()
             .into_utoipa_app()
             .app_data(data.clone())
             .app_data(feeds.clone())
+            .app_data(headers.clone())
             .app_data(json_config(settings.max_body_bytes))
             .app_data(web::QueryConfig::default().error_handler(|err, _| {
                 ApiError::BadRequest(format!("Invalid query: {err}")).into()
@@ -173,10 +211,12 @@ fn serve(listener: TcpListener, state: AppState, hub: Hub) -> anyhow::Result<Ser
             .split_for_parts();
         let app = app
             .wrap(session)
+            .wrap(from_fn(crate::proxy::secure_cookies))
             .wrap(cors(&settings))
+            .wrap(from_fn(crate::security_headers::apply))
             .wrap(from_fn(crate::ops::metrics::record))
             .wrap(from_fn(crate::request_id::stamp))
-            .wrap(TracingLogger::default());
+            .wrap(TracingLogger::<crate::request_span::RedactedRootSpan>::new());
         match &web_dir {
             Some(dir) => app.service(crate::spa::files(dir)),
             None => app.default_service(web::to(no_route)),

@@ -22,6 +22,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The sandbox backend, built once (see [`crate::sandboxes`]).
     pub sandbox: crate::sandboxes::Backend,
+    /// Rate limits of the sign-in and token endpoints, and the per-user stream cap.
+    pub throttle: crate::throttle::Throttle,
 }
 
 impl AppState {

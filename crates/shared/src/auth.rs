@@ -52,6 +52,19 @@ pub struct SetupRequest {
     pub password: String,
 }
 
+/// Creates an account with a one-time invitation and signs it in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInvite {
+    /// The token from the invitation link.
+    pub invite_token: String,
+    /// The new account's name.
+    pub username: String,
+    /// Its password (at least 8 characters).
+    pub password: String,
+}
+
 /// The signed-in user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -3,6 +3,7 @@
 //! Everything here is plain serde data so that the crate builds for `wasm32-unknown-unknown`;
 //! the API maps its database rows into these types, never the other way round.
 
+pub mod admin;
 pub mod agents;
 pub mod auth;
 pub mod changes;

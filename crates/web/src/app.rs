@@ -14,7 +14,9 @@ use crate::components::sidebar::Sidebar;
 use crate::components::user_menu::UserMenu;
 use crate::hooks::{Session, SessionState};
 use crate::layout::is_narrow;
+use crate::pages::admin::Admin;
 use crate::pages::home::Home;
+use crate::pages::invite::Invite;
 use crate::pages::not_found::NotFound;
 use crate::pages::repo::RepoPage;
 use crate::pages::settings::Settings;
@@ -36,6 +38,12 @@ pub enum Route {
     /// First-run setup (`?token=...`, the link printed by `drydock serve`).
     #[at("/setup")]
     Setup,
+    /// An invitation (`?token=...`, the link an administrator hands out).
+    #[at("/invite")]
+    Invite,
+    /// Administration: users, invitations, limits (administrators only).
+    #[at("/admin")]
+    Admin,
     /// All tasks.
     #[at("/tasks")]
     Tasks,
@@ -71,7 +79,7 @@ pub enum Route {
 impl Route {
     /// Routes shown without signing in.
     pub fn is_public(&self) -> bool {
-        matches!(self, Self::SignIn | Self::Setup | Self::NotFound)
+        matches!(self, Self::SignIn | Self::Setup | Self::Invite | Self::NotFound)
     }
 }
 
@@ -80,6 +88,8 @@ fn switch(route: Route) -> Html {
         Route::Home => html! { <Home /> },
         Route::SignIn => html! { <SignIn /> },
         Route::Setup => html! { <Setup /> },
+        Route::Invite => html! { <Invite /> },
+        Route::Admin => html! { <Admin /> },
         Route::Tasks => html! { <TaskList /> },
         Route::Task { id } => html! { <TaskPage key={id.to_string()} {id} /> },
         Route::Repo { owner, repo } => html! { <RepoPage {owner} {repo} /> },

@@ -1,5 +1,6 @@
-//! Users: rows, queries and password hashing.
+//! Users: rows, queries, invitations and password hashing.
 
+pub mod invites;
 pub mod model;
 pub mod password;
 

@@ -3,9 +3,11 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use secrecy::SecretString;
 use uuid::Uuid;
 
-use crate::db::schema::{identities, users};
+use crate::crypto::{SealedAt, SecretBox};
+use crate::db::schema::{identities, sessions, users};
 
 /// A user row.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -21,6 +23,16 @@ pub struct User {
     pub auth_provider: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Set while an administrator has disabled the account: it cannot sign in, and its
+    /// sessions and tokens are refused.
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+impl User {
+    /// Whether the account may act at all.
+    pub fn is_active(&self) -> bool {
+        self.disabled_at.is_none()
+    }
 }
 
 /// Fields of a new user.
@@ -65,6 +77,50 @@ pub async fn count(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
     users::table.count().get_result(conn).await
 }
 
+/// Number of administrators whose accounts are active.
+pub async fn count_admins(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    users::table
+        .filter(users::is_admin.eq(true).and(users::disabled_at.is_null()))
+        .count()
+        .get_result(conn)
+        .await
+}
+
+/// Grants or removes administration.
+pub async fn set_admin(conn: &mut AsyncPgConnection, id: Uuid, admin: bool) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set((users::is_admin.eq(admin), users::updated_at.eq(diesel::dsl::now)))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Disables or re-enables an account. Disabling also ends every session of the user at once
+/// (their tokens are refused by [`crate::auth`] while the account is disabled).
+pub async fn set_disabled(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    disabled: bool,
+) -> QueryResult<()> {
+    use diesel_async::AsyncConnection;
+    conn.transaction(|conn| {
+        Box::pin(async move {
+            let at = disabled.then(Utc::now);
+            diesel::update(users::table.find(id))
+                .set((users::disabled_at.eq(at), users::updated_at.eq(diesel::dsl::now)))
+                .execute(conn)
+                .await?;
+            if disabled {
+                diesel::delete(sessions::table.filter(sessions::user_id.eq(id)))
+                    .execute(conn)
+                    .await?;
+            }
+            Ok(())
+        })
+    })
+    .await
+}
+
 /// Inserts a user.
 pub async fn insert(conn: &mut AsyncPgConnection, new: NewUser<'_>) -> QueryResult<User> {
     diesel::insert_into(users::table)
@@ -88,6 +144,64 @@ pub struct Identity {
     pub scope: Option<String>,
 }
 
+/// The sealed columns of `identities`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityToken {
+    /// `access_token_enc`.
+    Access,
+    /// `refresh_token_enc`.
+    Refresh,
+}
+
+/// Where an identity's token is sealed: its owner, and the provider identity as the row (the
+/// natural key, known before the row exists).
+fn token_place<'a>(user_id: Uuid, row: &'a str, which: IdentityToken) -> SealedAt<'a> {
+    SealedAt {
+        table: "identities",
+        column: match which {
+            IdentityToken::Access => "access_token_enc",
+            IdentityToken::Refresh => "refresh_token_enc",
+        },
+        owner: user_id,
+        row,
+    }
+}
+
+/// The row key the tokens of an identity are bound to.
+pub fn identity_row_key(provider: &str, external_id: &str) -> String {
+    format!("{provider}:{external_id}")
+}
+
+/// Seals a token for the identity `(provider, external_id)` of `user_id`.
+pub fn seal_identity_token(
+    secrets: &SecretBox,
+    user_id: Uuid,
+    provider: &str,
+    external_id: &str,
+    which: IdentityToken,
+    token: &str,
+) -> anyhow::Result<String> {
+    let row = identity_row_key(provider, external_id);
+    secrets.seal(&token_place(user_id, &row, which), token)
+}
+
+impl Identity {
+    /// Opens one of the identity's tokens; `Ok(None)` when none is stored.
+    pub fn open_token(
+        &self,
+        secrets: &SecretBox,
+        which: IdentityToken,
+    ) -> anyhow::Result<Option<SecretString>> {
+        let sealed = match which {
+            IdentityToken::Access => &self.access_token_enc,
+            IdentityToken::Refresh => &self.refresh_token_enc,
+        };
+        let Some(sealed) = sealed else { return Ok(None) };
+        let row = identity_row_key(&self.provider, &self.external_id);
+        secrets.open(&token_place(self.user_id, &row, which), sealed).map(Some)
+    }
+}
+
 /// The user's identity with `provider`, if any.
 pub async fn identity(
     conn: &mut AsyncPgConnection,
@@ -102,6 +216,22 @@ pub async fn identity(
         .optional()
 }
 
+/// The user behind an external identity, if it is known.
+pub async fn identity_owner(
+    conn: &mut AsyncPgConnection,
+    provider: &str,
+    external_id: &str,
+) -> QueryResult<Option<User>> {
+    identities::table
+        .inner_join(users::table)
+        .filter(identities::provider.eq(provider))
+        .filter(identities::external_id.eq(external_id))
+        .select(User::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Profile data an OAuth provider returned.
 #[derive(Debug, Clone)]
 pub struct ExternalProfile {
@@ -110,39 +240,70 @@ pub struct ExternalProfile {
     pub login: String,
     pub name: Option<String>,
     pub email: Option<String>,
+    /// Addresses the provider says the user verified (what email allow-lists check).
+    pub verified_emails: Vec<String>,
     pub avatar_url: Option<String>,
 }
 
-/// Sealed tokens of an identity.
-#[derive(Debug, Clone)]
-pub struct SealedTokens {
-    pub access: Option<String>,
-    pub refresh: Option<String>,
+/// An identity's tokens as the provider issued them, sealed on the way into the row.
+#[derive(Clone)]
+pub struct ProviderTokens {
+    pub access: SecretString,
+    pub refresh: Option<SecretString>,
     pub scope: Option<String>,
 }
 
-/// Finds or creates the user behind an external identity and stores its tokens, in one
-/// transaction. A new user's username is the provider login, suffixed when already taken.
-pub async fn upsert_external(
+/// How a sign-in of an unknown identity may create an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission<'a> {
+    /// Registration is open, or an allow-list admits the user.
+    Admitted,
+    /// Only by using this invitation token.
+    Invite(&'a str),
+    /// Not at all.
+    Refused,
+}
+
+/// What became of an external sign-in.
+#[derive(Debug)]
+pub enum ExternalSignIn {
+    /// Signed in as this (possibly new) user.
+    SignedIn(User),
+    /// The identity's account is disabled.
+    Disabled,
+    /// The identity is unknown and may not create an account.
+    Refused,
+    /// The invitation was unknown, used or expired.
+    InviteInvalid,
+}
+
+/// Signs in the user behind an external identity, creating them when `admission` allows, and
+/// stores the tokens, in one transaction. A new user's username is the provider login,
+/// suffixed when already taken; they are never an administrator unless their invitation says so.
+pub async fn sign_in_external(
     conn: &mut AsyncPgConnection,
+    secrets: &SecretBox,
     profile: &ExternalProfile,
-    tokens: &SealedTokens,
-) -> QueryResult<User> {
+    tokens: &ProviderTokens,
+    admission: Admission<'_>,
+) -> QueryResult<ExternalSignIn> {
     use diesel_async::AsyncConnection;
+    use secrecy::ExposeSecret;
     let profile = profile.clone();
     let tokens = tokens.clone();
+    let secrets = secrets.clone();
+    let invite = match admission {
+        Admission::Invite(token) => Some(token.to_owned()),
+        _ => None,
+    };
+    let admitted = admission == Admission::Admitted;
     conn.transaction(|conn| {
         Box::pin(async move {
-            let existing: Option<Uuid> = identities::table
-                .filter(identities::provider.eq(&profile.provider))
-                .filter(identities::external_id.eq(&profile.external_id))
-                .select(identities::user_id)
-                .first(conn)
-                .await
-                .optional()?;
+            let existing = identity_owner(conn, &profile.provider, &profile.external_id).await?;
             let user = match existing {
-                Some(user_id) => {
-                    diesel::update(users::table.find(user_id))
+                Some(user) if !user.is_active() => return Ok(ExternalSignIn::Disabled),
+                Some(user) => {
+                    diesel::update(users::table.find(user.id))
                         .set((
                             users::name.eq(&profile.name),
                             users::email.eq(&profile.email),
@@ -154,9 +315,16 @@ pub async fn upsert_external(
                         .await?
                 }
                 None => {
+                    let invited = match &invite {
+                        Some(token) => match super::invites::take(conn, token).await? {
+                            Some(row) => Some(row),
+                            None => return Ok(ExternalSignIn::InviteInvalid),
+                        },
+                        None if admitted => None,
+                        None => return Ok(ExternalSignIn::Refused),
+                    };
                     let username = free_username(conn, &profile.login, &profile.provider).await?;
-                    let is_first = count(conn).await? == 0;
-                    insert(
+                    let user = insert(
                         conn,
                         NewUser {
                             id: Uuid::new_v4(),
@@ -165,13 +333,34 @@ pub async fn upsert_external(
                             email: profile.email.as_deref(),
                             avatar_url: profile.avatar_url.as_deref(),
                             password_hash: None,
-                            is_admin: is_first,
+                            is_admin: invited.as_ref().is_some_and(|i| i.is_admin),
                             auth_provider: &profile.provider,
                         },
                     )
-                    .await?
+                    .await?;
+                    if let Some(invite) = invited {
+                        super::invites::mark_used_by(conn, invite.id, user.id).await?;
+                    }
+                    user
                 }
             };
+            let seal = |which, token: &str| {
+                seal_identity_token(
+                    &secrets,
+                    user.id,
+                    &profile.provider,
+                    &profile.external_id,
+                    which,
+                    token,
+                )
+                .map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))
+            };
+            let access = Some(seal(IdentityToken::Access, tokens.access.expose_secret())?);
+            let refresh = tokens
+                .refresh
+                .as_ref()
+                .map(|t| seal(IdentityToken::Refresh, t.expose_secret()))
+                .transpose()?;
             diesel::insert_into(identities::table)
                 .values((
                     identities::id.eq(Uuid::new_v4()),
@@ -179,22 +368,22 @@ pub async fn upsert_external(
                     identities::provider.eq(&profile.provider),
                     identities::external_id.eq(&profile.external_id),
                     identities::login.eq(&profile.login),
-                    identities::access_token_enc.eq(&tokens.access),
-                    identities::refresh_token_enc.eq(&tokens.refresh),
+                    identities::access_token_enc.eq(&access),
+                    identities::refresh_token_enc.eq(&refresh),
                     identities::scope.eq(&tokens.scope),
                 ))
                 .on_conflict((identities::provider, identities::external_id))
                 .do_update()
                 .set((
                     identities::login.eq(&profile.login),
-                    identities::access_token_enc.eq(&tokens.access),
-                    identities::refresh_token_enc.eq(&tokens.refresh),
+                    identities::access_token_enc.eq(&access),
+                    identities::refresh_token_enc.eq(&refresh),
                     identities::scope.eq(&tokens.scope),
                     identities::updated_at.eq(diesel::dsl::now),
                 ))
                 .execute(conn)
                 .await?;
-            Ok(user)
+            Ok(ExternalSignIn::SignedIn(user))
         })
     })
     .await

@@ -1,3 +1,5 @@
-//! Administration: per-user limits.
+//! Administration: users, invitations and per-user limits.
 
+pub mod invites;
 pub mod limits;
+pub mod users;

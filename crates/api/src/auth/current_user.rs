@@ -3,7 +3,9 @@
 use actix_web::dev::Payload;
 use actix_web::http::{header, Method};
 use actix_web::{web, FromRequest, HttpRequest};
+use chrono::{DateTime, Utc};
 use futures_util::future::LocalBoxFuture;
+use shared::tokens::TokenScope;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
@@ -20,11 +22,20 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthVia {
     /// A personal API token.
-    Token,
+    Token {
+        /// The token's id.
+        token_id: Uuid,
+        /// What it may do.
+        scopes: Vec<TokenScope>,
+        /// When it stops working, if ever.
+        expires_at: Option<DateTime<Utc>>,
+    },
     /// The session cookie; carries the session's CSRF token.
     Session {
         /// The CSRF token to echo on unsafe requests.
         csrf: String,
+        /// The signed-in session's id (see [`still_valid`]).
+        session_id: Uuid,
     },
 }
 
@@ -39,9 +50,35 @@ pub struct CurrentUser {
     pub via: AuthVia,
 }
 
+impl CurrentUser {
+    /// Whether the caller may use `scope`: a session may do everything its user may, a token
+    /// what its scopes say.
+    pub fn may(&self, scope: TokenScope) -> bool {
+        match &self.via {
+            AuthVia::Session { .. } => true,
+            AuthVia::Token { scopes, .. } => scopes.contains(&scope),
+        }
+    }
+}
+
 fn is_unsafe(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
+
+/// The scope a token needs for this request: `read` for safe methods, `write` for changes,
+/// except minting a token, which is what `tokens` is for.
+fn scope_needed(req: &HttpRequest) -> TokenScope {
+    if req.method() == Method::POST && req.match_pattern().as_deref() == Some(MINT_ROUTE) {
+        TokenScope::Tokens
+    } else if is_unsafe(req.method()) {
+        TokenScope::Write
+    } else {
+        TokenScope::Read
+    }
+}
+
+/// The route of `POST` token creation (see [`crate::tokens::endpoints`]).
+const MINT_ROUTE: &str = "/api/v1/me/tokens";
 
 async fn authenticate(req: HttpRequest) -> Result<CurrentUser, ApiError> {
     let state = req
@@ -55,14 +92,29 @@ async fn authenticate(req: HttpRequest) -> Result<CurrentUser, ApiError> {
             .map(str::trim)
             .ok_or(ApiError::Unauthorized)?;
         let mut conn = state.conn().await?;
-        let user_id =
-            tokens::authenticate(&mut conn, token).await?.ok_or(ApiError::Unauthorized)?;
-        let user = users::find(&mut conn, user_id).await?.ok_or(ApiError::Unauthorized)?;
-        return Ok(CurrentUser { id: user.id, user, via: AuthVia::Token });
+        let found = tokens::authenticate(&mut conn, token).await?.ok_or(ApiError::Unauthorized)?;
+        let user = users::find(&mut conn, found.user_id)
+            .await?
+            .filter(User::is_active)
+            .ok_or(ApiError::Unauthorized)?;
+        let needed = scope_needed(&req);
+        if !found.scopes.contains(&needed) {
+            return Err(ApiError::Forbidden(format!(
+                "This token lacks the `{}` scope this request needs.",
+                needed.as_str()
+            )));
+        }
+        let via = AuthVia::Token {
+            token_id: found.token_id,
+            scopes: found.scopes,
+            expires_at: found.expires_at,
+        };
+        return Ok(CurrentUser { id: user.id, user, via });
     }
     let session = TypedSession::extract(&req).await?;
     let user_id = session.user_id()?.ok_or(ApiError::Unauthorized)?;
     let csrf = session.csrf()?.ok_or(ApiError::Unauthorized)?;
+    let session_id = session.session_id()?.ok_or(ApiError::Unauthorized)?;
     if is_unsafe(req.method()) {
         let sent = req.headers().get(CSRF_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
         if !bool::from(sent.ct_eq(csrf.as_bytes())) {
@@ -72,11 +124,37 @@ async fn authenticate(req: HttpRequest) -> Result<CurrentUser, ApiError> {
         }
     }
     let mut conn = state.conn().await?;
-    let Some(user) = users::find(&mut conn, user_id).await? else {
+    let Some(user) = users::find(&mut conn, user_id).await?.filter(User::is_active) else {
         session.sign_out();
         return Err(ApiError::Unauthorized);
     };
-    Ok(CurrentUser { id: user.id, user, via: AuthVia::Session { csrf } })
+    Ok(CurrentUser { id: user.id, user, via: AuthVia::Session { csrf, session_id } })
+}
+
+/// Whether what authenticated `user` still does: the session is not signed out, idle or too
+/// old, the token is not revoked or expired, and the account is not disabled. A long-lived
+/// response (the event stream) calls this every so often and ends when it turns false; a
+/// database error counts as still valid, so a blip does not cut every stream.
+pub async fn still_valid(state: &AppState, user: &CurrentUser) -> bool {
+    let Ok(mut conn) = state.conn().await else { return true };
+    let lifetime = chrono::Duration::hours(state.settings.session_ttl_hours);
+    check_still_valid(&mut conn, lifetime, user).await.unwrap_or(true)
+}
+
+/// [`still_valid`] on a connection, with sessions living at most `session_lifetime`.
+pub async fn check_still_valid(
+    conn: &mut diesel_async::AsyncPgConnection,
+    session_lifetime: chrono::Duration,
+    user: &CurrentUser,
+) -> diesel::QueryResult<bool> {
+    let live = match &user.via {
+        AuthVia::Token { expires_at: Some(t), .. } if *t <= Utc::now() => false,
+        AuthVia::Token { token_id, .. } => tokens::is_live(conn, *token_id).await?,
+        AuthVia::Session { session_id, .. } => {
+            super::session_store::is_live(conn, *session_id, session_lifetime).await?
+        }
+    };
+    Ok(live && users::find(conn, user.id).await?.is_some_and(|u| u.is_active()))
 }
 
 impl FromRequest for CurrentUser {

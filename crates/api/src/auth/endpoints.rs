@@ -1,8 +1,8 @@
 //! Sign-in methods, local login, first-run setup, logout and `/me`.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use shared::auth::{AuthMethods, AuthProvider, LocalLogin, Me, SetupRequest};
+use shared::auth::{AcceptInvite, AuthMethods, AuthProvider, LocalLogin, Me, SetupRequest};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
@@ -15,12 +15,14 @@ use crate::accounts::{password, User};
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::throttle::Action;
 
 /// Registers the routes.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(auth_methods)
         .service(local_login)
         .service(first_setup)
+        .service(accept_invite)
         .service(logout)
         .service(get_me);
 }
@@ -63,14 +65,21 @@ async fn auth_methods(state: web::Data<AppState>) -> ApiResult<web::Json<AuthMet
     }))
 }
 
-/// Signs in with a local username and password.
+/// The caller's address, as far as it can be trusted (see [`crate::proxy`]).
+fn client_ip(state: &AppState, req: &HttpRequest) -> Option<std::net::IpAddr> {
+    crate::proxy::client_ip(req, state.settings.trust_proxy)
+}
+
+/// Signs in with a local username and password. Attempts are throttled per client address
+/// and per username (429 with `Retry-After`).
 #[utoipa::path(
     tag = "auth", operation_id = "login_local", request_body = LocalLogin,
-    responses((status = 200, body = Me), (status = 400, body = shared::Problem), (status = 401, body = shared::Problem), (status = 404, body = shared::Problem))
+    responses((status = 200, body = Me), (status = 400, body = shared::Problem), (status = 401, body = shared::Problem), (status = 404, body = shared::Problem), (status = 429, body = shared::Problem))
 )]
 #[post("/auth/login")]
 async fn local_login(
     state: web::Data<AppState>,
+    req: HttpRequest,
     session: TypedSession,
     body: web::Json<LocalLogin>,
 ) -> ApiResult<web::Json<Me>> {
@@ -78,14 +87,17 @@ async fn local_login(
         return Err(ApiError::NotFound);
     }
     let LocalLogin { username, password } = body.into_inner();
+    state.throttle.check(Action::SignIn, client_ip(&state, &req), Some(&username))?;
     let mut conn = state.conn().await?;
     let user = users::find_by_username(&mut conn, &username).await?;
     drop(conn);
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-    // Same answer, and about the same time, whether the user or the password was wrong.
+    // Same answer, and about the same time, whether the user or the password was wrong, or
+    // the account is disabled.
     let ok = password::verify(password, stored).await;
-    let Some(user) = user.filter(|_| ok) else {
-        tracing::info!(%username, "local sign-in refused");
+    let Some(user) = user.filter(|u| ok && u.is_active()) else {
+        // No username in the log: a mistyped password is often someone's real one.
+        tracing::info!("local sign-in refused");
         return Err(ApiError::Unauthorized);
     };
     let csrf = session.sign_in(user.id)?;
@@ -93,28 +105,62 @@ async fn local_login(
     Ok(web::Json(me(&state, &user, Some(csrf)).await?))
 }
 
-/// Creates the first administrator with the one-time setup token and signs them in.
+/// Field errors of a new local account's username and password.
+fn check_new_account(username: &str, password: &str) -> ApiResult<()> {
+    let mut errors = std::collections::BTreeMap::new();
+    if let Some(reason) = password::username_problem(username) {
+        errors.insert("username".to_owned(), vec![reason]);
+    }
+    if let Some(reason) = password::weakness(password) {
+        errors.insert("password".to_owned(), vec![reason]);
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+/// A taken username, as the field error it is.
+fn username_taken(err: diesel::result::Error) -> ApiError {
+    match err {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ) => ApiError::invalid("username", "is taken"),
+        other => other.into(),
+    }
+}
+
+fn setup_refused() -> ApiError {
+    ApiError::Forbidden("The setup link is invalid or was already used.".into())
+}
+
+fn invite_refused() -> ApiError {
+    ApiError::Forbidden("The invitation is invalid, expired or was already used.".into())
+}
+
+/// Creates the first administrator with the one-time setup token and signs them in. Attempts
+/// are throttled per client address.
 #[utoipa::path(
     tag = "auth", operation_id = "complete_setup", request_body = SetupRequest,
-    responses((status = 201, body = Me), (status = 400, body = shared::Problem), (status = 403, body = shared::Problem), (status = 422, body = shared::Problem))
+    responses((status = 201, body = Me), (status = 400, body = shared::Problem), (status = 403, body = shared::Problem), (status = 422, body = shared::Problem), (status = 429, body = shared::Problem))
 )]
 #[post("/auth/setup")]
 async fn first_setup(
     state: web::Data<AppState>,
+    req: HttpRequest,
     session: TypedSession,
     body: web::Json<SetupRequest>,
 ) -> ApiResult<HttpResponse> {
     let SetupRequest { setup_token, username, password } = body.into_inner();
-    let mut errors = std::collections::BTreeMap::new();
-    if let Some(reason) = password::username_problem(&username) {
-        errors.insert("username".to_owned(), vec![reason]);
+    state.throttle.check(Action::SignIn, client_ip(&state, &req), None)?;
+    check_new_account(&username, &password)?;
+    let mut conn = state.conn().await?;
+    if !setup::is_usable(&mut conn, &setup_token).await? {
+        return Err(setup_refused());
     }
-    if let Some(reason) = password::weakness(&password) {
-        errors.insert("password".to_owned(), vec![reason]);
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
+    drop(conn);
     let hash = password::hash(password).await?;
     let mut conn = state.conn().await?;
     let created = setup::consume(&mut conn, &setup_token, move |conn| {
@@ -135,12 +181,47 @@ async fn first_setup(
             .await
         })
     })
-    .await?;
-    let Some(user) = created else {
-        return Err(ApiError::Forbidden("The setup link is invalid or was already used.".into()));
-    };
+    .await
+    .map_err(username_taken)?;
+    let Some(user) = created else { return Err(setup_refused()) };
     let csrf = session.sign_in(user.id)?;
     tracing::info!(user_id = %user.id, "first administrator created");
+    Ok(HttpResponse::Created().json(me(&state, &user, Some(csrf)).await?))
+}
+
+/// Creates a local account with a one-time invitation and signs it in. The invitation is used
+/// up only when the account is made. Attempts are throttled per client address.
+#[utoipa::path(
+    tag = "auth", operation_id = "accept_invite", request_body = AcceptInvite,
+    responses((status = 201, body = Me), (status = 400, body = shared::Problem), (status = 403, body = shared::Problem), (status = 404, body = shared::Problem), (status = 422, body = shared::Problem), (status = 429, body = shared::Problem))
+)]
+#[post("/auth/invite")]
+async fn accept_invite(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: TypedSession,
+    body: web::Json<AcceptInvite>,
+) -> ApiResult<HttpResponse> {
+    if !state.settings.local_auth {
+        return Err(ApiError::NotFound);
+    }
+    let AcceptInvite { invite_token, username, password } = body.into_inner();
+    state.throttle.check(Action::SignIn, client_ip(&state, &req), None)?;
+    check_new_account(&username, &password)?;
+    let mut conn = state.conn().await?;
+    if !crate::accounts::invites::is_usable(&mut conn, &invite_token).await? {
+        return Err(invite_refused());
+    }
+    drop(conn);
+    let hash = password::hash(password).await?;
+    let mut conn = state.conn().await?;
+    let created =
+        crate::accounts::invites::create_local_account(&mut conn, &invite_token, &username, &hash)
+            .await
+            .map_err(username_taken)?;
+    let Some(user) = created else { return Err(invite_refused()) };
+    let csrf = session.sign_in(user.id)?;
+    tracing::info!(user_id = %user.id, "account created by invitation");
     Ok(HttpResponse::Created().json(me(&state, &user, Some(csrf)).await?))
 }
 
@@ -168,13 +249,17 @@ async fn logout(
     if query.revoke_github {
         let mut conn = state.conn().await?;
         if let Some(identity) = users::identity(&mut conn, user.id, "github").await? {
-            if let Some(sealed) = &identity.access_token_enc {
+            if identity.access_token_enc.is_some() {
                 use secrecy::ExposeSecret;
-                let token = state.secrets.open(sealed)?;
-                if let Err(e) =
-                    super::oauth::revoke_github_token(&state, token.expose_secret()).await
+                // Unreadable (another key, or not this row's): forgetting it is all we can do.
+                if let Ok(Some(token)) =
+                    identity.open_token(&state.secrets, users::IdentityToken::Access)
                 {
-                    tracing::warn!(user_id = %user.id, error = %e, "revoking the GitHub token failed");
+                    if let Err(e) =
+                        super::oauth::revoke_github_token(&state, token.expose_secret()).await
+                    {
+                        tracing::warn!(user_id = %user.id, error = %e, "revoking the GitHub token failed");
+                    }
                 }
                 users::forget_tokens(&mut conn, identity.id).await?;
             }
@@ -193,8 +278,8 @@ async fn logout(
 #[get("/me")]
 async fn get_me(state: web::Data<AppState>, user: CurrentUser) -> ApiResult<web::Json<Me>> {
     let csrf = match user.via {
-        AuthVia::Session { csrf } => Some(csrf),
-        AuthVia::Token => None,
+        AuthVia::Session { csrf, .. } => Some(csrf),
+        AuthVia::Token { .. } => None,
     };
     Ok(web::Json(me(&state, &user.user, csrf).await?))
 }

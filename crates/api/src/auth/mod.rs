@@ -14,4 +14,4 @@ pub mod session;
 pub mod session_store;
 pub mod setup;
 
-pub use current_user::{AdminUser, CurrentUser};
+pub use current_user::{check_still_valid, still_valid, AdminUser, AuthVia, CurrentUser};

@@ -1,7 +1,14 @@
 //! OAuth2 sign-in: authorization code with state and PKCE, then the provider's profile.
 //!
 //! Every failure of the callback (denied consent, a state that does not match, a failed token
-//! exchange, an unreadable profile) ends at the web app's `/login?error=<reason>`, signed out.
+//! exchange, an unreadable profile, an account that may not be made or is disabled) ends at
+//! the web app's `/sign-in?error=<reason>`, signed out.
+//!
+//! Who gets an account (`auth.registration`): a known identity signs in (unless disabled); an
+//! unknown one gets an account when registration is `open`, when it brings an unused
+//! invitation (`?invite=` on the login URL), or when an allow-list admits it (a verified email
+//! in `auth.allowed_email_domains`, membership of one of `auth.allowed_github_orgs`). Nobody
+//! becomes an administrator by signing in: that takes the setup link or an admin invitation.
 
 use actix_web::http::header;
 use actix_web::{get, web, HttpResponse};
@@ -17,7 +24,10 @@ use utoipa::IntoParams;
 
 use super::providers::{self, ProfileSource, Provider};
 use super::session::{PendingOAuth, TypedSession};
-use crate::accounts::model::{self as users, ExternalProfile, SealedTokens};
+use crate::accounts::model::{
+    self as users, Admission, ExternalProfile, ExternalSignIn, ProviderTokens,
+};
+use crate::config::Registration;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -31,6 +41,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 pub struct LoginQuery {
     /// Same-origin path to return to after signing in; anything else is replaced by `/`.
     redirect: Option<String>,
+    /// An invitation token: lets a person unknown here make an account once.
+    invite: Option<String>,
 }
 
 /// Query the provider sends back.
@@ -106,6 +118,7 @@ async fn oauth_login(
         state: csrf.secret().clone(),
         pkce_verifier: verifier.secret().clone(),
         redirect: safe_redirect(query.redirect.as_deref()),
+        invite: query.invite.clone().filter(|t| !t.is_empty() && t.len() <= 128),
     })?;
     Ok(found(url.as_str()))
 }
@@ -127,7 +140,7 @@ async fn oauth_callback(
     let web = state.settings.web_base();
     let fail = |reason: &str| {
         tracing::info!(provider = %provider.id, reason, "OAuth sign-in failed");
-        Ok(found(&format!("{web}/login?error={reason}")))
+        Ok(found(&format!("{web}/sign-in?error={reason}")))
     };
     let pending = session.take_pending_oauth();
     if query.error.is_some() {
@@ -141,7 +154,7 @@ async fn oauth_callback(
         return fail("state_mismatch");
     }
     let Some(code) = query.code.clone() else { return fail("access_denied") };
-    let token = match exchange(&state, &provider, code, pending.pkce_verifier).await {
+    let token = match exchange(&state, &provider, code, pending.pkce_verifier.clone()).await {
         Ok(token) => token,
         Err(e) => {
             tracing::warn!(provider = %provider.id, error = %e, "token exchange failed");
@@ -155,18 +168,87 @@ async fn oauth_callback(
             return fail("profile_failed");
         }
     };
-    let sealed = SealedTokens {
-        access: Some(state.secrets.seal(token.access_token().secret())?),
-        refresh: token.refresh_token().map(|t| state.secrets.seal(t.secret())).transpose()?,
+    let tokens = ProviderTokens {
+        access: token.access_token().secret().clone().into(),
+        refresh: token.refresh_token().map(|t| t.secret().clone().into()),
         scope: token
             .scopes()
             .map(|s| s.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(" ")),
     };
     let mut conn = state.conn().await?;
-    let user = users::upsert_external(&mut conn, &profile, &sealed).await?;
+    let known = users::identity_owner(&mut conn, &profile.provider, &profile.external_id).await?;
+    drop(conn);
+    let admission = match &known {
+        Some(_) => Admission::Admitted,
+        None => {
+            admission(&state, &provider, &profile, token.access_token().secret(), &pending).await
+        }
+    };
+    let mut conn = state.conn().await?;
+    let outcome =
+        users::sign_in_external(&mut conn, &state.secrets, &profile, &tokens, admission).await?;
+    let user = match outcome {
+        ExternalSignIn::SignedIn(user) => user,
+        ExternalSignIn::Disabled => return fail("account_disabled"),
+        ExternalSignIn::Refused => return fail("registration_closed"),
+        ExternalSignIn::InviteInvalid => return fail("invite_invalid"),
+    };
     session.sign_in(user.id)?;
     tracing::info!(user_id = %user.id, provider = %provider.id, "signed in");
     Ok(found(&format!("{web}{}", pending.redirect)))
+}
+
+/// Whether a person unknown here may make an account (see the module documentation).
+async fn admission<'a>(
+    state: &AppState,
+    provider: &Provider,
+    profile: &ExternalProfile,
+    access_token: &str,
+    pending: &'a PendingOAuth,
+) -> Admission<'a> {
+    let auth = &state.settings.auth;
+    if auth.registration == Registration::Open {
+        return Admission::Admitted;
+    }
+    let domain_ok = profile.verified_emails.iter().any(|email| {
+        let domain = email.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase());
+        domain
+            .is_some_and(|d| auth.allowed_email_domains.iter().any(|a| a.eq_ignore_ascii_case(&d)))
+    });
+    if domain_ok {
+        return Admission::Admitted;
+    }
+    if let (false, ProfileSource::Github { api_url }) =
+        (auth.allowed_github_orgs.is_empty(), &provider.profile)
+    {
+        match github_orgs(state, api_url, access_token).await {
+            Ok(orgs) => {
+                let member = orgs
+                    .iter()
+                    .any(|o| auth.allowed_github_orgs.iter().any(|a| a.eq_ignore_ascii_case(o)));
+                if member {
+                    return Admission::Admitted;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "reading the GitHub organisations failed"),
+        }
+    }
+    match &pending.invite {
+        Some(token) => Admission::Invite(token),
+        None => Admission::Refused,
+    }
+}
+
+#[derive(Deserialize)]
+struct GithubOrg {
+    login: String,
+}
+
+/// The logins of the organisations the token's user belongs to (first 100).
+async fn github_orgs(state: &AppState, api_url: &str, token: &str) -> anyhow::Result<Vec<String>> {
+    let orgs: Vec<GithubOrg> =
+        get_json(state, &format!("{api_url}/user/orgs?per_page=100"), token).await?;
+    Ok(orgs.into_iter().map(|o| o.login).collect())
 }
 
 async fn exchange(
@@ -229,22 +311,26 @@ async fn fetch_profile(
     match &provider.profile {
         ProfileSource::Github { api_url } => {
             let user: GithubUser = get_json(state, &format!("{api_url}/user"), token).await?;
-            let email = match user.email {
-                Some(email) => Some(email),
-                None => {
-                    get_json::<Vec<GithubEmail>>(state, &format!("{api_url}/user/emails"), token)
-                        .await
-                        .ok()
-                        .and_then(|emails| emails.into_iter().find(|e| e.primary && e.verified))
-                        .map(|e| e.email)
-                }
-            };
+            // The profile's `email` is what the user shows publicly; only `/user/emails` says
+            // which addresses are verified, and only those count for an allow-list.
+            let emails =
+                get_json::<Vec<GithubEmail>>(state, &format!("{api_url}/user/emails"), token)
+                    .await
+                    .unwrap_or_default();
+            let email = user.email.or_else(|| {
+                emails.iter().find(|e| e.primary && e.verified).map(|e| e.email.clone())
+            });
             Ok(ExternalProfile {
                 provider: provider.id.clone(),
                 external_id: user.id.to_string(),
                 login: user.login,
                 name: user.name,
                 email,
+                verified_emails: emails
+                    .into_iter()
+                    .filter(|e| e.verified)
+                    .map(|e| e.email)
+                    .collect(),
                 avatar_url: user.avatar_url,
             })
         }
@@ -263,11 +349,14 @@ async fn fetch_profile(
             let login = text(&["preferred_username", "username", "login", "nickname"])
                 .or_else(|| email.as_ref().and_then(|e| e.split('@').next().map(str::to_owned)))
                 .unwrap_or_else(|| external_id.clone());
+            // OIDC says whether the address is verified; without that claim it is not.
+            let verified = info["email_verified"] == serde_json::Value::Bool(true);
             Ok(ExternalProfile {
                 provider: provider.id.clone(),
                 external_id,
                 login,
                 name: text(&["name"]),
+                verified_emails: email.clone().filter(|_| verified).into_iter().collect(),
                 email,
                 avatar_url: text(&["picture", "avatar_url", "avatar"]),
             })

@@ -118,7 +118,12 @@ pub fn enabled(settings: &Settings) -> anyhow::Result<Vec<Provider>> {
             client_secret: gh.client_secret.clone(),
             authorize_url: gh.authorize_url.clone(),
             token_url: gh.token_url.clone(),
-            scopes: GITHUB_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+            scopes: GITHUB_SCOPES
+                .iter()
+                .map(|s| (*s).to_owned())
+                // Private organisation memberships are visible with `read:org` only.
+                .chain((!settings.auth.allowed_github_orgs.is_empty()).then(|| "read:org".into()))
+                .collect(),
             profile: ProfileSource::Github { api_url: gh.api_url.trim_end_matches('/').to_owned() },
         });
     }

@@ -9,7 +9,10 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 
-const USER_ID: &str = "user_id";
+/// State key of the signed-in user's id (also copied into `sessions.user_id`).
+pub(crate) const USER_ID: &str = "user_id";
+/// State key of the signed-in session's own id (also copied into `sessions.id`).
+pub(crate) const SESSION_ID: &str = "sid";
 const CSRF: &str = "csrf";
 const OAUTH: &str = "oauth";
 
@@ -24,6 +27,9 @@ pub struct PendingOAuth {
     pub pkce_verifier: String,
     /// Same-origin path to return to after sign-in.
     pub redirect: String,
+    /// An invitation the sign-in may use to create the account.
+    #[serde(default)]
+    pub invite: Option<String>,
 }
 
 /// The session, with typed keys.
@@ -34,15 +40,21 @@ impl TypedSession {
         ApiError::Internal(anyhow::anyhow!("session: {e}"))
     }
 
-    /// Starts a signed-in session: a new session id (so a planted id is useless), the user, and
-    /// a fresh CSRF token, which is returned.
+    /// Starts a signed-in session: a new session key (so a planted one is useless), a new
+    /// session id, the user, and a fresh CSRF token, which is returned.
     pub fn sign_in(&self, user_id: Uuid) -> Result<String, ApiError> {
         self.0.renew();
         self.0.remove(OAUTH);
         let csrf = crate::crypto::random_token(24);
+        self.0.insert(SESSION_ID, Uuid::new_v4()).map_err(Self::err)?;
         self.0.insert(USER_ID, user_id).map_err(Self::err)?;
         self.0.insert(CSRF, &csrf).map_err(Self::err)?;
         Ok(csrf)
+    }
+
+    /// The signed-in session's id.
+    pub fn session_id(&self) -> Result<Option<Uuid>, ApiError> {
+        self.0.get(SESSION_ID).map_err(Self::err)
     }
 
     /// Ends the session: its row is deleted and the cookie cleared.

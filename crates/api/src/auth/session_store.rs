@@ -1,5 +1,10 @@
 //! Browser sessions stored in PostgreSQL, so any API process can serve any request, logout
 //! really ends a session, and restarts keep users signed in.
+//!
+//! A row is found by the SHA-256 of the cookie's session key, never the key itself (as API
+//! tokens are stored): whoever reads the table cannot sign in with what is there. A session
+//! ends when unused for the idle timeout (the `ttl` actix-session passes, renewed as the
+//! session is used) or at its absolute lifetime from creation, whichever comes first.
 
 use std::collections::HashMap;
 
@@ -8,7 +13,9 @@ use actix_web::cookie::time::Duration;
 use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use uuid::Uuid;
 
+use crate::crypto::token_hash;
 use crate::db::schema::sessions;
 use crate::db::DbPool;
 
@@ -16,20 +23,24 @@ use crate::db::DbPool;
 #[derive(Clone)]
 pub struct PgSessionStore {
     pool: DbPool,
+    lifetime: chrono::Duration,
 }
 
 impl PgSessionStore {
-    /// A store over the pool.
-    pub fn new(pool: DbPool) -> Self {
-        Self { pool }
+    /// A store over the pool whose sessions live at most `lifetime` from their creation.
+    pub fn new(pool: DbPool, lifetime: chrono::Duration) -> Self {
+        Self { pool, lifetime }
     }
 
     /// Deletes expired sessions; returns how many.
     pub async fn purge_expired(&self) -> anyhow::Result<usize> {
         let mut conn = self.pool.get().await?;
-        Ok(diesel::delete(sessions::table.filter(sessions::expires_at.lt(diesel::dsl::now)))
-            .execute(&mut conn)
-            .await?)
+        let born_before = Utc::now() - self.lifetime;
+        Ok(diesel::delete(sessions::table.filter(
+            sessions::expires_at.lt(diesel::dsl::now).or(sessions::created_at.lt(born_before)),
+        ))
+        .execute(&mut conn)
+        .await?)
     }
 }
 
@@ -44,12 +55,23 @@ fn new_key() -> anyhow::Result<SessionKey> {
         .map_err(|e| anyhow::anyhow!("session key: {e}"))
 }
 
+fn hash(key: &SessionKey) -> Vec<u8> {
+    token_hash(key.as_ref())
+}
+
+/// The session id and user the state carries (see [`super::session`]), copied into columns.
+fn columns(state: &State) -> (Option<Uuid>, Option<Uuid>) {
+    let uuid = |k: &str| state.get(k).and_then(|v| serde_json::from_str::<Uuid>(v).ok());
+    (uuid(super::session::SESSION_ID), uuid(super::session::USER_ID))
+}
+
 impl SessionStore for PgSessionStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<State>, LoadError> {
         let mut conn = self.pool.get().await.map_err(|e| LoadError::Other(e.into()))?;
         let state: Option<serde_json::Value> = sessions::table
-            .filter(sessions::session_key.eq(key.as_ref()))
+            .filter(sessions::key_hash.eq(hash(key)))
             .filter(sessions::expires_at.gt(diesel::dsl::now))
+            .filter(sessions::created_at.gt(Utc::now() - self.lifetime))
             .select(sessions::state)
             .first(&mut conn)
             .await
@@ -63,11 +85,14 @@ impl SessionStore for PgSessionStore {
 
     async fn save(&self, state: State, ttl: &Duration) -> Result<SessionKey, SaveError> {
         let key = new_key().map_err(SaveError::Other)?;
+        let (id, user_id) = columns(&state);
         let json = serde_json::to_value(&state).map_err(|e| SaveError::Serialization(e.into()))?;
         let mut conn = self.pool.get().await.map_err(|e| SaveError::Other(e.into()))?;
         diesel::insert_into(sessions::table)
             .values((
-                sessions::session_key.eq(key.as_ref()),
+                sessions::key_hash.eq(hash(&key)),
+                sessions::id.eq(id),
+                sessions::user_id.eq(user_id),
                 sessions::state.eq(json),
                 sessions::expires_at.eq(expiry(ttl)),
             ))
@@ -83,14 +108,24 @@ impl SessionStore for PgSessionStore {
         state: State,
         ttl: &Duration,
     ) -> Result<SessionKey, UpdateError> {
+        let (id, user_id) = columns(&state);
         let json =
             serde_json::to_value(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
         let mut conn = self.pool.get().await.map_err(|e| UpdateError::Other(e.into()))?;
-        let n = diesel::update(sessions::table.filter(sessions::session_key.eq(key.as_ref())))
-            .set((sessions::state.eq(json), sessions::expires_at.eq(expiry(ttl))))
-            .execute(&mut conn)
-            .await
-            .map_err(|e| UpdateError::Other(e.into()))?;
+        let n = diesel::update(
+            sessions::table
+                .filter(sessions::key_hash.eq(hash(&key)))
+                .filter(sessions::created_at.gt(Utc::now() - self.lifetime)),
+        )
+        .set((
+            sessions::state.eq(json),
+            sessions::id.eq(id),
+            sessions::user_id.eq(user_id),
+            sessions::expires_at.eq(expiry(ttl)),
+        ))
+        .execute(&mut conn)
+        .await
+        .map_err(|e| UpdateError::Other(e.into()))?;
         drop(conn);
         if n == 1 {
             Ok(key)
@@ -104,19 +139,42 @@ impl SessionStore for PgSessionStore {
     }
 
     async fn update_ttl(&self, key: &SessionKey, ttl: &Duration) -> Result<(), anyhow::Error> {
+        // Called on every request: write only when the deadline moves by more than a minute,
+        // so that reading pages does not turn into a write each.
+        let deadline = expiry(ttl);
         let mut conn = self.pool.get().await?;
-        diesel::update(sessions::table.filter(sessions::session_key.eq(key.as_ref())))
-            .set(sessions::expires_at.eq(expiry(ttl)))
-            .execute(&mut conn)
-            .await?;
+        diesel::update(
+            sessions::table
+                .filter(sessions::key_hash.eq(hash(key)))
+                .filter(sessions::expires_at.lt(deadline - chrono::Duration::minutes(1))),
+        )
+        .set(sessions::expires_at.eq(deadline))
+        .execute(&mut conn)
+        .await?;
         Ok(())
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), anyhow::Error> {
         let mut conn = self.pool.get().await?;
-        diesel::delete(sessions::table.filter(sessions::session_key.eq(key.as_ref())))
+        diesel::delete(sessions::table.filter(sessions::key_hash.eq(hash(key))))
             .execute(&mut conn)
             .await?;
         Ok(())
     }
+}
+
+/// Whether the signed-in session `id` is still alive (not signed out, idle or too old).
+pub async fn is_live(
+    conn: &mut diesel_async::AsyncPgConnection,
+    id: Uuid,
+    lifetime: chrono::Duration,
+) -> QueryResult<bool> {
+    let n: i64 = sessions::table
+        .filter(sessions::id.eq(id))
+        .filter(sessions::expires_at.gt(diesel::dsl::now))
+        .filter(sessions::created_at.gt(Utc::now() - lifetime))
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(n > 0)
 }

@@ -90,7 +90,9 @@ async fn github_token(state: &AppState, task: &TaskRow) -> Option<String> {
     let mut conn = state.pool.get().await.ok()?;
     let identity =
         crate::accounts::model::identity(&mut conn, task.user_id, "github").await.ok()??;
-    let token = state.secrets.open(identity.access_token_enc.as_deref()?).ok()?;
+    let token = identity
+        .open_token(&state.secrets, crate::accounts::model::IdentityToken::Access)
+        .ok()??;
     Some(token.expose_secret().to_owned())
 }
 

@@ -10,6 +10,7 @@ use shared::connectors::{
 use uuid::Uuid;
 
 use super::model::{self, ConnectorRow, ConnectorValues};
+use super::SecretColumn;
 use crate::auth::CurrentUser;
 use crate::crypto::SecretBox;
 use crate::error::{ApiError, ApiResult};
@@ -31,7 +32,7 @@ const MAX_VALUE: usize = 8192;
 
 /// The wire form: secret names only.
 fn to_dto(secrets: &SecretBox, row: &ConnectorRow) -> Connector {
-    let keys = |sealed: Option<&str>| match super::open_map(secrets, sealed) {
+    let keys = |column| match super::open_map(secrets, row, column) {
         Ok(map) => map.into_keys().collect(),
         Err(e) => {
             tracing::warn!(connector_id = %row.id, error = %e, "opening connector secrets failed");
@@ -45,8 +46,8 @@ fn to_dto(secrets: &SecretBox, row: &ConnectorRow) -> Connector {
         command: row.command.clone(),
         args: row.args.clone(),
         url: row.url.clone(),
-        env_keys: keys(row.env_enc.as_deref()),
-        header_keys: keys(row.headers_enc.as_deref()),
+        env_keys: keys(SecretColumn::Env),
+        header_keys: keys(SecretColumn::Headers),
         enabled: row.enabled,
         created_at: row.created_at,
         updated_at: row.updated_at,
@@ -158,15 +159,18 @@ impl Draft {
         }
     }
 
-    fn seal(&self, secrets: &SecretBox) -> ApiResult<ConnectorValues> {
+    /// Seals the secrets for the connector `id` of `user_id`.
+    fn seal(&self, secrets: &SecretBox, user_id: Uuid, id: Uuid) -> ApiResult<ConnectorValues> {
+        let id = id.to_string();
+        let at = |column| super::sealed_at(user_id, &id, column);
         Ok(ConnectorValues {
             name: self.name.clone(),
             kind: self.kind.as_str().to_owned(),
             command: self.command.clone(),
             args: self.args.clone(),
             url: self.url.clone(),
-            env_enc: super::seal_map(secrets, &self.env)?,
-            headers_enc: super::seal_map(secrets, &self.headers)?,
+            env_enc: super::seal_map(secrets, &at(SecretColumn::Env), &self.env)?,
+            headers_enc: super::seal_map(secrets, &at(SecretColumn::Headers), &self.headers)?,
             enabled: self.enabled,
         })
     }
@@ -230,9 +234,10 @@ async fn create_connector(
         enabled: b.enabled,
     };
     draft.validate()?;
-    let values = draft.seal(&state.secrets)?;
+    let id = Uuid::new_v4();
+    let values = draft.seal(&state.secrets, user.id, id)?;
     let mut conn = state.conn().await?;
-    let row = model::insert(&mut conn, user.id, &values)
+    let row = model::insert(&mut conn, id, user.id, &values)
         .await?
         .ok_or_else(|| name_taken(&values.name))?;
     tracing::info!(user_id = %user.id, connector_id = %row.id, "connector created");
@@ -292,17 +297,17 @@ async fn update_connector(
         env: match patch.env {
             Some(env) => env,
             None if switched => BTreeMap::new(),
-            None => super::open_map(&state.secrets, row.env_enc.as_deref())?,
+            None => super::open_map(&state.secrets, &row, SecretColumn::Env)?,
         },
         headers: match patch.headers {
             Some(h) => h,
             None if switched => BTreeMap::new(),
-            None => super::open_map(&state.secrets, row.headers_enc.as_deref())?,
+            None => super::open_map(&state.secrets, &row, SecretColumn::Headers)?,
         },
         enabled: patch.enabled.unwrap_or(row.enabled),
     };
     draft.validate()?;
-    let values = draft.seal(&state.secrets)?;
+    let values = draft.seal(&state.secrets, user.id, id)?;
     let updated = match model::update(&mut conn, user.id, id, &values).await {
         Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,

@@ -13,27 +13,56 @@ use std::collections::BTreeMap;
 use secrecy::ExposeSecret;
 use uuid::Uuid;
 
-use crate::crypto::SecretBox;
+use crate::crypto::{SealedAt, SecretBox};
 use model::ConnectorRow;
 
-/// Seals a map of secrets; `None` for an empty map.
+/// The sealed columns of `connectors`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretColumn {
+    /// `env_enc`: a local server's environment.
+    Env,
+    /// `headers_enc`: a remote server's headers.
+    Headers,
+}
+
+/// Where a connector's secrets are sealed: the connector's row and column.
+pub fn sealed_at(user_id: Uuid, connector_id: &str, column: SecretColumn) -> SealedAt<'_> {
+    SealedAt {
+        table: "connectors",
+        column: match column {
+            SecretColumn::Env => "env_enc",
+            SecretColumn::Headers => "headers_enc",
+        },
+        owner: user_id,
+        row: connector_id,
+    }
+}
+
+/// Seals a map of secrets for `at`; `None` for an empty map.
 pub fn seal_map(
     secrets: &SecretBox,
+    at: &SealedAt<'_>,
     map: &BTreeMap<String, String>,
 ) -> anyhow::Result<Option<String>> {
     if map.is_empty() {
         return Ok(None);
     }
-    Ok(Some(secrets.seal(&serde_json::to_string(map)?)?))
+    Ok(Some(secrets.seal(at, &serde_json::to_string(map)?)?))
 }
 
-/// Opens a sealed map of secrets (an absent one is empty).
+/// Opens one of a connector row's sealed maps (an absent one is empty).
 pub fn open_map(
     secrets: &SecretBox,
-    sealed: Option<&str>,
+    row: &ConnectorRow,
+    column: SecretColumn,
 ) -> anyhow::Result<BTreeMap<String, String>> {
+    let sealed = match column {
+        SecretColumn::Env => row.env_enc.as_deref(),
+        SecretColumn::Headers => row.headers_enc.as_deref(),
+    };
     let Some(sealed) = sealed else { return Ok(BTreeMap::new()) };
-    let plain = secrets.open(sealed)?;
+    let id = row.id.to_string();
+    let plain = secrets.open(&sealed_at(row.user_id, &id, column), sealed)?;
     Ok(serde_json::from_str(plain.expose_secret())?)
 }
 
@@ -62,13 +91,13 @@ fn to_mcp(secrets: &SecretBox, row: &ConnectorRow) -> anyhow::Result<sandbox::ag
     let transport = if row.kind == "remote" {
         McpTransport::Remote {
             url: row.url.clone().unwrap_or_default(),
-            headers: open_map(secrets, row.headers_enc.as_deref())?,
+            headers: open_map(secrets, row, SecretColumn::Headers)?,
         }
     } else {
         McpTransport::Local {
             command: row.command.clone().unwrap_or_default(),
             args: row.args.clone(),
-            env: open_map(secrets, row.env_enc.as_deref())?,
+            env: open_map(secrets, row, SecretColumn::Env)?,
         }
     };
     Ok(McpServer { name: row.name.clone(), transport })
@@ -84,8 +113,8 @@ pub async fn secret_values(
     let rows = model::list(conn, user_id).await?;
     let mut values = Vec::new();
     for row in rows {
-        for sealed in [row.env_enc.as_deref(), row.headers_enc.as_deref()] {
-            let map = open_map(secrets, sealed)?;
+        for column in [SecretColumn::Env, SecretColumn::Headers] {
+            let map = open_map(secrets, &row, column)?;
             values.extend(map.into_values().filter(|v| !v.trim().is_empty()));
         }
     }

@@ -76,14 +76,16 @@ pub async fn by_ids(
         .await
 }
 
-/// Inserts a connector; `None` when the user already has one with this name.
+/// Inserts connector `id` (its secrets are sealed for that id); `None` when the user already
+/// has one with this name.
 pub async fn insert(
     conn: &mut AsyncPgConnection,
+    id: Uuid,
     user_id: Uuid,
     values: &ConnectorValues,
 ) -> QueryResult<Option<ConnectorRow>> {
     diesel::insert_into(connectors::table)
-        .values((connectors::id.eq(Uuid::new_v4()), connectors::user_id.eq(user_id), values))
+        .values((connectors::id.eq(id), connectors::user_id.eq(user_id), values))
         .on_conflict((connectors::user_id, connectors::name))
         .do_nothing()
         .returning(ConnectorRow::as_returning())

@@ -12,6 +12,7 @@ diesel::table! {
         auth_provider -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        disabled_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -40,14 +41,32 @@ diesel::table! {
         created_at -> Timestamptz,
         last_used_at -> Nullable<Timestamptz>,
         revoked_at -> Nullable<Timestamptz>,
+        scopes -> Array<Text>,
+        expires_at -> Nullable<Timestamptz>,
     }
 }
 
 diesel::table! {
-    sessions (session_key) {
-        session_key -> Text,
+    sessions (key_hash) {
+        key_hash -> Bytea,
+        id -> Nullable<Uuid>,
+        user_id -> Nullable<Uuid>,
         state -> Jsonb,
+        created_at -> Timestamptz,
         expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    invites (id) {
+        id -> Uuid,
+        token_hash -> Bytea,
+        is_admin -> Bool,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        used_by -> Nullable<Uuid>,
     }
 }
 
@@ -66,7 +85,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     identities,
     api_tokens,
     sessions,
-    setup_tokens
+    setup_tokens,
+    invites
 );
 
 diesel::table! {

@@ -24,10 +24,12 @@ pub async fn token(
     secrets: &SecretBox,
     user_id: Uuid,
 ) -> Result<SecretString, ApiError> {
+    use crate::accounts::model::IdentityToken;
     let identity = crate::accounts::model::identity(conn, user_id, "github").await?;
-    let sealed = identity.and_then(|i| i.access_token_enc).ok_or_else(not_connected)?;
-    // A token sealed under a key that is no longer configured is as good as none.
-    secrets.open(&sealed).map_err(|_| not_connected())
+    let identity = identity.ok_or_else(not_connected)?;
+    // A token sealed under a key that is no longer configured, or not for this row, is as
+    // good as none.
+    identity.open_token(secrets, IdentityToken::Access).ok().flatten().ok_or_else(not_connected)
 }
 
 /// Records a pull request on its task (number, URL, status, merge commit).

@@ -88,7 +88,7 @@ async fn put_key(
         return Err(ApiError::Validation(errors));
     }
     let last4: String = value.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
-    let sealed = state.secrets.seal(&value)?;
+    let sealed = state.secrets.seal(&model::sealed_at(user.id, provider.as_str()), &value)?;
     let mut conn = state.conn().await?;
     model::put(&mut conn, user.id, provider, &sealed, &last4, base_url.as_deref()).await?;
     let row = model::get(&mut conn, user.id, provider).await?.ok_or(ApiError::NotFound)?;

@@ -6,7 +6,13 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use shared::agents::KeyProvider;
 use uuid::Uuid;
 
+use crate::crypto::SealedAt;
 use crate::db::schema::user_keys;
+
+/// Where a user's key for `provider` is sealed: the row `(user_id, provider)`.
+pub fn sealed_at(user_id: Uuid, provider: &str) -> SealedAt<'_> {
+    SealedAt { table: "user_keys", column: "value_enc", owner: user_id, row: provider }
+}
 
 /// A stored key, still sealed.
 #[derive(Debug, Clone, Queryable)]

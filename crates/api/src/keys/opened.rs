@@ -32,7 +32,8 @@ pub async fn load(
         // A provider this build does not know (a newer server wrote it) is not ours to use.
         .filter_map(|row| KeyProvider::parse(&row.provider).map(|p| (p, row)))
         .map(|(provider, row)| {
-            let value = secrets.open(&row.value_enc)?;
+            let value =
+                secrets.open(&super::model::sealed_at(user_id, &row.provider), &row.value_enc)?;
             Ok(OpenedKey {
                 provider,
                 value: Secret::new(value.expose_secret()),

@@ -1,14 +1,16 @@
 //! `/api/v1/me/tokens`.
 
-use actix_web::{delete, get, post, web, HttpResponse};
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
+use chrono::Utc;
 use shared::page::Page;
-use shared::tokens::{ApiToken, CreateToken, CreatedToken, TOKEN_NAME_MAX};
+use shared::tokens::{ApiToken, CreateToken, CreatedToken, TokenScope, TOKEN_NAME_MAX};
 use uuid::Uuid;
 
 use super::model;
-use crate::auth::CurrentUser;
+use crate::auth::{AuthVia, CurrentUser};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::throttle::Action;
 
 /// Registers the routes.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -31,28 +33,68 @@ async fn list_tokens(
     Ok(web::Json(Page { items, next_cursor: None }))
 }
 
-/// Creates an API token; the secret is in this response only.
+/// Creates an API token; the secret is in this response only. A token may mint tokens only
+/// with the `tokens` scope, and never with a scope it lacks or a lifetime beyond its own.
+/// Creation is throttled per client address and per user (429 with `Retry-After`).
 #[utoipa::path(
     tag = "tokens", operation_id = "create_token", request_body = CreateToken,
     responses(
         (status = 201, body = CreatedToken),
         (status = 400, body = shared::Problem), (status = 401, body = shared::Problem),
-        (status = 403, body = shared::Problem), (status = 422, body = shared::Problem)
+        (status = 403, body = shared::Problem), (status = 422, body = shared::Problem),
+        (status = 429, body = shared::Problem)
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
 #[post("/me/tokens")]
 async fn create_token(
     state: web::Data<AppState>,
+    req: HttpRequest,
     user: CurrentUser,
     body: web::Json<CreateToken>,
 ) -> ApiResult<HttpResponse> {
-    let name = body.name.trim();
+    if !user.may(TokenScope::Tokens) {
+        return Err(ApiError::Forbidden(
+            "This token lacks the `tokens` scope: it cannot create tokens.".into(),
+        ));
+    }
+    let address = crate::proxy::client_ip(&req, state.settings.trust_proxy);
+    state.throttle.check(Action::CreateToken, address, Some(&user.id.to_string()))?;
+    let CreateToken { name, scopes, expires_at } = body.into_inner();
+    let name = name.trim();
     if name.is_empty() || name.chars().count() > TOKEN_NAME_MAX {
         return Err(ApiError::invalid("name", format!("must be 1 to {TOKEN_NAME_MAX} characters")));
     }
+    let scopes = scopes.unwrap_or_else(|| TokenScope::DEFAULT.to_vec());
+    if scopes.is_empty() {
+        return Err(ApiError::invalid("scopes", "must name at least one scope"));
+    }
+    if expires_at.is_some_and(|t| t <= Utc::now()) {
+        return Err(ApiError::invalid("expires_at", "must be in the future"));
+    }
+    let expires_at = match &user.via {
+        AuthVia::Token { scopes: own, expires_at: own_expiry, .. } => {
+            if let Some(extra) = scopes.iter().find(|s| !own.contains(s)) {
+                return Err(ApiError::Forbidden(format!(
+                    "A token cannot give another the `{}` scope it lacks itself.",
+                    extra.as_str()
+                )));
+            }
+            match (expires_at, *own_expiry) {
+                (Some(asked), Some(own)) if asked > own => {
+                    return Err(ApiError::invalid(
+                        "expires_at",
+                        "must not be later than the expiry of the token making it",
+                    ))
+                }
+                (None, Some(own)) => Some(own),
+                (asked, _) => asked,
+            }
+        }
+        AuthVia::Session { .. } => expires_at,
+    };
     let mut conn = state.conn().await?;
-    let (row, secret) = model::create(&mut conn, user.id, name).await?;
+    let (row, secret) = model::create_with(&mut conn, user.id, name, &scopes, expires_at).await?;
     tracing::info!(user_id = %user.id, token_id = %row.id, "API token created");
     Ok(HttpResponse::Created().json(CreatedToken { token: row.into(), secret }))
 }

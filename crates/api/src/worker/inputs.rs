@@ -50,12 +50,14 @@ impl RunInputs {
         let identity = crate::accounts::model::identity(&mut conn, task.user_id, "github")
             .await
             .map_err(RunError::internally(LOADING))?;
-        let github_token = match identity.and_then(|i| i.access_token_enc) {
-            // A token sealed under a key this server no longer has cannot be used, so it
-            // cannot leak either: the user is asked to sign in with GitHub again where needed.
-            Some(sealed) => ctx.secrets.open(&sealed).ok().map(|t| Secret::new(t.expose_secret())),
-            None => None,
-        };
+        // A token sealed under a key this server no longer has (or not for this row) cannot be
+        // used, so it cannot leak either: the user is asked to sign in with GitHub again.
+        let github_token = identity
+            .and_then(|i| {
+                i.open_token(&ctx.secrets, crate::accounts::model::IdentityToken::Access).ok()
+            })
+            .flatten()
+            .map(|t| Secret::new(t.expose_secret()));
         let git_token = github_token.clone().filter(|_| {
             crate::github::remote::on_github_host(&ctx.settings.github.web_url, &task.repo_url)
         });

@@ -86,9 +86,16 @@ pub fn UserMenu(props: &UserMenuProps) -> Html {
                             }
                         }) }
                     </div>
-                    <div onclick={toggle}>
+                    <div onclick={toggle.clone()}>
                         <Link<Route> to={Route::Settings} classes="menu-item">{ "Settings" }</Link<Route>>
                     </div>
+                    if me.is_admin {
+                        <div onclick={toggle}>
+                            <Link<Route> to={Route::Admin} classes="menu-item">
+                                <span data-testid="menu-admin">{ "Administration" }</span>
+                            </Link<Route>>
+                        </div>
+                    }
                     <button class="menu-item danger-text" id="sign-out" data-testid="sign-out"
                             disabled={sign_out.busy} onclick={sign_out.run.reform(|_: MouseEvent| ())}>{ "Sign out" }</button>
                 </div>

@@ -16,6 +16,24 @@ use crate::util::{encode_component, is_safe_redirect};
 struct SignInQuery {
     #[serde(default)]
     redirect: Option<String>,
+    /// Why a provider sign-in failed (`/sign-in?error=...` from the API's OAuth callback).
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// What a failed provider sign-in means, for people.
+fn sign_in_error(code: &str) -> &'static str {
+    match code {
+        "registration_closed" => {
+            "This server does not take new accounts. Ask an administrator for an invitation link."
+        }
+        "account_disabled" => "This account is disabled. Ask an administrator.",
+        "invite_invalid" => {
+            "That invitation is invalid, expired or already used. Ask for a new one."
+        }
+        "access_denied" => "Signing in was cancelled at the provider.",
+        _ => "Signing in with the provider failed. Try again.",
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -82,6 +100,9 @@ pub fn SignIn() -> Html {
     html! {
         <section class="card narrow sign-in" id="sign-in" data-testid="sign-in">
             <h1>{ "Sign in to Drydock" }</h1>
+            if let Some(code) = &query.error {
+                <p class="error-box" data-testid="sign-in-error" data-error={code.clone()}>{ sign_in_error(code) }</p>
+            }
             { async_content(&methods.state, |m| html! {
                 <>
                 if m.setup_required {

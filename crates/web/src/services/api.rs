@@ -319,6 +319,54 @@ pub async fn task_checks(id: Uuid) -> Result<TaskChecks, ApiError> {
     get(&format!("/tasks/{id}/checks")).await
 }
 
+/// `POST /auth/invite`: a local account from an invitation.
+pub async fn accept_invite(body: &shared::auth::AcceptInvite) -> Result<Me, ApiError> {
+    call(Method::POST, "/auth/invite", Some(body)).await
+}
+
+/// `GET /admin/users`.
+pub async fn admin_users() -> Result<Vec<shared::admin::ManagedUser>, ApiError> {
+    Ok(get::<Page<shared::admin::ManagedUser>>("/admin/users").await?.items)
+}
+
+/// `PATCH /admin/users/{id}`.
+pub async fn admin_update_user(
+    id: Uuid,
+    body: &shared::admin::UpdateUser,
+) -> Result<shared::admin::ManagedUser, ApiError> {
+    call(Method::PATCH, &format!("/admin/users/{id}"), Some(body)).await
+}
+
+/// `GET /admin/users/{id}/limits`.
+pub async fn admin_user_limits(id: Uuid) -> Result<shared::agents::UserLimits, ApiError> {
+    get(&format!("/admin/users/{id}/limits")).await
+}
+
+/// `PUT /admin/users/{id}/limits`.
+pub async fn admin_set_user_limits(
+    id: Uuid,
+    body: &shared::agents::UserLimits,
+) -> Result<shared::agents::UserLimits, ApiError> {
+    call(Method::PUT, &format!("/admin/users/{id}/limits"), Some(body)).await
+}
+
+/// `GET /admin/invites`.
+pub async fn admin_invites() -> Result<Vec<shared::admin::Invite>, ApiError> {
+    Ok(get::<Page<shared::admin::Invite>>("/admin/invites").await?.items)
+}
+
+/// `POST /admin/invites`.
+pub async fn admin_create_invite(
+    body: &shared::admin::CreateInvite,
+) -> Result<shared::admin::CreatedInvite, ApiError> {
+    call(Method::POST, "/admin/invites", Some(body)).await
+}
+
+/// `DELETE /admin/invites/{id}`.
+pub async fn admin_revoke_invite(id: Uuid) -> Result<(), ApiError> {
+    call_empty::<()>(Method::DELETE, &format!("/admin/invites/{id}"), None).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

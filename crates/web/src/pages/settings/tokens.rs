@@ -43,7 +43,7 @@ pub fn Tokens() -> Html {
         let (name, run) = (name.clone(), create.run.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            run.emit(CreateToken { name: name.trim().to_owned() });
+            run.emit(CreateToken { name: name.trim().to_owned(), ..Default::default() });
         })
     };
     let now = now_ms();

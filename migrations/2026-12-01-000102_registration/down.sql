@@ -1,0 +1,2 @@
+DROP TABLE invites;
+ALTER TABLE users DROP COLUMN disabled_at;
