@@ -238,3 +238,50 @@ async fn a_gigabyte_of_output_ends_the_run_with_memory_and_storage_bounded() {
         stored.bytes >> 20
     );
 }
+
+#[actix_web::test]
+async fn an_event_stream_closes_when_its_token_is_revoked_and_streams_per_user_are_capped() {
+    use futures_util::StreamExt;
+
+    let app = TestApp::spawn_with("[tasks]\nmax_streams_per_user = 2\n").await;
+    let (user_id, token) = app.user_with_token("streamer").await;
+    let task = app
+        .create_task(
+            &token,
+            json!({"repo_url": "https://git.example/a/b.git", "agent": "claude", "prompt": "x"}),
+        )
+        .await;
+    let id = task["id"].as_str().unwrap();
+    let path = format!("/api/v1/tasks/{id}/events/stream");
+    let first = get(&app, &token, &path).await;
+    assert_eq!(first.status(), 200);
+    let second = get(&app, &token, &path).await;
+    assert_eq!(second.status(), 200);
+    let third = get(&app, &token, &path).await;
+    assert_eq!(third.status(), 429, "a third stream is over the cap");
+    // Revoke the token: the open stream ends (it re-checks every 15 s).
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use drydock_api::db::schema::api_tokens;
+    let mut conn = app.pool.get().await.unwrap();
+    diesel::delete(api_tokens::table.filter(api_tokens::user_id.eq(user_id)))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    for (n, stream) in [first, second].into_iter().enumerate() {
+        let mut body = stream.bytes_stream();
+        let ended = tokio::time::timeout(std::time::Duration::from_secs(45), async {
+            while let Some(chunk) = body.next().await {
+                if chunk.is_err() {
+                    break;
+                }
+            }
+        })
+        .await;
+        assert!(ended.is_ok(), "stream {n} of a revoked token stayed open");
+    }
+    // The ended streams gave their slots back: a new token of the same user gets a stream.
+    let (_, fresh) = drydock_api::tokens::model::create(&mut conn, user_id, "again").await.unwrap();
+    let res = get(&app, &fresh, &path).await;
+    assert_eq!(res.status(), 200, "the slots of the ended streams were not given back");
+}

@@ -29,7 +29,11 @@ pub fn build(settings: &Settings) -> anyhow::Result<Backend> {
     // Which limits really apply here, said once at start (an operator must not learn it from a
     // fork bomb); `check` adds the warnings for those that do not.
     for (what, how) in local.isolation_report() {
-        tracing::info!(limit = what, network = ?settings.tasks.sandbox_network, "sandboxes: {what}: {how}");
+        if how.starts_with("NOT ENFORCED") {
+            tracing::warn!(limit = what, "sandboxes: {what}: {how}");
+        } else {
+            tracing::info!(limit = what, network = ?settings.tasks.sandbox_network, "sandboxes: {what}: {how}");
+        }
     }
     Ok(Arc::new(local))
 }

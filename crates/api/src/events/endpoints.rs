@@ -76,7 +76,8 @@ pub struct StreamQuery {
         ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this seq")),
     responses(
         (status = 200, description = "An event stream", content_type = "text/event-stream", body = String),
-        (status = 401, body = shared::Problem), (status = 404, body = shared::Problem)
+        (status = 401, body = shared::Problem), (status = 404, body = shared::Problem),
+        (status = 429, body = shared::Problem, description = "The caller has tasks.max_streams_per_user streams open")
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -106,8 +107,11 @@ async fn stream_events(
         tasks::owned(&mut conn, user.id, task_id).await?;
         feeds.get(&mut conn, task_id).await?
     };
+    // Held for as long as the stream is open: a user may hold only so many.
+    let permit = crate::throttle::StreamPermit::acquire(&state.throttle, user.id)?;
     let (tx, mut rx) = mpsc::channel::<web::Bytes>(64);
-    actix_web::rt::spawn(pump(state.into_inner(), feed, task_id, after, tx));
+    let client = Client { user, _permit: permit };
+    actix_web::rt::spawn(pump(state.into_inner(), feed, task_id, after, tx, client));
     let body = futures_util::stream::poll_fn(move |cx| {
         rx.poll_recv(cx).map(|b| b.map(Ok::<_, actix_web::Error>))
     });
@@ -120,6 +124,14 @@ async fn stream_events(
 
 const PAGE: i64 = 500;
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// How often an open stream checks that its session or token still holds.
+const RECHECK: Duration = Duration::from_secs(15);
+
+/// Who a stream serves, and its slot among the user's streams.
+struct Client {
+    user: CurrentUser,
+    _permit: crate::throttle::StreamPermit,
+}
 
 /// Feeds one client: from the task's in-memory tail when it holds what comes next, from the
 /// database otherwise. Each client has its own bounded channel, so a slow one only ever waits
@@ -130,12 +142,21 @@ async fn pump(
     task_id: Uuid,
     mut last: i64,
     tx: mpsc::Sender<web::Bytes>,
+    client: Client,
 ) {
     if tx.send(web::Bytes::from_static(b"retry: 1000\n\n")).await.is_err() {
         return;
     }
     let mut changed = feed.watch();
+    let mut checked = tokio::time::Instant::now();
     loop {
+        // A revoked token, a signed-out or idle session, or a disabled account ends the stream.
+        if checked.elapsed() >= RECHECK {
+            if !crate::auth::still_valid(&state, &client.user).await {
+                return;
+            }
+            checked = tokio::time::Instant::now();
+        }
         changed.borrow_and_update();
         let frames = match feed.next(last) {
             Next::Frames(frames) => frames,
@@ -160,7 +181,12 @@ async fn pump(
             }
             continue;
         }
-        match tokio::time::timeout(KEEP_ALIVE, changed.changed()).await {
+        let waited = tokio::select! {
+            waited = tokio::time::timeout(KEEP_ALIVE, changed.changed()) => waited,
+            // The client went away: end now, giving its stream slot back.
+            () = tx.closed() => return,
+        };
+        match waited {
             Ok(Ok(())) => {}
             Ok(Err(_)) => return,
             Err(_) => {

@@ -101,6 +101,12 @@ fn verdict(turn: &Turn<'_>, streamed: Streamed) -> Result<Option<String>, RunErr
                 turn.job.task.max_duration_minutes
             )))
         }
+        Some(StopReason::DiskQuota) => {
+            return Err(RunError::user(format!(
+                "The sandbox used more than {} MiB of disk (workspace and HOME) and was stopped.",
+                turn.ctx.settings.tasks.sandbox_disk_mb
+            )))
+        }
         Some(StopReason::Idle) => {
             return Err(RunError::user(format!(
                 "The agent wrote nothing for {} seconds and was stopped.",

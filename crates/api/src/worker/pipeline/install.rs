@@ -63,5 +63,11 @@ async fn exec_logged(
         exit_code: outcome.exit_code,
         duration_ms: outcome.duration.as_millis() as u64,
     });
+    if outcome.stopped == Some(sandbox::StopReason::DiskQuota) {
+        return Err(RunError::user(format!(
+            "Installing dependencies used more than {} MiB of disk (workspace and HOME); the run was stopped.",
+            turn.ctx.settings.tasks.sandbox_disk_mb
+        )));
+    }
     Ok(outcome.success())
 }
