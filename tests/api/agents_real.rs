@@ -88,9 +88,14 @@ impl Env {
         let defaults =
             fakes::Defaults { workdir: Some("/workspace/repo".into()), ..Default::default() };
         let fake = FakeModel::start(fakes::FakeConfig { defaults, ..Default::default() }).unwrap();
+        // Brokered network (the default): the fake model is reachable only through the run's
+        // egress proxy, which the operator allows to this exact loopback endpoint.
         let app = TestApp::with_real_agents(
             2,
-            "[tasks]\ngeneration_timeout_ms = 2000\nagent_idle_timeout_secs = 120\n",
+            &format!(
+                "[tasks]\ngeneration_timeout_ms = 2000\nagent_idle_timeout_secs = 120\nsandbox_network = \"brokered\"\negress_allow = [\"127.0.0.1:{}\"]\n",
+                fake.port()
+            ),
         )
         .await;
         let (_, token) = app.user_with_token(cli.agent).await;
@@ -181,6 +186,21 @@ impl Env {
     }
 }
 
+/// Whether any file below `dir` contains `needle`.
+fn contains_bytes(dir: &std::path::Path, needle: &[u8]) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else { return false };
+    entries.flatten().any(|entry| {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => contains_bytes(&path, needle),
+            Ok(t) if t.is_file() => std::fs::read(&path)
+                .map(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+                .unwrap_or(false),
+            _ => false,
+        }
+    })
+}
+
 /// The events, short, for failure messages.
 fn dump(events: &[Value]) -> String {
     events
@@ -252,6 +272,18 @@ async fn full_pipeline(cli: &'static Cli) {
         std::fs::read_to_string(&log).unwrap_or_else(|e| panic!("{}: {e}\n{dbg}", log.display()));
     assert!(mcp_log.contains("\"method\":\"initialize\""), "MCP not initialised: {mcp_log}");
     assert!(mcp_log.contains(&tag), "the connector's env did not reach the MCP server: {mcp_log}");
+    // Brokered: the fake got the real key from the broker, and nothing the agent could read
+    // holds it: its HOME, its workspace (config files, session files), and the events.
+    assert!(
+        !contains_bytes(&app.settings.sandboxes_dir().join(&sandbox), env.key.as_bytes()),
+        "{}: the real key is somewhere in the sandbox's files",
+        cli.agent
+    );
+    assert!(
+        events.iter().any(|e| e["kind"] == "network" && e["payload"]["allowed"] == true),
+        "{}: no brokered model call was recorded\n{dbg}",
+        cli.agent
+    );
 
     // The model's 401 is a clear task error.
     let failed = env.wait_runs(&failing, 1).await;

@@ -16,7 +16,7 @@ use crate::support::fake_github::{Inject, LOGIN};
 use crate::support::{finished, json, spec, FakeGithub, TestApp, TEST_MASTER_KEY};
 
 /// An app wired to a fresh fake GitHub.
-async fn setup(extra: &str) -> (TestApp, FakeGithub) {
+pub(crate) async fn setup(extra: &str) -> (TestApp, FakeGithub) {
     let gh = FakeGithub::start().await;
     gh.with(|s| s.orgs = vec!["octo-org".into()]);
     let app = TestApp::spawn_with(&format!("{}{extra}", gh.settings_toml())).await;
@@ -57,7 +57,7 @@ async fn connect(app: &TestApp, gh: &FakeGithub, user_id: Uuid) -> String {
 }
 
 /// A user with a Drydock token and a connected GitHub account; returns (Drydock token, GitHub token).
-async fn github_user(app: &TestApp, gh: &FakeGithub, name: &str) -> (String, String) {
+pub(crate) async fn github_user(app: &TestApp, gh: &FakeGithub, name: &str) -> (String, String) {
     let (id, token) = app.user_with_token(name).await;
     (token, connect(app, gh, id).await)
 }

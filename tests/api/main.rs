@@ -14,6 +14,7 @@ mod connectors;
 mod contract;
 mod errors;
 mod github;
+mod host_attacks;
 mod lifecycle;
 mod migrations;
 mod openapi;

@@ -59,9 +59,10 @@ impl Bench {
         drydock_api::db::migrate(&url).await.unwrap();
         let data = tempfile::tempdir().unwrap();
         let toml = format!(
-            "listen = \"127.0.0.1:0\"\ndatabase_url = \"{url}\"\nmaster_key = \"{KEY}\"\ndata_dir = \"{}\"\ntools_dir = \"{}\"\n[tasks]\nworkers = 1\nallow_local_repos = true\ngenerate_names = false\ndaily_quota = 1000\n{extra}",
+            "listen = \"127.0.0.1:0\"\ndatabase_url = \"{url}\"\nmaster_key = \"{KEY}\"\ndata_dir = \"{}\"\ntools_dir = \"{}\"\n[tasks]\nworkers = 1\nallow_local_repos = true\ngenerate_names = false\ndaily_quota = 1000\nsandbox_relay = \"{}\"\n{extra}",
             data.path().display(),
-            tools_dir().display()
+            tools_dir().display(),
+            env!("CARGO_BIN_EXE_drydock")
         );
         let settings = Settings::from_toml(&toml).unwrap();
         let pool = drydock_api::db::build_pool(&url, &settings.database).unwrap();
@@ -180,7 +181,7 @@ async fn main() {
     report("fake agent ignoring SIGINT/SIGTERM", times);
 
     let model = FakeModel::start_default().unwrap();
-    let real = Bench::start("").await;
+    let real = Bench::start(&format!("egress_allow = [\"127.0.0.1:{}\"]\n", model.port())).await;
     real.call(
         reqwest::Method::PUT,
         "/api/v1/me/keys/anthropic",

@@ -33,6 +33,11 @@ pub struct Cli {
 }
 
 /// The subcommands.
+/// `drydock sandbox-relay --listen ADDR --socket PATH -- COMMAND...`: the relay brokered
+/// sandboxes run their commands under (`sandbox::relay`). `main` dispatches it before anything
+/// else starts (no runtime, no configuration), since it runs on every command in a sandbox.
+pub const SANDBOX_RELAY: &str = "sandbox-relay";
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the API server, the web app and the workers. Without DATABASE_URL it starts an

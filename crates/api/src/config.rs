@@ -144,8 +144,20 @@ pub struct TaskSettings {
     pub agent_exit_grace_secs: u64,
     /// How long a kept-alive sandbox survives after its last run, in minutes.
     pub keep_alive_minutes: u64,
-    /// Give sandboxes network access (agents must reach their model API).
-    pub sandbox_network: bool,
+    /// How sandboxes reach the network: `brokered` (loopback only, everything through the
+    /// egress proxy), `none`, or `host` (unfiltered; unsafe). `true`/`false` of earlier
+    /// versions read as `host`/`none`. See docs/egress.md.
+    pub sandbox_network: sandbox::NetworkMode,
+    /// Endpoints brokered sandboxes may reach besides their routes and the registries: `host`,
+    /// `host:port`, `*.domain`. An exact `host:port` also lets a private or loopback address
+    /// through (an on-premises gateway).
+    pub egress_allow: Vec<String>,
+    /// Package registries and code hosts brokered sandboxes may reach.
+    pub egress_registries: Vec<String>,
+    /// The `drydock` binary brokered sandboxes run as their relay (`drydock sandbox-relay`);
+    /// unset: this process's own executable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox_relay: Option<PathBuf>,
     /// Per-sandbox cgroups, the process and memory limits that bind even when Drydock runs as
     /// root: `auto` (cgroup v1 hierarchies, or v2 when the server is in the root cgroup), `off`,
     /// or the absolute path of a cgroup v2 directory delegated to Drydock (systemd
@@ -155,6 +167,18 @@ pub struct TaskSettings {
     pub sandbox_max_processes: u32,
     /// Memory of one sandbox as a whole, in MiB (needs a memory cgroup); 0 for no limit.
     pub sandbox_memory_mb: u64,
+    /// CPU weight of each sandbox against the others (cgroup v2 units, 1-10000; 100 is a fair
+    /// share; cgroup v1 `cpu.shares` = weight x 10.24); 0 for none.
+    pub sandbox_cpu_weight: u32,
+    /// Disk the workspace and HOME of one sandbox may use together, in MiB, measured every few
+    /// seconds while a command runs; also the size of its `/tmp`. 0 for no limit.
+    pub sandbox_disk_mb: u64,
+    /// First host uid (and gid) handed to sandboxes when Drydock runs as root; the range must be
+    /// used by no account or subordinate id range on the host.
+    pub sandbox_uid_base: u32,
+    /// How many uids from `sandbox_uid_base` on: at least the sandboxes alive at once (running
+    /// plus kept alive) across every process sharing the data directory.
+    pub sandbox_uid_count: u32,
     /// Most recent messages given as context to a follow-up that cannot resume a session.
     pub context_messages: usize,
     /// Author of the commits Drydock makes.
@@ -168,6 +192,12 @@ pub struct TaskSettings {
     pub generation_timeout_ms: u64,
     /// Live event streams one user may hold open at once (see [`crate::throttle::StreamPermit`]).
     pub max_streams_per_user: u32,
+    /// Largest part of a workspace file the API returns (`GET /tasks/{id}/file`); larger files
+    /// come back truncated and say so.
+    pub max_file_bytes: u64,
+    /// Most output one run's agent may print, in MiB; past it the run is stopped and ends in
+    /// error saying so (the event log and the server's memory stay bounded).
+    pub max_output_mb: u64,
 }
 
 /// Log output format.
@@ -297,16 +327,26 @@ fn defaults() -> Defaults {
             agent_idle_timeout_secs: 600,
             agent_exit_grace_secs: 10,
             keep_alive_minutes: 60,
-            sandbox_network: true,
+            // `brokered` becomes the default once the worker serves each run's egress proxy.
+            sandbox_network: sandbox::NetworkMode::Brokered,
+            egress_allow: Vec::new(),
+            egress_registries: egress::DEFAULT_REGISTRIES.iter().map(|r| r.to_string()).collect(),
+            sandbox_relay: None,
             sandbox_cgroups: "auto".into(),
             sandbox_max_processes: 512,
             sandbox_memory_mb: 0,
+            sandbox_cpu_weight: 100,
+            sandbox_disk_mb: 10 * 1024,
+            sandbox_uid_base: 200_000,
+            sandbox_uid_count: 1000,
             context_messages: 10,
             git_author_name: "Drydock".into(),
             git_author_email: "drydock@localhost".into(),
             generate_names: true,
             generation_timeout_ms: 8_000,
             max_streams_per_user: 20,
+            max_file_bytes: 5 << 20,
+            max_output_mb: 256,
         },
         github: GithubDefaults {
             authorize_url: "https://github.com/login/oauth/authorize",
@@ -366,21 +406,45 @@ impl Settings {
         self.data_dir.join("sandboxes")
     }
 
+    /// The operator's part of every run's egress policy (`tasks.egress_registries` and
+    /// `tasks.egress_allow`); each run adds its broker routes and MCP connector hosts.
+    pub fn egress_policy(&self) -> anyhow::Result<egress::Policy> {
+        Ok(egress::Policy::from_config(&self.tasks.egress_registries, &self.tasks.egress_allow)?)
+    }
+
     /// The local sandbox backend as configured. Build it once per process, through
     /// [`crate::sandboxes::build`].
     pub fn local_sandbox(&self) -> anyhow::Result<sandbox::LocalSandbox> {
+        Ok(sandbox::LocalSandbox::new(self.sandbox_config()?)?)
+    }
+
+    /// The settings of the local sandbox backend.
+    pub fn sandbox_config(&self) -> anyhow::Result<sandbox::LocalSandboxConfig> {
+        // A bad allow entry is a startup error, not a surprise in the first run.
+        self.egress_policy()?;
         let mut config = sandbox::LocalSandboxConfig::new(self.sandboxes_dir());
+        let relay = self.tasks.sandbox_relay.clone().or_else(|| std::env::current_exe().ok());
+        config.relay = relay.map(|program| sandbox::RelayProgram {
+            program,
+            args: vec![crate::cli::SANDBOX_RELAY.to_string()],
+        });
         config.cgroups = cgroup_mode(&self.tasks.sandbox_cgroups)?;
         config.default_limits.max_processes = Some(self.tasks.sandbox_max_processes);
         config.default_limits.memory_bytes =
             (self.tasks.sandbox_memory_mb > 0).then_some(self.tasks.sandbox_memory_mb << 20);
+        config.default_limits.cpu_weight =
+            (self.tasks.sandbox_cpu_weight > 0).then_some(self.tasks.sandbox_cpu_weight);
+        config.default_limits.disk_bytes =
+            (self.tasks.sandbox_disk_mb > 0).then_some(self.tasks.sandbox_disk_mb << 20);
+        config.uid_base = self.tasks.sandbox_uid_base;
+        config.uid_count = self.tasks.sandbox_uid_count;
         // A stop must be answered within two seconds: a short grace for each signal, so even an
         // agent that ignores SIGINT and SIGTERM is gone about half a second after the request.
         config.kill = sandbox::KillPolicy {
             interrupt_grace: std::time::Duration::from_millis(250),
             terminate_grace: std::time::Duration::from_millis(250),
         };
-        Ok(sandbox::LocalSandbox::new(config)?)
+        Ok(config)
     }
 
     /// The web app's base URL, without a trailing slash.
@@ -415,6 +479,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn sandbox_limits_and_uids_reach_the_backend() {
+        let settings = Settings::from_toml(
+            "[tasks]\nsandbox_disk_mb = 512\nsandbox_cpu_weight = 0\nsandbox_uid_base = 300000\n\
+             sandbox_uid_count = 64\n",
+        )
+        .unwrap();
+        let config = settings.sandbox_config().unwrap();
+        assert_eq!(config.default_limits.disk_bytes, Some(512 << 20));
+        assert_eq!(config.default_limits.cpu_weight, None, "0 turns the weight off");
+        assert_eq!((config.uid_base, config.uid_count), (300_000, 64));
+        let defaults = Settings::from_toml("").unwrap().sandbox_config().unwrap();
+        assert_eq!(defaults.default_limits.disk_bytes, Some(10 << 30));
+        assert_eq!(defaults.default_limits.cpu_weight, Some(100));
+        assert_eq!((defaults.uid_base, defaults.uid_count), (200_000, 1000));
+    }
+
+    #[test]
     fn cgroup_modes_parse_and_nonsense_is_refused() {
         assert_eq!(cgroup_mode("auto").unwrap(), sandbox::CgroupMode::Auto);
         assert_eq!(cgroup_mode(" off ").unwrap(), sandbox::CgroupMode::Off);
@@ -424,5 +505,37 @@ mod tests {
         );
         let err = cgroup_mode("sometimes").unwrap_err().to_string();
         assert!(err.contains("tasks.sandbox_cgroups") && err.contains("sometimes"), "{err}");
+    }
+
+    #[test]
+    fn network_modes_and_egress_lists_parse() {
+        use sandbox::NetworkMode;
+        let mode = |doc: &str| Settings::from_toml(doc).unwrap().tasks.sandbox_network;
+        assert_eq!(mode("[tasks]\nsandbox_network = \"brokered\""), NetworkMode::Brokered);
+        assert_eq!(mode("[tasks]\nsandbox_network = \"none\""), NetworkMode::None);
+        assert_eq!(mode("[tasks]\nsandbox_network = true"), NetworkMode::Host);
+        assert_eq!(mode("[tasks]\nsandbox_network = false"), NetworkMode::None);
+        let err =
+            Settings::from_toml("[tasks]\nsandbox_network = \"open\"").unwrap_err().to_string();
+        assert!(err.contains("brokered, none, host"), "{err}");
+
+        let settings =
+            Settings::from_toml("[tasks]\negress_allow = [\"127.0.0.1:8089\", \"*.corp.example\"]")
+                .unwrap();
+        assert_eq!(settings.tasks.egress_allow, ["127.0.0.1:8089", "*.corp.example"]);
+        assert!(settings.tasks.egress_registries.iter().any(|r| r == "registry.npmjs.org"));
+        assert!(settings.egress_policy().unwrap().permits("git.corp.example", 443));
+        let bad = Settings::from_toml("[tasks]\negress_allow = [\"https://x.example/\"]").unwrap();
+        assert!(bad.egress_policy().unwrap_err().to_string().contains("not a URL"));
+    }
+
+    #[test]
+    fn egress_allow_comes_from_the_environment_as_an_array() {
+        // nextest runs each test in its own process, so this environment is the test's own.
+        std::env::set_var("DRYDOCK_TASKS__EGRESS_ALLOW", r#"["127.0.0.1:8089", "gw.lan:443"]"#);
+        std::env::set_var("DRYDOCK_TASKS__SANDBOX_NETWORK", "brokered");
+        let settings = Settings::load(None).unwrap();
+        assert_eq!(settings.tasks.egress_allow, ["127.0.0.1:8089", "gw.lan:443"]);
+        assert_eq!(settings.tasks.sandbox_network, sandbox::NetworkMode::Brokered);
     }
 }

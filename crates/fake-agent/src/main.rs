@@ -13,7 +13,11 @@
 //! - `[[exit:CODE]]` exit with CODE right away, without a result line;
 //! - `[[garbage]]` print a line that is not JSON;
 //! - `[[symlink:LINK=TARGET]]` create a symlink (to probe path checks);
-//! - `[[commit:MESSAGE]]` commit everything itself, as some agents do.
+//! - `[[commit:MESSAGE]]` commit everything itself, as some agents do;
+//! - `[[flood:BYTES]]` print BYTES of plain 1 KiB lines as fast as the pipe takes them (an
+//!   agent drowning the server in output);
+//! - `[[sh:COMMAND]]` run `sh -c COMMAND` as its shell tool (a `Bash` tool call whose result is
+//!   the exit code and output), the way a hostile agent would try things.
 //!
 //! Anything else is echoed as the final message. `--resume ID` keeps the session id.
 
@@ -163,6 +167,40 @@ fn main() {
                         &arg,
                     ])
                     .status();
+            }
+            "flood" => {
+                let line = format!("{}\n", "x".repeat(1023));
+                let mut out = std::io::stdout().lock();
+                let mut left = arg.parse::<u64>().unwrap_or(1 << 20);
+                while left > 0 {
+                    if out.write_all(line.as_bytes()).is_err() {
+                        break;
+                    }
+                    left = left.saturating_sub(line.len() as u64);
+                }
+                let _ = out.flush();
+            }
+            "sh" => {
+                call += 1;
+                let id = format!("toolu_{call}");
+                emit(
+                    json!({"type": "assistant", "session_id": session, "message": {"content": [{"type": "tool_use", "id": id, "name": "Bash", "input": {"command": arg}}]}}),
+                );
+                let output = std::process::Command::new("sh").args(["-c", &arg]).output();
+                let (code, text) = match output {
+                    Ok(out) => (
+                        out.status.code().unwrap_or(-1),
+                        format!(
+                            "{}{}",
+                            String::from_utf8_lossy(&out.stdout),
+                            String::from_utf8_lossy(&out.stderr)
+                        ),
+                    ),
+                    Err(e) => (-1, e.to_string()),
+                };
+                emit(
+                    json!({"type": "user", "session_id": session, "message": {"role": "user", "content": [{"tool_use_id": id, "type": "tool_result", "content": format!("exit {code}\n{text}"), "is_error": code != 0}]}}),
+                );
             }
             "symlink" => {
                 let (link, target) = arg.split_once('=').unwrap_or((arg.as_str(), "/"));

@@ -1,47 +1,120 @@
 //! Latency of the local backend and the git pipeline; prints p50 and p99.
 //!
 //! `cargo bench -p drydock-sandbox --bench sandbox` (release). Needs `bwrap` and `git`.
+//! `DRYDOCK_BENCH_RELAY=<path of a drydock binary>` also measures brokered sandboxes with
+//! `drydock sandbox-relay` as the relay (what the server uses) besides `drydock-sandbox-relay`.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use drydock_egress::{Policy, Proxy, ProxyConfig};
 use drydock_sandbox::git::{branch_name, CloneRequest, Git};
-use drydock_sandbox::{ExecRequest, LocalSandbox, LocalSandboxConfig, Sandbox, SandboxSpec};
+use drydock_sandbox::{
+    ExecRequest, LocalSandbox, LocalSandboxConfig, NetworkMode, RelayProgram, Sandbox, SandboxSpec,
+};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let tmp = tempfile::tempdir()?;
-        sandbox_round_trip(tmp.path(), 200).await?;
+        let relay = RelayProgram {
+            program: env!("CARGO_BIN_EXE_drydock-sandbox-relay").into(),
+            args: Vec::new(),
+        };
+        let mut variants = vec![
+            Variant::new(tmp.path(), "network host", NetworkMode::Host, None)?,
+            Variant::new(tmp.path(), "network none", NetworkMode::None, None)?,
+            Variant::new(
+                tmp.path(),
+                "brokered, drydock-sandbox-relay",
+                NetworkMode::Brokered,
+                Some(relay),
+            )?,
+        ];
+        if let Some(drydock) = std::env::var_os("DRYDOCK_BENCH_RELAY") {
+            let relay =
+                RelayProgram { program: drydock.into(), args: vec!["sandbox-relay".into()] };
+            variants.push(Variant::new(
+                tmp.path(),
+                "brokered, drydock sandbox-relay",
+                NetworkMode::Brokered,
+                Some(relay),
+            )?);
+        }
+        // Interleaved, so a change of load on the machine hits every variant alike.
+        for i in 0..210 {
+            for variant in &mut variants {
+                variant.round_trip(i, i >= 10).await?;
+            }
+        }
+        for variant in &mut variants {
+            report(
+                &format!("sandbox create + exec `true` + destroy ({})", variant.label),
+                &mut variant.total,
+            );
+            report("  of which exec `true`", &mut variant.exec_only);
+        }
         clone_and_branch(tmp.path(), 30).await?;
         Ok(())
     })
 }
 
-/// create + exec `true` + destroy.
-async fn sandbox_round_trip(tmp: &Path, runs: usize) -> Result<(), Box<dyn std::error::Error>> {
-    let sandbox = LocalSandbox::new(LocalSandboxConfig::new(tmp.join("sandboxes")))?;
-    sandbox.check().await?;
-    let mut total = Vec::new();
-    let mut exec_only = Vec::new();
-    for i in 0..runs + 10 {
+/// One way of configuring sandboxes, and its measurements.
+struct Variant {
+    label: &'static str,
+    network: NetworkMode,
+    sandbox: LocalSandbox,
+    total: Vec<Duration>,
+    exec_only: Vec<Duration>,
+}
+
+impl Variant {
+    fn new(
+        tmp: &Path,
+        label: &'static str,
+        network: NetworkMode,
+        relay: Option<RelayProgram>,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        let dir: String = label.chars().filter(char::is_ascii_alphanumeric).collect();
+        let mut config = LocalSandboxConfig::new(tmp.join(dir));
+        config.relay = relay;
+        let sandbox = LocalSandbox::new(config)?;
+        Ok(Self { label, network, sandbox, total: Vec::new(), exec_only: Vec::new() })
+    }
+
+    /// create + exec `true` + destroy; brokered sandboxes also start and stop their egress
+    /// proxy, as every run does. The first runs warm the page cache and are not recorded.
+    async fn round_trip(
+        &mut self,
+        i: usize,
+        record: bool,
+    ) -> Result<(), Box<dyn std::error::Error>> {
         let started = Instant::now();
-        let handle = sandbox.create(SandboxSpec::new(format!("bench-{i}"))).await?;
+        let mut spec = SandboxSpec::new(format!("bench-{i}"));
+        spec.network = self.network;
+        let handle = self.sandbox.create(spec).await?;
+        let proxy = match &handle.egress_socket {
+            Some(socket) => {
+                let (tx, _rx) = tokio::sync::mpsc::channel(16);
+                Some(Proxy::start(ProxyConfig::new(socket, Policy::new(), tx)).await?)
+            }
+            None => None,
+        };
         let (tx, _rx) = tokio::sync::mpsc::channel(16);
         let exec_started = Instant::now();
-        let outcome = sandbox.exec(&handle, ExecRequest::new(["true"]), tx).await?;
+        let outcome = self.sandbox.exec(&handle, ExecRequest::new(["true"]), tx).await?;
         let exec_time = exec_started.elapsed();
-        sandbox.destroy(&handle).await?;
-        assert!(outcome.success(), "{outcome:?}");
-        // The first runs warm the page cache and the runtime.
-        if i >= 10 {
-            total.push(started.elapsed());
-            exec_only.push(exec_time);
+        if let Some(proxy) = proxy {
+            proxy.shutdown().await;
         }
+        self.sandbox.destroy(&handle).await?;
+        assert!(outcome.success(), "{outcome:?}");
+        if record {
+            self.total.push(started.elapsed());
+            self.exec_only.push(exec_time);
+        }
+        Ok(())
     }
-    report("sandbox create + exec `true` + destroy", &mut total);
-    report("  of which exec `true`", &mut exec_only);
-    Ok(())
 }
 
 /// Clone of a local 1,000-file repository plus creation of the task branch.

@@ -56,6 +56,40 @@ pub fn read_beneath(root: &Path, rel: &str) -> Result<Vec<u8>> {
     Ok(contents)
 }
 
+/// What [`read_regular_beneath`] read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRead {
+    /// The first bytes of the file, at most the limit asked for.
+    pub bytes: Vec<u8>,
+    /// The file's whole size.
+    pub size: u64,
+    /// Whether `bytes` stops before the end of the file.
+    pub truncated: bool,
+}
+
+/// Reads at most `max` bytes of the **regular** file `rel` beneath `root`: the host's reader
+/// of files an agent wrote. A FIFO, socket or device is refused before any read (opening is
+/// non-blocking, so a FIFO cannot hang the caller), and a huge or sparse file costs `max` bytes.
+/// Blocking: call it from a blocking thread.
+pub fn read_regular_beneath(root: &Path, rel: &str, max: u64) -> Result<FileRead> {
+    let clean = validate_relative(rel)?;
+    let dir = open_root(root)?;
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+    let fd = rustix::fs::openat2(&dir, &clean, flags, Mode::empty(), BENEATH)
+        .map_err(|e| map_errno(e, rel, "open"))?;
+    let stat = rustix::fs::fstat(&fd).map_err(|e| map_errno(e, rel, "inspect"))?;
+    if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::RegularFile {
+        return Err(SandboxError::invalid_path(rel, "it is not a regular file"));
+    }
+    let size = u64::try_from(stat.st_size).unwrap_or(0);
+    let mut bytes = Vec::new();
+    std::fs::File::from(fd)
+        .take(max)
+        .read_to_end(&mut bytes)
+        .map_err(|e| SandboxError::io(format!("reading {rel}"), e))?;
+    Ok(FileRead { truncated: size > bytes.len() as u64, bytes, size })
+}
+
 /// Writes `rel` beneath `root`, creating missing parent directories, replacing the file.
 pub fn write_beneath(root: &Path, rel: &str, contents: &[u8]) -> Result<()> {
     let clean = validate_relative(rel)?;
@@ -133,6 +167,32 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write_beneath(dir.path(), "a/b/c.txt", b"hello").unwrap();
         assert_eq!(read_beneath(dir.path(), "a/b/c.txt").unwrap(), b"hello");
+    }
+
+    #[test]
+    fn only_regular_files_are_read_and_only_up_to_the_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("small.txt"), "hello").unwrap();
+        let read = read_regular_beneath(dir.path(), "small.txt", 1024).unwrap();
+        assert_eq!((read.bytes.as_slice(), read.size, read.truncated), (&b"hello"[..], 5, false));
+        // A 4 GiB sparse file costs only the cap.
+        let huge = std::fs::File::create(dir.path().join("huge.bin")).unwrap();
+        huge.set_len(4 << 30).unwrap();
+        let read = read_regular_beneath(dir.path(), "huge.bin", 1000).unwrap();
+        assert_eq!((read.bytes.len(), read.size, read.truncated), (1000, 4 << 30, true));
+        // A FIFO would block a plain open forever; here it is refused at once.
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            dir.path().join("fifo"),
+            rustix::fs::FileType::Fifo,
+            Mode::from(0o644),
+            0,
+        )
+        .unwrap();
+        let err = read_regular_beneath(dir.path(), "fifo", 1000).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        assert!(read_regular_beneath(dir.path(), "sub", 1000).is_err());
     }
 
     #[test]

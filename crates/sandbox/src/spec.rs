@@ -24,6 +24,15 @@ pub struct Capabilities {
     pub pid_namespace: bool,
     /// [`SandboxHandle::host_workspace`] is set: the host can run git on the workspace directly.
     pub host_workspace: bool,
+    /// Each sandbox runs as a host uid of its own, never root and never the server's.
+    pub own_uid: bool,
+    /// A seccomp filter denies the system calls that reach kernel surface no agent needs
+    /// (keyrings, BPF, mounts, modules, namespaces...), and nested user namespaces are off.
+    pub syscall_filter: bool,
+    /// [`Limits::cpu_weight`] is enforced.
+    pub cpu_weight: bool,
+    /// [`Limits::disk_bytes`] is enforced (measured, see [`StopReason::DiskQuota`]).
+    pub disk_quota: bool,
 }
 
 /// Resource limits for everything running in one sandbox. `None` means "backend default".
@@ -38,6 +47,14 @@ pub struct Limits {
     /// Per-process virtual address space, in bytes. Off by default: JavaScript engines reserve
     /// far more address space than they use, so this breaks Node-based agent CLIs.
     pub address_space_bytes: Option<u64>,
+    /// CPU weight of the sandbox against the others, in cgroup v2 units (1-10000, 100 being a
+    /// fair share).
+    #[serde(default)]
+    pub cpu_weight: Option<u32>,
+    /// Disk the workspace and HOME may use together, in bytes. Measured while a command runs,
+    /// so a burst between two measurements can pass it briefly.
+    #[serde(default)]
+    pub disk_bytes: Option<u64>,
 }
 
 /// Everything needed to create a sandbox.
@@ -45,8 +62,8 @@ pub struct Limits {
 pub struct SandboxSpec {
     /// Caller-chosen id, unique per backend: 1-64 of `[A-Za-z0-9_-]` (a UUID fits).
     pub id: String,
-    /// Whether commands may reach the network. Agents need their model API, so usually true.
-    pub network: bool,
+    /// How commands reach the network (see [`NetworkMode`]).
+    pub network: NetworkMode,
     /// Environment every command gets, before the request's own variables.
     pub env: Vec<(String, String)>,
     /// Resource limits.
@@ -58,11 +75,11 @@ pub struct SandboxSpec {
 }
 
 impl SandboxSpec {
-    /// A spec with network on, no extra environment and default limits.
+    /// A spec with no network ([`NetworkMode::None`]), no extra environment and default limits.
     pub fn new(id: impl Into<String>) -> Self {
         Self {
             id: id.into(),
-            network: true,
+            network: NetworkMode::None,
             env: Vec::new(),
             limits: Limits::default(),
             tools_dir: None,
@@ -70,6 +87,84 @@ impl SandboxSpec {
         }
     }
 }
+
+/// How a sandbox reaches the network.
+///
+/// Stored in the backend's metadata and in configuration as `"brokered"`, `"none"` or `"host"`;
+/// the booleans of earlier versions still read as `true` → [`NetworkMode::Host`] and `false` →
+/// [`NetworkMode::None`], so sandboxes kept alive across an upgrade keep working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkMode {
+    /// A network namespace with only loopback, where [`EGRESS_PORT`] on 127.0.0.1 is relayed to
+    /// the host's egress proxy (a unix socket, [`SandboxHandle::egress_socket`]). The proxy
+    /// decides what may be reached and swaps credential placeholders for real keys.
+    Brokered,
+    /// A network namespace with only loopback and nothing behind it.
+    None,
+    /// The host's network namespace, unfiltered: the sandbox reaches everything the server does
+    /// (its API, its database, every local service). Unsafe with untrusted agents.
+    Host,
+}
+
+impl NetworkMode {
+    /// The configuration and metadata spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Brokered => "brokered",
+            Self::None => "none",
+            Self::Host => "host",
+        }
+    }
+}
+
+impl std::str::FromStr for NetworkMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "brokered" => Ok(Self::Brokered),
+            "none" | "false" => Ok(Self::None),
+            "host" | "true" => Ok(Self::Host),
+            other => Err(format!("network mode {other:?} is not one of brokered, none, host")),
+        }
+    }
+}
+
+impl Serialize for NetworkMode {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for NetworkMode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        /// The current names, or the boolean of earlier versions.
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            Flag(bool),
+            Name(String),
+        }
+        match Repr::deserialize(deserializer)? {
+            Repr::Flag(true) => Ok(Self::Host),
+            Repr::Flag(false) => Ok(Self::None),
+            Repr::Name(name) => name.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// The port on 127.0.0.1 inside a [`NetworkMode::Brokered`] sandbox where the egress proxy
+/// answers (each sandbox has its own network namespace, so one fixed port serves them all).
+pub const EGRESS_PORT: u16 = 3128;
+/// Where the directory holding the egress socket appears inside a brokered sandbox.
+pub const EGRESS_DIR: &str = "/run/drydock";
+/// File name of the egress proxy's unix socket, in [`EGRESS_DIR`] and in the host directory.
+pub const EGRESS_SOCKET: &str = "egress.sock";
 
 /// Where the tools directory appears inside a sandbox.
 pub const TOOLS_DIR: &str = "/opt/drydock/tools";
@@ -101,6 +196,11 @@ pub struct SandboxHandle {
     /// The workspace directory on the host, when the backend has one (see
     /// [`Capabilities::host_workspace`]). The git pipeline runs there.
     pub host_workspace: Option<PathBuf>,
+    /// For a [`NetworkMode::Brokered`] sandbox: the host path where the caller must serve the
+    /// egress proxy (a unix socket) before running commands. Stable for the sandbox's lifetime,
+    /// so each run of a kept-alive sandbox serves its own proxy at the same place.
+    #[serde(default)]
+    pub egress_socket: Option<PathBuf>,
 }
 
 /// One command to run in a sandbox.
@@ -154,6 +254,8 @@ pub enum StopReason {
     Idle,
     /// [`crate::Sandbox::kill`] was called.
     Killed,
+    /// The workspace and HOME together grew past [`Limits::disk_bytes`].
+    DiskQuota,
 }
 
 /// How a command ended.
@@ -210,4 +312,29 @@ pub struct Reclaimed {
     pub id: String,
     /// When it was due to expire.
     pub expired_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_modes_read_names_and_the_old_booleans() {
+        let read = |json: &str| serde_json::from_str::<NetworkMode>(json);
+        assert_eq!(read("\"brokered\"").unwrap(), NetworkMode::Brokered);
+        assert_eq!(read("\"none\"").unwrap(), NetworkMode::None);
+        assert_eq!(read("\"host\"").unwrap(), NetworkMode::Host);
+        assert_eq!(read("true").unwrap(), NetworkMode::Host);
+        assert_eq!(read("false").unwrap(), NetworkMode::None);
+        let err = read("\"wide-open\"").unwrap_err().to_string();
+        assert!(err.contains("brokered, none, host"), "{err}");
+        assert_eq!(serde_json::to_string(&NetworkMode::Brokered).unwrap(), "\"brokered\"");
+    }
+
+    #[test]
+    fn handles_stored_before_brokered_networks_still_read() {
+        let handle: SandboxHandle =
+            serde_json::from_str(r#"{"id":"t1","host_workspace":"/data/t1/work"}"#).unwrap();
+        assert_eq!(handle.egress_socket, None);
+    }
 }

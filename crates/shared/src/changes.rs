@@ -84,6 +84,9 @@ pub struct FileContent {
     pub content_base64: Option<String>,
     /// Whether the file is binary.
     pub binary: bool,
-    /// Size in bytes.
+    /// Size in bytes of the whole file.
     pub size: u64,
+    /// The content holds only the first `max_file_bytes` of a larger file.
+    #[serde(default)]
+    pub truncated: bool,
 }

@@ -135,6 +135,31 @@ pub enum EventBody {
         /// What failed, for a person to read.
         message: String,
     },
+    /// A connection (or, on a broker route, a request) the sandbox made through Drydock's
+    /// egress proxy, reported when it ends; a refused one is reported at once.
+    Network {
+        /// The host asked for (a name or an address literal).
+        host: String,
+        /// The port asked for.
+        port: u16,
+        /// The address actually connected to, when a connection was made.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        address: Option<String>,
+        /// Whether the egress policy let it through.
+        allowed: bool,
+        /// Why it was refused, or what failed after it was allowed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// The broker route (`anthropic`, `mcp/<name>`, ...) for credential-brokered requests.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        route: Option<String>,
+        /// Bytes sent from the sandbox upstream.
+        #[serde(default)]
+        bytes_up: u64,
+        /// Bytes sent from upstream to the sandbox.
+        #[serde(default)]
+        bytes_down: u64,
+    },
     /// A raw output line of the agent, kept so normalisation can be re-run.
     Raw {
         /// Which stream it came from.
@@ -159,6 +184,7 @@ impl EventBody {
             Self::Usage { .. } => "usage",
             Self::Session { .. } => "session",
             Self::Error { .. } => "error",
+            Self::Network { .. } => "network",
             Self::Raw { .. } => "raw",
         }
     }
@@ -186,6 +212,12 @@ impl EventBody {
                 f(change);
             }
             Self::Session { session_id } => f(session_id),
+            Self::Network { host, address, reason, route, .. } => {
+                f(host);
+                address.iter_mut().for_each(&mut f);
+                reason.iter_mut().for_each(&mut f);
+                route.iter_mut().for_each(f);
+            }
             Self::Raw { line, .. } => f(line),
         }
     }
@@ -232,6 +264,16 @@ mod tests {
             EventBody::ToolResult { call_id: Some("s".into()), ok: true, output: Some("s".into()) },
             EventBody::Status { status: TaskStatus::Error, reason: Some("s".into()) },
             EventBody::Raw { stream: Stream::Stdout, line: "s".into() },
+            EventBody::Network {
+                host: "s".into(),
+                port: 443,
+                address: Some("s".into()),
+                allowed: false,
+                reason: Some("s".into()),
+                route: Some("s".into()),
+                bytes_up: 0,
+                bytes_down: 0,
+            },
         ];
         for body in &mut bodies {
             body.for_each_text_mut(|t| *t = "x".into());

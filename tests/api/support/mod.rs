@@ -58,9 +58,12 @@ impl TestApp {
     pub async fn spawn_layers(layers: &[&str]) -> Self {
         let db = TestDb::new().await;
         let base = format!(
-            "listen = \"127.0.0.1:0\"\ndatabase_url = \"{}\"\nmaster_key = \"{TEST_MASTER_KEY}\"\ndata_dir = \"{}\"\n[tasks]\nworkers = 0\n",
+            "listen = \"127.0.0.1:0\"\ndatabase_url = \"{}\"\nmaster_key = \"{TEST_MASTER_KEY}\"\ndata_dir = \"{}\"\n[tasks]\nworkers = 0\nsandbox_relay = \"{}\"\n",
             db.url,
-            std::env::temp_dir().join(format!("drydock-test-{}", db.name)).display()
+            std::env::temp_dir().join(format!("drydock-test-{}", db.name)).display(),
+            // Brokered sandboxes run their commands under `drydock sandbox-relay`; the server
+            // here is this test binary, so name the real one.
+            env!("CARGO_BIN_EXE_drydock")
         );
         let mut all = vec![base.as_str()];
         all.extend_from_slice(layers);

@@ -172,23 +172,39 @@ async fn file_content(
     let path = checked(&query.path)?;
     let task = tasks::owned(&mut *state.conn().await?, user.id, *id).await?;
     let view = view::open(&state, &task).await?;
-    let bytes = match view.source {
-        ChangesSource::Sandbox => match sandbox::files::read_beneath(&view.repo.dir, &path) {
-            Ok(bytes) => Some(bytes),
-            Err(sandbox::SandboxError::InvalidPath { .. }) => {
-                return Err(ApiError::invalid("path", "leaves the repository"))
+    let max = state.settings.tasks.max_file_bytes;
+    let read = match view.source {
+        ChangesSource::Sandbox => {
+            let (dir, rel) = (view.repo.dir.clone(), path.clone());
+            let read = tokio::task::spawn_blocking(move || {
+                sandbox::files::read_regular_beneath(&dir, &rel, max)
+            })
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?;
+            match read {
+                Ok(read) => Some(read),
+                Err(sandbox::SandboxError::InvalidPath { reason, .. }) => {
+                    return Err(ApiError::invalid("path", reason))
+                }
+                Err(_) => None,
             }
-            Err(_) => None,
-        },
+        }
         ChangesSource::Branch => view::reader(&state)
             .file_at_head(&view.repo, &path)
             .await
-            .map_err(|e| ApiError::Internal(e.into()))?,
+            .map_err(|e| ApiError::Internal(e.into()))?
+            .map(|mut bytes| {
+                let size = bytes.len() as u64;
+                bytes.truncate(usize::try_from(max).unwrap_or(usize::MAX));
+                sandbox::files::FileRead { truncated: size > bytes.len() as u64, bytes, size }
+            }),
     };
-    let bytes = bytes.ok_or(ApiError::NotFound)?;
+    let read = read.ok_or(ApiError::NotFound)?;
+    let bytes = read.bytes;
     let binary = is_binary(&bytes);
     Ok(web::Json(FileContent {
-        size: bytes.len() as u64,
+        size: read.size,
+        truncated: read.truncated,
         content: (!binary).then(|| String::from_utf8_lossy(&bytes).into_owned()),
         content_base64: binary.then(|| base64::engine::general_purpose::STANDARD.encode(&bytes)),
         binary,

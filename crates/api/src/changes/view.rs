@@ -39,7 +39,11 @@ pub async fn open(state: &AppState, task: &TaskRow) -> ApiResult<RepoView> {
             "The task has no branch yet; its changes appear once the repository is cloned.".into(),
         ));
     };
-    if let Some(id) = &task.sandbox_id {
+    // The live workspace is read only between runs: while a run is in progress the agent's
+    // code runs there and could swap what the host is about to read, so the pushed branch,
+    // cloned into a directory Drydock owns, is read instead.
+    let live = task.sandbox_id.as_ref().filter(|_| task.status().is_terminal());
+    if let Some(id) = live {
         if let Ok(handle) = state.sandbox.open(id).await {
             if let Some(dir) =
                 handle.host_workspace.map(|w| w.join("repo")).filter(|d| d.join(".git").is_dir())

@@ -16,6 +16,13 @@ impl Git {
             dir: repo.dir.clone(),
             reason: reason.to_string(),
         };
+        // The agent owns the workspace: `repo` itself could have become a symlink to any git
+        // repository on the host, which we would then commit and push.
+        let top = std::fs::symlink_metadata(&repo.dir)
+            .map_err(|_| unsafe_repo("the repository is missing"))?;
+        if !top.is_dir() {
+            return Err(unsafe_repo("the repository is not a plain directory"));
+        }
         let meta =
             std::fs::symlink_metadata(&git_dir).map_err(|_| unsafe_repo(".git is missing"))?;
         if !meta.is_dir() {
@@ -32,6 +39,8 @@ impl Git {
         if std::fs::symlink_metadata(&hooks).is_ok() {
             remove_any(&hooks).map_err(|e| io("removing hooks", e))?;
         }
+        // Removed first: a symlink planted there would have the host write through it.
+        remove_file(&git_dir.join("config")).map_err(|e| io("removing config", e))?;
         std::fs::write(git_dir.join("config"), trusted_config(repo))
             .map_err(|e| io("writing config", e))
     }

@@ -8,6 +8,15 @@ use super::command::GitCommand;
 use super::{Git, GitError};
 
 impl Git {
+    /// Runs a read-only git command in the working tree `dir` and returns its stdout; a
+    /// non-zero exit is [`GitError::Failed`]. For queries such as `rev-parse` or `ls-files`;
+    /// never give it a command that writes or talks to a remote. `GIT_DIR` is pinned, which is
+    /// also why a workspace owned by the sandbox's uid is not refused as "dubious".
+    pub async fn query(&self, dir: &Path, args: &[&str]) -> Result<Vec<u8>, GitError> {
+        let output = self.run_ok(GitCommand::new(args.iter().copied()).in_repo(dir)).await?;
+        Ok(output.stdout)
+    }
+
     /// The commit `HEAD` points at; `None` on an unborn branch (a repository that started
     /// empty and has no commit yet).
     pub async fn head(&self, dir: &Path) -> Result<Option<String>, GitError> {

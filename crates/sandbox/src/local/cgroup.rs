@@ -1,14 +1,16 @@
-//! Per-sandbox control groups: the only reliable process and memory limit when the server runs
-//! as root.
+//! Per-sandbox control groups: memory and CPU weights, and a process limit that counts every
+//! task of the sandbox whatever its uid.
 //!
-//! `RLIMIT_NPROC` is not enforced for processes whose real uid on the host is root, and a user
-//! namespace does not change that: `--uid 1000` inside still maps to uid 0 outside. We checked
-//! this: with `RLIMIT_NPROC=30`, a sandboxed shell started by root forked 100 processes. A
-//! `pids` cgroup counts every task of the sandbox whatever its uid, so it contains a fork bomb;
-//! a `memory` cgroup caps the sandbox as a whole. When the server runs as an ordinary user,
-//! `RLIMIT_NPROC` does bind and is set as well (see `pre_exec`).
+//! `RLIMIT_NPROC` is not enforced for processes whose real uid on the host is root. Sandboxes
+//! used to run as root on the host when the server did (`--uid 1000` inside mapped to uid 0
+//! outside), and a sandboxed shell started by root with `RLIMIT_NPROC=30` forked 100 processes.
+//! They now run as a uid of their own (see `identity`), which the rlimit binds; a `pids` cgroup
+//! still contains a fork bomb on its own, and as non-root it counts the sandbox alone where the
+//! rlimit counts every process of the server's uid. A `memory` cgroup caps the sandbox as a
+//! whole; a `cpu` cgroup gives each sandbox its weight, so one that starts many threads does not
+//! crowd the others out.
 //!
-//! Supported layouts: cgroup v1 with `pids` (and optionally `memory`) hierarchies under
+//! Supported layouts: cgroup v1 with `pids` (and optionally `memory` and `cpu`) hierarchies under
 //! `/sys/fs/cgroup/<controller>`, where we nest below the server's own cgroup; and cgroup v2,
 //! where the operator delegates a directory (systemd `Delegate=yes`) or the server runs in the
 //! root cgroup.
@@ -42,6 +44,8 @@ pub(crate) struct CgroupRoots {
     pub pids: Option<PathBuf>,
     /// Parent for `memory` on v1; on v2 same as `pids`.
     pub memory: Option<PathBuf>,
+    /// Parent for `cpu` on v1; on v2 same as `pids` when the `cpu` controller could be enabled.
+    pub cpu: Option<PathBuf>,
     v2: bool,
     /// First part of this data directory's cgroup names.
     owner: String,
@@ -65,9 +69,12 @@ impl CgroupRoots {
                     Self::default()
                 }
             }
-            CgroupMode::Auto => {
-                Self { pids: v1_root("pids"), memory: v1_root("memory"), ..Self::default() }
-            }
+            CgroupMode::Auto => Self {
+                pids: v1_root("pids"),
+                memory: v1_root("memory"),
+                cpu: v1_root("cpu"),
+                ..Self::default()
+            },
         };
         Self { owner: owner_tag(data_root), ..parents }
     }
@@ -96,7 +103,17 @@ impl CgroupRoots {
                         write(&dir.join("memory.max"), &bytes.to_string());
                         write(&dir.join("memory.swap.max"), "0");
                     }
+                    if let (Some(_), Some(weight)) = (&self.cpu, limits.cpu_weight) {
+                        write(&dir.join("cpu.weight"), &weight.clamp(1, 10_000).to_string());
+                    }
                 }
+                dirs.push(dir);
+            }
+        }
+        if let (false, Some(parent), Some(weight)) = (self.v2, &self.cpu, limits.cpu_weight) {
+            let dir = parent.join(self.name(id));
+            if std::fs::create_dir_all(&dir).is_ok() {
+                write(&dir.join("cpu.shares"), &v1_shares(weight).to_string());
                 dirs.push(dir);
             }
         }
@@ -116,7 +133,9 @@ impl CgroupRoots {
     /// reported. Failures are logged, never returned, so they do not stop the collection of
     /// expired sandboxes.
     pub(crate) async fn collect_stale(&self, has_sandbox: impl Fn(&str) -> bool) {
-        let mut parents: Vec<&PathBuf> = self.pids.iter().chain(&self.memory).collect();
+        let mut parents: Vec<&PathBuf> =
+            self.pids.iter().chain(&self.memory).chain(&self.cpu).collect();
+        parents.sort();
         parents.dedup();
         for parent in parents {
             let entries = match std::fs::read_dir(parent) {
@@ -168,6 +187,26 @@ impl CgroupRoots {
     pub(crate) fn limits_memory(&self) -> bool {
         self.memory.is_some()
     }
+
+    /// Whether CPU weights are enforced through cgroups.
+    pub(crate) fn limits_cpu(&self) -> bool {
+        self.cpu.is_some()
+    }
+
+    /// Which cgroup version is in use, for reports.
+    pub(crate) fn version(&self) -> &'static str {
+        if self.v2 {
+            "v2"
+        } else {
+            "v1"
+        }
+    }
+}
+
+/// A cgroup v2 weight (1-10000, 100 by default) as cgroup v1 `cpu.shares` (2-262144, 1024 by
+/// default).
+fn v1_shares(weight: u32) -> u64 {
+    (u64::from(weight.clamp(1, 10_000)) * 1024 / 100).clamp(2, 262_144)
 }
 
 /// Removes a sandbox's cgroups. They must be empty; right after a kill the kernel may still be
@@ -180,14 +219,18 @@ pub(crate) async fn remove(dirs: &[PathBuf]) {
 
 /// [`remove`] for one directory; says whether it is gone.
 async fn remove_one(dir: &Path) -> bool {
-    let mut attempts = 0;
+    // The kernel usually lets go within a millisecond or two of the last task being reaped:
+    // start with short waits, up to about a second in all.
+    let mut waited = std::time::Duration::ZERO;
+    let mut wait = std::time::Duration::from_millis(1);
     loop {
         match std::fs::remove_dir(dir) {
             Ok(()) => return true,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return true,
-            Err(_) if attempts < 40 => {
-                attempts += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            Err(_) if waited < std::time::Duration::from_secs(1) => {
+                tokio::time::sleep(wait).await;
+                waited += wait;
+                wait = (wait * 2).min(std::time::Duration::from_millis(25));
             }
             Err(err) => {
                 tracing::warn!(dir = %dir.display(), %err, "could not remove sandbox cgroup");
@@ -216,9 +259,12 @@ fn v2_roots(dir: &Path) -> CgroupRoots {
         && dir.join("cgroup.controllers").is_file()
         && std::fs::write(dir.join("cgroup.subtree_control"), "+pids +memory").is_ok();
     if ok {
+        // Optional: without it sandboxes still get process and memory limits.
+        let cpu = std::fs::write(dir.join("cgroup.subtree_control"), "+cpu").is_ok();
         CgroupRoots {
             pids: Some(dir.to_path_buf()),
             memory: Some(dir.to_path_buf()),
+            cpu: cpu.then(|| dir.to_path_buf()),
             v2: true,
             ..CgroupRoots::default()
         }
@@ -274,6 +320,14 @@ mod tests {
         assert_eq!(ours.sandbox_of("t1-r1"), None, "a cgroup named before owners existed");
         assert_eq!(ours.sandbox_of(&format!("{}.a.b", ours.owner)), None, "not a sandbox id");
         assert_eq!(ours.sandbox_of(&format!("{}.", ours.owner)), None, "empty id");
+    }
+
+    #[test]
+    fn cpu_weights_map_to_v1_shares() {
+        assert_eq!(v1_shares(100), 1024);
+        assert_eq!(v1_shares(50), 512);
+        assert_eq!(v1_shares(0), 10);
+        assert_eq!(v1_shares(100_000), 102_400);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! reporting how it ended.
 
 use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,13 +18,24 @@ use super::signals::Running;
 use crate::error::{Result, SandboxError};
 use crate::spec::{ExecOutcome, KillPolicy, OutputLine, StopReason};
 
-/// Time limits and output handling for one command.
-#[derive(Debug, Clone, Copy)]
+/// Time limits, the disk quota and output handling for one command.
+#[derive(Debug, Clone)]
 pub(crate) struct Watch {
     pub timeout: Option<Duration>,
     pub idle_timeout: Option<Duration>,
     pub policy: KillPolicy,
     pub max_line_bytes: usize,
+    pub disk: Option<DiskQuota>,
+}
+
+/// The sandbox's disk quota, measured while the command runs.
+#[derive(Debug, Clone)]
+pub(crate) struct DiskQuota {
+    /// Directories whose usage counts together (workspace and HOME).
+    pub dirs: Vec<PathBuf>,
+    pub limit_bytes: u64,
+    /// Time between two measurements; the first is taken at the start.
+    pub interval: Duration,
 }
 
 /// Spawns `command`; `register` is handed the shared state so `kill` can find it.
@@ -43,6 +55,10 @@ pub(crate) async fn run(
     let (done_tx, done_rx) = watch::channel(false);
     let running = Arc::new(Running::new(pid, done_rx));
     register(running.clone());
+    let disk_watch = watch_cfg
+        .disk
+        .clone()
+        .map(|quota| tokio::spawn(watch_disk(quota, running.clone(), watch_cfg.policy)));
 
     // Milliseconds since `started` of the last output, for the no-output watchdog.
     let last_output = Arc::new(AtomicU64::new(0));
@@ -69,6 +85,9 @@ pub(crate) async fn run(
     }
 
     let status = supervise(&mut child, &running, &watch_cfg, &last_output, started).await;
+    if let Some(task) = disk_watch {
+        task.abort();
+    }
     let _ = done_tx.send(true);
     for pump in pumps {
         let _ = pump.await;
@@ -129,6 +148,25 @@ async fn supervise(
                 tokio::spawn(async move { running.stop(reason, policy).await });
             }
         }
+    }
+}
+
+/// Measures the quota's directories until they pass the limit, then stops the command. The
+/// walk runs on a blocking thread: a large tree takes a while, and the agent keeps writing.
+async fn watch_disk(quota: DiskQuota, running: Arc<Running>, policy: KillPolicy) {
+    loop {
+        let dirs = quota.dirs.clone();
+        let used = tokio::task::spawn_blocking(move || {
+            dirs.iter().map(|dir| super::tree::disk_usage(dir).unwrap_or(0)).sum::<u64>()
+        })
+        .await
+        .unwrap_or(0);
+        if used > quota.limit_bytes {
+            tracing::info!(used, limit = quota.limit_bytes, "sandbox passed its disk quota");
+            running.stop(StopReason::DiskQuota, policy).await;
+            return;
+        }
+        tokio::time::sleep(quota.interval).await;
     }
 }
 

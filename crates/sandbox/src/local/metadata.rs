@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::identity::HostId;
 use crate::error::{Result, SandboxError};
-use crate::spec::Limits;
+use crate::spec::{Limits, NetworkMode};
 
 /// File name of the record inside a sandbox directory.
 pub(crate) const FILE: &str = "sandbox.json";
@@ -23,12 +24,17 @@ pub(crate) struct Metadata {
     pub id: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
-    pub network: bool,
+    /// Older records hold a boolean here; [`NetworkMode`] reads both.
+    pub network: NetworkMode,
     pub env: Vec<(String, String)>,
     pub limits: Limits,
     pub tools_dir: Option<PathBuf>,
     /// Cgroup directories to remove on destroy.
     pub cgroups: Vec<PathBuf>,
+    /// The host uid and gid commands run as. Absent in records written before sandboxes had
+    /// uids of their own: such a sandbox is not reopened when the server is root.
+    #[serde(default)]
+    pub identity: Option<HostId>,
 }
 
 impl Metadata {
@@ -61,5 +67,22 @@ impl Metadata {
             let _ = std::fs::remove_file(&tmp);
             SandboxError::io(format!("writing metadata of sandbox {}", self.id), e)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_from_before_network_modes_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = r#"{"id":"t1","created_at":"2026-11-20T10:00:00Z","expires_at":"2026-11-21T10:00:00Z",
+            "network":true,"env":[],"limits":{"max_processes":512,"max_file_size_bytes":null,
+            "memory_bytes":null,"address_space_bytes":null},"tools_dir":null,"cgroups":[]}"#;
+        std::fs::write(dir.path().join(FILE), old).unwrap();
+        assert_eq!(Metadata::load(dir.path()).unwrap().network, NetworkMode::Host);
+        std::fs::write(dir.path().join(FILE), old.replace("true", "false")).unwrap();
+        assert_eq!(Metadata::load(dir.path()).unwrap().network, NetworkMode::None);
     }
 }

@@ -7,20 +7,30 @@
 //! <root>/<id>/work/          /workspace, read-write
 //! <root>/<id>/home/          /home/agent (HOME), lives as long as the sandbox
 //! <root>/<id>/etc/           synthetic passwd and group
+//! <root>/.uids/<uid>         uid leases, when the server is root (see `identity`)
+//! <root>/<id>/egress/        brokered sandboxes: where the host serves the egress socket
 //! ```
 //!
 //! Each `exec` starts a fresh `bwrap` with new user, PID, IPC and UTS namespaces (and network,
-//! when off), the host's system directories read-only, a private `/tmp`, and an environment
-//! built from nothing. Limits: a per-sandbox cgroup where one can be made (see `cgroup` for why
-//! `RLIMIT_NPROC` alone does not contain a fork bomb when the server is root), plus
-//! `RLIMIT_NPROC`, `RLIMIT_FSIZE` and optionally `RLIMIT_AS` on the process tree.
+//! unless [`NetworkMode::Host`]; a brokered command runs under the relay, see
+//! [`crate::relay`]), no nested user namespaces, a seccomp filter (see `seccomp`), `/proc/sys`
+//! read-only and no `/sys`, the host's system directories read-only, a private `/tmp`, and an
+//! environment built from nothing. When the server is root, each sandbox runs as a host uid of
+//! its own and owns its workspace and HOME; before each command, files the host wrote there as
+//! root (a clone, a commit, configuration files) are handed to that uid (see `tree`). Limits: a
+//! per-sandbox cgroup where one can be made (processes, memory, CPU weight), plus
+//! `RLIMIT_NPROC`, `RLIMIT_FSIZE` and optionally `RLIMIT_AS` on the process tree, and a measured
+//! disk quota on the workspace and HOME.
 
 mod cgroup;
 mod exec;
+mod identity;
 mod metadata;
 mod plan;
 mod pre_exec;
+mod seccomp;
 mod signals;
+mod tree;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -35,18 +45,30 @@ use tokio::sync::mpsc;
 pub use cgroup::CgroupMode;
 
 use self::cgroup::CgroupRoots;
-use self::exec::Watch;
+use self::exec::{DiskQuota, Watch};
+use self::identity::{HostId, Identities};
 use self::metadata::Metadata;
-use self::plan::{PlanInput, SystemMount};
-use self::pre_exec::ChildSetup;
+use self::plan::{NetworkPlan, PlanInput, SystemMount};
+use self::pre_exec::{ChildSetup, Stage};
 use self::signals::Running;
 use crate::backend::Sandbox;
 use crate::error::{Result, SandboxError};
 use crate::files::{read_beneath, validate_relative, write_beneath};
 use crate::spec::{
-    validate_id, Capabilities, ExecOutcome, ExecRequest, FileRoot, KillPolicy, Limits, OutputLine,
-    Reclaimed, SandboxHandle, SandboxSpec, StopReason,
+    validate_id, Capabilities, ExecOutcome, ExecRequest, FileRoot, KillPolicy, Limits, NetworkMode,
+    OutputLine, Reclaimed, SandboxHandle, SandboxSpec, StopReason, EGRESS_SOCKET,
 };
+
+/// The relay that brokered sandboxes run their commands under: invoked as
+/// `<program> <args...> --listen ADDR --socket PATH -- <command...>` (see [`crate::relay`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayProgram {
+    /// The executable on the host, bound read-only into the sandbox. It must run with only the
+    /// sandbox's view of the file system (the host's `/usr` and `/lib`).
+    pub program: PathBuf,
+    /// Arguments before the relay's own (`["sandbox-relay"]` for the `drydock` binary).
+    pub args: Vec<String>,
+}
 
 /// Settings of the local backend.
 #[derive(Debug, Clone)]
@@ -66,10 +88,20 @@ pub struct LocalSandboxConfig {
     pub cgroups: CgroupMode,
     /// Output lines longer than this are split.
     pub max_line_bytes: usize,
+    /// First host uid (and gid) handed to sandboxes when the server runs as root.
+    pub uid_base: u32,
+    /// How many uids from `uid_base` on: at least the sandboxes alive at once (running plus
+    /// kept alive) across every process sharing the data directory.
+    pub uid_count: u32,
+    /// Time between two measurements of a sandbox's disk use while a command runs.
+    pub disk_check_interval: Duration,
+    /// The relay for [`NetworkMode::Brokered`] sandboxes; without one they cannot be created.
+    pub relay: Option<RelayProgram>,
 }
 
 impl LocalSandboxConfig {
-    /// Defaults for a data directory: 512 processes, 4 GiB files, a 24 h safety lifetime.
+    /// Defaults for a data directory: 512 processes, 4 GiB files, a fair CPU share, 10 GiB of
+    /// disk, uids 200000-200999 as root, a 24 h safety lifetime.
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Self {
             root: root.into(),
@@ -81,9 +113,15 @@ impl LocalSandboxConfig {
                 max_file_size_bytes: Some(4 << 30),
                 memory_bytes: None,
                 address_space_bytes: None,
+                cpu_weight: Some(100),
+                disk_bytes: Some(10 << 30),
             },
             cgroups: CgroupMode::Auto,
             max_line_bytes: 1 << 20,
+            uid_base: 200_000,
+            uid_count: 1000,
+            disk_check_interval: Duration::from_secs(5),
+            relay: None,
         }
     }
 }
@@ -95,16 +133,42 @@ pub struct LocalSandbox {
     bwrap: PathBuf,
     system: Vec<SystemMount>,
     cgroups: CgroupRoots,
+    identities: Identities,
+    seccomp: seccomp::Programs,
     /// Commands this process is running, by sandbox id, so `kill` can reach them. Only live
     /// processes are here; everything durable is on disk.
     running: Mutex<HashMap<String, Vec<Arc<Running>>>>,
 }
 
 const BACKEND: &str = "bubblewrap";
+/// Sub-directory of a brokered sandbox holding the egress socket.
+const EGRESS_DIR_NAME: &str = "egress";
 const INSTALL_HINT: &str =
     "install bubblewrap (Debian/Ubuntu package `bubblewrap`: apt-get install bubblewrap)";
 
 impl LocalSandbox {
+    /// Hands what the host wrote in the workspace and HOME to the sandbox's uid (see
+    /// `tree::hand_over`). A failure is logged: the command then meets files it cannot change,
+    /// which it reports itself.
+    async fn hand_over(&self, dir: &Path, identity: HostId) {
+        let dirs = [dir.join("work"), dir.join("home")];
+        let host_uid = rustix::process::getuid().as_raw();
+        let walked = tokio::task::spawn_blocking(move || {
+            dirs.iter()
+                .map(|d| tree::hand_over(d, host_uid, identity))
+                .sum::<std::io::Result<usize>>()
+        })
+        .await;
+        match walked {
+            Ok(Ok(0)) => {}
+            Ok(Ok(changed)) => {
+                tracing::debug!(changed, uid = identity.uid, "handed files to the sandbox")
+            }
+            Ok(Err(err)) => tracing::warn!(%err, "handing files to the sandbox"),
+            Err(err) => tracing::warn!(%err, "handing files to the sandbox"),
+        }
+    }
+
     /// Prepares the backend: creates the data directory and looks at the host once. Does not
     /// run anything; call [`LocalSandbox::check`] at startup.
     pub fn new(config: LocalSandboxConfig) -> Result<Self> {
@@ -115,10 +179,25 @@ impl LocalSandbox {
         let bwrap = find_program(&config.bwrap).ok_or_else(|| SandboxError::Unavailable {
             reason: format!("`{}` was not found in PATH; {INSTALL_HINT}", config.bwrap.display()),
         })?;
+        let seccomp = seccomp::programs().map_err(|e| SandboxError::Unavailable {
+            reason: format!("building the seccomp filter: {e}"),
+        })?;
+        if let Some(relay) = &config.relay {
+            if !relay.program.is_absolute() || !relay.program.is_file() {
+                return Err(SandboxError::Unavailable {
+                    reason: format!(
+                        "the sandbox relay {} is not an absolute path to a program",
+                        relay.program.display()
+                    ),
+                });
+            }
+        }
         Ok(Self {
             bwrap,
             system: plan::detect_system_mounts(),
             cgroups: CgroupRoots::detect(&config.cgroups, &config.root),
+            identities: Identities::new(&config.root, config.uid_base, config.uid_count)?,
+            seccomp,
             running: Mutex::new(HashMap::new()),
             config,
         })
@@ -144,10 +223,8 @@ impl LocalSandbox {
             .map_err(|e| SandboxError::Unavailable {
                 reason: format!("cannot run {}: {e}; {INSTALL_HINT}", self.bwrap.display()),
             })?;
-        if output.status.success() {
-            Ok(())
-        } else {
-            Err(SandboxError::Unavailable {
+        if !output.status.success() {
+            return Err(SandboxError::Unavailable {
                 reason: format!(
                     "`bwrap ... true` failed ({}): {}; bubblewrap needs unprivileged user \
                      namespaces (sysctl kernel.unprivileged_userns_clone=1, \
@@ -155,7 +232,152 @@ impl LocalSandbox {
                     output.status,
                     String::from_utf8_lossy(&output.stderr).trim()
                 ),
-            })
+            });
+        }
+        self.round_trip().await
+    }
+
+    /// A real sandbox, with its own uid, the seccomp filter and the limits, running `true`.
+    async fn round_trip(&self) -> Result<()> {
+        let spec = SandboxSpec::new(format!("check-{}", uuid::Uuid::new_v4().simple()));
+        let handle = self.create(spec).await?;
+        let (tx, mut rx) = mpsc::channel(64);
+        let mut request = ExecRequest::new(["true"]);
+        request.timeout = Some(Duration::from_secs(10));
+        let outcome = self.exec(&handle, request, tx).await;
+        let mut said = Vec::new();
+        while let Some(line) = rx.recv().await {
+            said.push(line.line);
+        }
+        let destroyed = self.destroy(&handle).await;
+        match outcome {
+            Ok(outcome) if outcome.success() => destroyed,
+            Ok(outcome) => Err(SandboxError::Unavailable {
+                reason: format!(
+                    "a sandbox could not run `true` ({outcome:?}): {}",
+                    said.join(" / ")
+                ),
+            }),
+            Err(err) => Err(SandboxError::Unavailable {
+                reason: format!("a sandbox could not run `true`: {err}"),
+            }),
+        }
+    }
+
+    /// What isolation and which limits really apply here, for the log at start: one line per
+    /// aspect, naming what enforces it (or that nothing does).
+    pub fn isolation_report(&self) -> Vec<(&'static str, String)> {
+        let limits = &self.config.default_limits;
+        let mib = |bytes: u64| bytes >> 20;
+        let cgroup = self.cgroups.version();
+        let mut report = Vec::new();
+        report.push((
+            "identity",
+            match &self.identities {
+                Identities::Own { base, count, .. } => format!(
+                    "a host uid of its own per sandbox, from {base} to {} (the server runs as \
+                     root)",
+                    u64::from(*base) + u64::from(*count) - 1
+                ),
+                Identities::Server(me) => format!(
+                    "the server's uid {} (not root): sandboxes are not separated from each \
+                     other or from the server's own files by uid",
+                    me.uid
+                ),
+            },
+        ));
+        report.push((
+            "kernel",
+            format!(
+                "seccomp filter ({} system calls refused, namespace flags of clone/unshare, \
+                 TIOCSTI), no nested user namespaces, /proc/sys read-only, no /sys",
+                seccomp::DENIED.len()
+            ),
+        ));
+        report.push((
+            "processes",
+            match limits.max_processes {
+                None => "not limited".into(),
+                Some(n) if self.cgroups.limits_processes() => {
+                    format!("{n} per sandbox (pids cgroup {cgroup}, and RLIMIT_NPROC)")
+                }
+                Some(n) if self.identities.own() => {
+                    format!("{n} per sandbox (RLIMIT_NPROC of its uid; no pids cgroup)")
+                }
+                Some(n) => format!(
+                    "{n} (RLIMIT_NPROC, counted over every process of the server's uid; no \
+                     pids cgroup)"
+                ),
+            },
+        ));
+        report.push((
+            "memory",
+            match limits.memory_bytes {
+                None => "not limited (tasks.sandbox_memory_mb = 0)".into(),
+                Some(bytes) if self.cgroups.limits_memory() => {
+                    format!("{} MiB per sandbox (memory cgroup {cgroup})", mib(bytes))
+                }
+                Some(bytes) => format!(
+                    "NOT ENFORCED: {} MiB asked, but no memory cgroup is usable",
+                    mib(bytes)
+                ),
+            },
+        ));
+        report.push((
+            "cpu",
+            match limits.cpu_weight {
+                None => "no weight".into(),
+                Some(weight) if self.cgroups.limits_cpu() => {
+                    format!("weight {weight} per sandbox (cpu cgroup {cgroup})")
+                }
+                Some(weight) => {
+                    format!("NOT ENFORCED: weight {weight} asked, but no cpu cgroup is usable")
+                }
+            },
+        ));
+        report.push((
+            "disk",
+            match limits.disk_bytes {
+                None => "not limited".into(),
+                Some(bytes) => format!(
+                    "{} MiB of workspace and HOME per sandbox, measured every {} s while a \
+                     command runs; /tmp is a tmpfs of that size",
+                    mib(bytes),
+                    self.config.disk_check_interval.as_secs_f64()
+                ),
+            },
+        ));
+        if let Some(bytes) = limits.max_file_size_bytes {
+            report.push(("file size", format!("{} MiB per file (RLIMIT_FSIZE)", mib(bytes))));
+        }
+        report
+    }
+
+    /// The system calls the seccomp filter refuses outright (with `EPERM`), by name and number
+    /// on this architecture. Argument filters come on top (see `docs/security.md`).
+    pub fn denied_system_calls() -> &'static [(&'static str, i64)] {
+        seccomp::DENIED
+    }
+
+    /// The host uid the sandbox's commands run as (the server's own when it is not root).
+    pub fn host_uid(&self, handle: &SandboxHandle) -> Result<u32> {
+        let meta = self.load(&handle.id)?;
+        Ok(self.identity_of(&meta)?.uid)
+    }
+
+    /// The identity of a sandbox's commands. A sandbox recorded without one predates uids of
+    /// their own: as root it would run as root, so it is refused.
+    fn identity_of(&self, meta: &Metadata) -> Result<HostId> {
+        match (meta.identity, &self.identities) {
+            (Some(identity), _) => Ok(identity),
+            (None, Identities::Server(me)) => Ok(*me),
+            (None, Identities::Own { .. }) => Err(SandboxError::Unavailable {
+                reason: format!(
+                    "sandbox {} was created by an older Drydock without a uid of its own; start \
+                     a fresh one",
+                    meta.id
+                ),
+            }),
         }
     }
 
@@ -177,8 +399,20 @@ impl LocalSandbox {
         Metadata::load(&dir)
     }
 
-    fn handle(&self, id: &str) -> SandboxHandle {
-        SandboxHandle { id: id.to_string(), host_workspace: Some(self.dir(id).join("work")) }
+    fn handle(&self, id: &str, network: NetworkMode) -> SandboxHandle {
+        SandboxHandle {
+            id: id.to_string(),
+            host_workspace: Some(self.dir(id).join("work")),
+            egress_socket: (network == NetworkMode::Brokered)
+                .then(|| self.dir(id).join(EGRESS_DIR_NAME).join(EGRESS_SOCKET)),
+        }
+    }
+
+    /// How `meta`'s commands reach the network.
+    fn relay(&self) -> Result<&RelayProgram> {
+        self.config.relay.as_ref().ok_or_else(|| SandboxError::Unavailable {
+            reason: "brokered network needs a relay program (LocalSandboxConfig::relay)".into(),
+        })
     }
 
     fn take_running(&self, id: &str) -> Vec<Arc<Running>> {
@@ -197,16 +431,26 @@ impl LocalSandbox {
     }
 
     async fn remove(&self, meta: &Metadata) -> Result<()> {
-        self.kill(&self.handle(&meta.id)).await?;
+        self.kill(&self.handle(&meta.id, meta.network)).await?;
         cgroup::remove(&meta.cgroups).await;
         let dir = self.dir(&meta.id);
         // Drop the metadata first: a half-removed directory is then no longer a sandbox.
         let _ = std::fs::remove_file(dir.join(metadata::FILE));
-        tokio::task::spawn_blocking(move || std::fs::remove_dir_all(&dir))
-            .await
-            .map_err(|e| SandboxError::io("removing sandbox", std::io::Error::other(e)))?
-            .or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })
-            .map_err(|e| SandboxError::io(format!("removing sandbox {}", meta.id), e))
+        let (identities, id, identity) = (self.identities.clone(), meta.id.clone(), meta.identity);
+        tokio::task::spawn_blocking(move || {
+            match std::fs::remove_dir_all(&dir) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+            // Last, once nothing of the sandbox is left for the uid's next holder.
+            if let Some(identity) = identity {
+                identities.release(&id, identity);
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| SandboxError::io("removing sandbox", std::io::Error::other(e)))?
+        .map_err(|e| SandboxError::io(format!("removing sandbox {}", meta.id), e))
     }
 
     fn file_root(&self, handle: &SandboxHandle, root: FileRoot) -> Result<PathBuf> {
@@ -233,15 +477,28 @@ impl Sandbox for LocalSandbox {
             network_isolation: true,
             keep_alive: true,
             memory_limit: self.cgroups.limits_memory(),
-            // Without a cgroup only RLIMIT_NPROC is left, which root is exempt from.
-            process_limit: self.cgroups.limits_processes() || !rustix::process::getuid().is_root(),
+            // Without a cgroup RLIMIT_NPROC is left, which binds every uid but root's; as root,
+            // each sandbox has a uid of its own.
+            process_limit: self.cgroups.limits_processes()
+                || self.identities.own()
+                || !rustix::process::getuid().is_root(),
             pid_namespace: true,
             host_workspace: true,
+            own_uid: self.identities.own(),
+            syscall_filter: true,
+            cpu_weight: self.cgroups.limits_cpu(),
+            disk_quota: true,
         }
     }
 
     async fn create(&self, spec: SandboxSpec) -> Result<SandboxHandle> {
         validate_id(&spec.id)?;
+        if let (Some(tools), true) = (&spec.tools_dir, self.identities.own()) {
+            check_readable_by_others(tools)?;
+        }
+        if spec.network == NetworkMode::Brokered {
+            self.relay()?;
+        }
         let dir = self.dir(&spec.id);
         match std::fs::create_dir(&dir) {
             Ok(()) => {}
@@ -250,10 +507,31 @@ impl Sandbox for LocalSandbox {
             }
             Err(e) => return Err(SandboxError::io(format!("creating {}", dir.display()), e)),
         }
+        // After the directory, so that `gc` never frees a lease whose sandbox is being made.
+        let identity = match self.identities.lease(&spec.id) {
+            Ok(identity) => identity,
+            Err(err) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(err);
+            }
+        };
         let result = async {
+            set_mode(&dir, 0o700)?;
             for sub in ["work", "home", "etc"] {
                 std::fs::create_dir(dir.join(sub))
                     .map_err(|e| SandboxError::io(format!("creating {sub} of {}", spec.id), e))?;
+            }
+            if self.identities.own() {
+                for sub in ["work", "home"] {
+                    give(&dir.join(sub), identity)?;
+                }
+            }
+            if spec.network == NetworkMode::Brokered {
+                // Searchable by the sandbox's user, which connects to the socket inside.
+                let egress = dir.join(EGRESS_DIR_NAME);
+                std::fs::create_dir(&egress)
+                    .map_err(|e| SandboxError::io(format!("creating egress of {}", spec.id), e))?;
+                set_mode(&egress, 0o755)?;
             }
             std::fs::write(dir.join("etc/passwd"), plan::passwd_file())
                 .and_then(|()| std::fs::write(dir.join("etc/group"), plan::group_file()))
@@ -271,20 +549,24 @@ impl Sandbox for LocalSandbox {
                 env: spec.env,
                 limits,
                 tools_dir: spec.tools_dir,
+                identity: Some(identity),
             };
             meta.store(&dir)
         }
         .await;
         if let Err(err) = result {
             let _ = std::fs::remove_dir_all(&dir);
+            let (identities, id) = (self.identities.clone(), spec.id.clone());
+            let _ = tokio::task::spawn_blocking(move || identities.release(&id, identity)).await;
             return Err(err);
         }
-        Ok(self.handle(&spec.id))
+        Ok(self.handle(&spec.id, spec.network))
     }
 
     async fn open(&self, id: &str) -> Result<SandboxHandle> {
-        self.load(id)?;
-        Ok(self.handle(id))
+        let meta = self.load(id)?;
+        self.identity_of(&meta)?;
+        Ok(self.handle(id, meta.network))
     }
 
     async fn exec(
@@ -302,14 +584,54 @@ impl Sandbox for LocalSandbox {
         } else {
             validate_relative(&request.cwd)?.to_string_lossy().into_owned()
         };
+        let identity = self.identity_of(&meta)?;
         let dir = self.dir(&meta.id);
+        let mut setup = ChildSetup::new(&meta.limits, &meta.cgroups);
+        let relay = match meta.network {
+            NetworkMode::Brokered => Some(self.relay()?.clone()),
+            NetworkMode::Host | NetworkMode::None => None,
+        };
+        let egress_dir = dir.join(EGRESS_DIR_NAME);
+        let (sandbox_dir, tools_dir, egress_dir, relay) = if self.identities.own() {
+            self.hand_over(&dir, identity).await;
+            let mut stage = Stage::default();
+            for sub in ["work", "home", "etc"] {
+                stage.add(&dir.join(sub), sub)?;
+            }
+            let tools = meta.tools_dir.as_deref().map(|t| stage.add(t, "tools")).transpose()?;
+            // The socket's directory and the relay are staged too: the sandbox's uid may not be
+            // able to reach them where they are on the host.
+            let (egress_dir, relay) = match relay {
+                Some(relay) => {
+                    let egress = stage.add(&egress_dir, EGRESS_DIR_NAME)?;
+                    let program = stage.add(&relay.program, "relay")?;
+                    (egress, Some(RelayProgram { program, ..relay }))
+                }
+                None => (egress_dir, None),
+            };
+            setup = setup.run_as_sandbox_user(stage, identity);
+            (PathBuf::from(pre_exec::STAGE_DIR), tools, egress_dir, relay)
+        } else {
+            (dir.clone(), meta.tools_dir.clone(), egress_dir, relay)
+        };
+        let network = match &relay {
+            Some(relay) => NetworkPlan::Brokered { socket_dir: &egress_dir, relay },
+            None if meta.network == NetworkMode::Host => NetworkPlan::Host,
+            None => NetworkPlan::None,
+        };
+        let seccomp_fds = [
+            setup.inherit(memfd("drydock-seccomp", &self.seccomp.deny)?),
+            setup.inherit(memfd("drydock-seccomp-nosys", &self.seccomp.no_such_call)?),
+        ];
         let args = plan::bwrap_args(&PlanInput {
-            sandbox_dir: &dir,
+            sandbox_dir: &sandbox_dir,
             system: &self.system,
-            network: meta.network,
-            tools_dir: meta.tools_dir.as_deref(),
+            network,
+            tools_dir: tools_dir.as_deref(),
             cwd: &cwd,
             argv: &request.argv,
+            seccomp_fds: &seccomp_fds,
+            tmp_size: meta.limits.disk_bytes,
         });
         let mut command = tokio::process::Command::new(&self.bwrap);
         command
@@ -317,17 +639,22 @@ impl Sandbox for LocalSandbox {
             // Nothing of the server's environment reaches the sandbox; variables are passed to
             // bwrap's environment rather than its argv so they do not show in `ps` on the host.
             .env_clear()
-            .envs(plan::command_env(&meta.env, &request.env))
+            .envs(plan::command_env(&plan::network_env(&network), &meta.env, &request.env))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        ChildSetup::new(&meta.limits, &meta.cgroups).install(&mut command);
+        setup.install(&mut command);
         let watch_cfg = Watch {
             timeout: request.timeout,
             idle_timeout: request.idle_timeout,
             policy: self.config.kill,
             max_line_bytes: self.config.max_line_bytes,
+            disk: meta.limits.disk_bytes.map(|limit_bytes| DiskQuota {
+                dirs: vec![dir.join("work"), dir.join("home")],
+                limit_bytes,
+                interval: self.config.disk_check_interval,
+            }),
         };
         let mut registered = None;
         let outcome = exec::run(command, watch_cfg, sink, |running| {
@@ -400,7 +727,8 @@ impl Sandbox for LocalSandbox {
             Ok(_) => true,
             Err(e) => e.kind() != std::io::ErrorKind::NotFound,
         };
-        self.cgroups.collect_stale(has_sandbox).await;
+        self.cgroups.collect_stale(&has_sandbox).await;
+        self.identities.collect_stale(&has_sandbox).await;
         let entries = std::fs::read_dir(&self.config.root)
             .map_err(|e| SandboxError::io("listing sandboxes", e))?;
         let mut reclaimed = Vec::new();
@@ -424,7 +752,47 @@ fn merge_limits(spec: &Limits, defaults: &Limits) -> Limits {
         max_file_size_bytes: spec.max_file_size_bytes.or(defaults.max_file_size_bytes),
         memory_bytes: spec.memory_bytes.or(defaults.memory_bytes),
         address_space_bytes: spec.address_space_bytes.or(defaults.address_space_bytes),
+        cpu_weight: spec.cpu_weight.or(defaults.cpu_weight),
+        disk_bytes: spec.disk_bytes.or(defaults.disk_bytes),
     }
+}
+
+/// Makes `dir` the sandbox identity's, private to it.
+fn give(dir: &Path, identity: HostId) -> Result<()> {
+    let owner = Some(rustix::fs::Uid::from_raw(identity.uid));
+    let group = Some(rustix::fs::Gid::from_raw(identity.gid));
+    rustix::fs::chown(dir, owner, group).map_err(|e| {
+        SandboxError::io(format!("giving {} to the sandbox", dir.display()), e.into())
+    })?;
+    set_mode(dir, 0o700)
+}
+
+/// The tools directory is mounted as it is: the sandbox's uid must be able to read it.
+fn check_readable_by_others(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(dir)
+        .map_err(|e| SandboxError::io(format!("reading {}", dir.display()), e))?;
+    if meta.permissions().mode() & 0o005 == 0o005 {
+        Ok(())
+    } else {
+        Err(SandboxError::InvalidRequest(format!(
+            "the tools directory {} must be readable by other users (chmod o+rx): sandboxes \
+             run as uids of their own",
+            dir.display()
+        )))
+    }
+}
+
+/// A sealed-off in-memory file holding `contents`, positioned at its start, for bwrap to read.
+fn memfd(name: &str, contents: &[u8]) -> Result<rustix::fd::OwnedFd> {
+    use std::io::{Seek, Write};
+    let fd = rustix::fs::memfd_create(name, rustix::fs::MemfdFlags::CLOEXEC)
+        .map_err(|e| SandboxError::io("creating a memfd", e.into()))?;
+    let mut file = std::fs::File::from(fd);
+    file.write_all(contents)
+        .and_then(|()| file.rewind())
+        .map_err(|e| SandboxError::io("writing the seccomp filter", e))?;
+    Ok(file.into())
 }
 
 fn set_mode(path: &Path, mode: u32) -> Result<()> {

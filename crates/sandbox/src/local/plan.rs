@@ -6,7 +6,8 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crate::spec::{HOME_DIR, TOOLS_DIR, WORKSPACE_DIR};
+use super::RelayProgram;
+use crate::spec::{EGRESS_DIR, EGRESS_PORT, EGRESS_SOCKET, HOME_DIR, TOOLS_DIR, WORKSPACE_DIR};
 
 /// The uid and gid commands run as inside the sandbox. Not root, because some agent CLIs refuse
 /// to run unattended as root, and because root inside a user namespace is still more than an
@@ -68,6 +69,25 @@ pub(crate) fn detect_system_mounts() -> Vec<SystemMount> {
         .collect()
 }
 
+/// Where the relay program appears inside a brokered sandbox.
+pub(crate) const RELAY_PATH: &str = "/opt/drydock/relay";
+
+/// How one command reaches the network.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum NetworkPlan<'a> {
+    /// Share the host's network namespace.
+    Host,
+    /// A namespace of its own with only loopback.
+    None,
+    /// Loopback only, with the relay forwarding [`EGRESS_PORT`] to the socket in `socket_dir`.
+    Brokered {
+        /// Host directory holding the egress socket, bound read-only at [`EGRESS_DIR`].
+        socket_dir: &'a Path,
+        /// The relay.
+        relay: &'a RelayProgram,
+    },
+}
+
 /// Everything that decides the shape of one sandboxed command line.
 #[derive(Debug, Clone)]
 pub(crate) struct PlanInput<'a> {
@@ -75,14 +95,18 @@ pub(crate) struct PlanInput<'a> {
     pub sandbox_dir: &'a Path,
     /// Host system paths to share.
     pub system: &'a [SystemMount],
-    /// Whether the network namespace is shared.
-    pub network: bool,
+    /// How the command reaches the network.
+    pub network: NetworkPlan<'a>,
     /// Host tools directory, mounted read-only at [`TOOLS_DIR`].
     pub tools_dir: Option<&'a Path>,
     /// Working directory relative to the workspace, already validated.
     pub cwd: &'a str,
     /// The command.
     pub argv: &'a [String],
+    /// Descriptors holding the seccomp programs, inherited by bwrap.
+    pub seccomp_fds: &'a [i32],
+    /// Size of the private `/tmp` (a tmpfs, so memory) in bytes; `None` for the kernel default.
+    pub tmp_size: Option<u64>,
 }
 
 /// The bwrap arguments (without the `bwrap` program itself) for one command.
@@ -90,6 +114,9 @@ pub(crate) fn bwrap_args(input: &PlanInput<'_>) -> Vec<OsString> {
     let mut args = Args::default();
     args.flags(&[
         "--unshare-user",
+        // No nested user namespaces: they hand the agent capabilities over kernel code that is
+        // otherwise out of its reach. The seccomp filter refuses them too.
+        "--disable-userns",
         "--unshare-pid",
         "--unshare-ipc",
         "--unshare-uts",
@@ -100,7 +127,8 @@ pub(crate) fn bwrap_args(input: &PlanInput<'_>) -> Vec<OsString> {
         "--hostname",
         "drydock",
     ]);
-    if !input.network {
+    if !matches!(input.network, NetworkPlan::Host) {
+        // bwrap brings up loopback in the new namespace.
         args.flags(&["--unshare-net"]);
     }
     args.flags(&["--uid", &SANDBOX_UID.to_string()]);
@@ -114,11 +142,29 @@ pub(crate) fn bwrap_args(input: &PlanInput<'_>) -> Vec<OsString> {
     let etc = input.sandbox_dir.join("etc");
     args.pair("--ro-bind", &etc.join("passwd"), Path::new("/etc/passwd"));
     args.pair("--ro-bind", &etc.join("group"), Path::new("/etc/group"));
-    args.flags(&["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]);
+    args.flags(&["--proc", "/proc"]);
+    // Kernel tunables stay read-only whatever the uid (some are writable by a namespace's own
+    // root); /sys is not mounted at all.
+    args.pair("--ro-bind", Path::new("/proc/sys"), Path::new("/proc/sys"));
+    args.pair("--ro-bind-try", Path::new("/proc/sysrq-trigger"), Path::new("/proc/sysrq-trigger"));
+    args.flags(&["--dev", "/dev"]);
+    if let Some(size) = input.tmp_size {
+        args.flags(&["--size", &size.to_string()]);
+    }
+    args.flags(&["--tmpfs", "/tmp"]);
+    for fd in input.seccomp_fds {
+        args.flags(&["--add-seccomp-fd", &fd.to_string()]);
+    }
     args.pair("--bind", &input.sandbox_dir.join("work"), Path::new(WORKSPACE_DIR));
     args.pair("--bind", &input.sandbox_dir.join("home"), Path::new(HOME_DIR));
     if let Some(tools) = input.tools_dir {
         args.pair("--ro-bind", tools, Path::new(TOOLS_DIR));
+    }
+    if let NetworkPlan::Brokered { socket_dir, relay } = input.network {
+        // Read-only: connecting to a socket is not a write to its file system, and the agent
+        // cannot put anything next to it.
+        args.pair("--ro-bind", socket_dir, Path::new(EGRESS_DIR));
+        args.pair("--ro-bind", &relay.program, Path::new(RELAY_PATH));
     }
     // bwrap builds the root on a private tmpfs; make it read-only so that only the workspace,
     // HOME, /tmp and /dev/shm (which POSIX shared memory and browsers need) are writable.
@@ -127,8 +173,39 @@ pub(crate) fn bwrap_args(input: &PlanInput<'_>) -> Vec<OsString> {
     args.flags(&["--chdir"]);
     args.0.push(cwd.into_os_string());
     args.flags(&["--"]);
+    if let NetworkPlan::Brokered { relay, .. } = input.network {
+        args.flags(&[RELAY_PATH]);
+        args.0.extend(relay.args.iter().map(OsString::from));
+        let listen = format!("127.0.0.1:{EGRESS_PORT}");
+        let socket = format!("{EGRESS_DIR}/{EGRESS_SOCKET}");
+        args.flags(&["--listen", &listen, "--socket", &socket, "--"]);
+    }
     args.0.extend(input.argv.iter().map(OsString::from));
     args.0
+}
+
+/// Variables every command of a brokered sandbox gets (before the sandbox's and the request's
+/// own), so package managers, git and curl send their traffic through the egress proxy, and
+/// requests to the broker itself go straight to it.
+pub(crate) fn network_env(network: &NetworkPlan<'_>) -> Vec<(String, String)> {
+    if !matches!(network, NetworkPlan::Brokered { .. }) {
+        return Vec::new();
+    }
+    let proxy = format!("http://127.0.0.1:{EGRESS_PORT}");
+    let no_proxy = "localhost,127.0.0.1,::1".to_string();
+    [
+        ("HTTP_PROXY", proxy.clone()),
+        ("HTTPS_PROXY", proxy.clone()),
+        ("http_proxy", proxy.clone()),
+        ("https_proxy", proxy),
+        ("NO_PROXY", no_proxy.clone()),
+        ("no_proxy", no_proxy),
+        // Node's own fetch ignores the variables above unless asked (Node 24+).
+        ("NODE_USE_ENV_PROXY", "1".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
 }
 
 /// The synthetic `/etc/passwd`: only root, the agent user and nobody exist inside.
@@ -145,9 +222,11 @@ pub(crate) fn group_file() -> String {
     format!("root:x:0:\nagent:x:{SANDBOX_UID}:\nnogroup:x:65534:\n")
 }
 
-/// The environment of a command, built from nothing: defaults, then the sandbox's base
-/// variables, then the request's. Later entries override earlier ones with the same name.
+/// The environment of a command, built from nothing: defaults, then `network` (see
+/// [`network_env`]), then the sandbox's base variables, then the request's. Later entries
+/// override earlier ones with the same name.
 pub(crate) fn command_env(
+    network: &[(String, String)],
     base: &[(String, String)],
     request: &[(String, String)],
 ) -> Vec<(String, String)> {
@@ -164,7 +243,7 @@ pub(crate) fn command_env(
     ];
     let mut env: Vec<(String, String)> =
         defaults.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-    for (key, value) in base.iter().chain(request) {
+    for (key, value) in network.iter().chain(base).chain(request) {
         env.retain(|(k, _)| k != key);
         env.push((key.clone(), value.clone()));
     }
@@ -190,7 +269,15 @@ impl Args {
 mod tests {
     use super::*;
 
+    fn relay() -> RelayProgram {
+        RelayProgram { program: "/usr/bin/drydock".into(), args: vec!["sandbox-relay".into()] }
+    }
+
     fn plan(network: bool) -> Vec<String> {
+        plan_with(if network { NetworkPlan::Host } else { NetworkPlan::None })
+    }
+
+    fn plan_with(network: NetworkPlan<'_>) -> Vec<String> {
         let argv = vec!["echo".to_string(), "hi there".to_string()];
         let system = vec![SystemMount::ReadOnly("/usr".into())];
         bwrap_args(&PlanInput {
@@ -200,6 +287,8 @@ mod tests {
             tools_dir: Some(Path::new("/data/tools")),
             cwd: "repo",
             argv: &argv,
+            seccomp_fds: &[5, 6],
+            tmp_size: Some(1 << 20),
         })
         .into_iter()
         .map(|a| a.to_string_lossy().into_owned())
@@ -210,6 +299,46 @@ mod tests {
     fn network_off_unshares_the_network() {
         assert!(plan(false).contains(&"--unshare-net".to_string()));
         assert!(!plan(true).contains(&"--unshare-net".to_string()));
+    }
+
+    #[test]
+    fn brokered_has_loopback_only_and_wraps_the_command_in_the_relay() {
+        let relay = relay();
+        let args =
+            plan_with(NetworkPlan::Brokered { socket_dir: Path::new("/data/eg"), relay: &relay });
+        let joined = args.join(" ");
+        assert!(args.contains(&"--unshare-net".to_string()));
+        assert!(joined.contains("--ro-bind /data/eg /run/drydock"));
+        assert!(joined.contains("--ro-bind /usr/bin/drydock /opt/drydock/relay"));
+        let at = args.iter().rposition(|a| a == "/opt/drydock/relay").unwrap();
+        assert_eq!(
+            args[at - 1..],
+            [
+                "--",
+                "/opt/drydock/relay",
+                "sandbox-relay",
+                "--listen",
+                "127.0.0.1:3128",
+                "--socket",
+                "/run/drydock/egress.sock",
+                "--",
+                "echo",
+                "hi there"
+            ]
+        );
+    }
+
+    #[test]
+    fn only_brokered_commands_get_proxy_variables() {
+        let relay = relay();
+        let brokered = NetworkPlan::Brokered { socket_dir: Path::new("/x"), relay: &relay };
+        let env = network_env(&brokered);
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("HTTPS_PROXY"), Some("http://127.0.0.1:3128"));
+        assert_eq!(get("http_proxy"), Some("http://127.0.0.1:3128"));
+        assert!(get("NO_PROXY").is_some_and(|v| v.contains("127.0.0.1")));
+        assert!(network_env(&NetworkPlan::Host).is_empty());
+        assert!(network_env(&NetworkPlan::None).is_empty());
     }
 
     #[test]
@@ -229,8 +358,19 @@ mod tests {
     }
 
     #[test]
+    fn kernel_surface_is_narrowed() {
+        let joined = plan(true).join(" ");
+        assert!(joined.contains("--unshare-user --disable-userns"));
+        assert!(joined.contains("--ro-bind /proc/sys /proc/sys"));
+        assert!(joined.contains("--add-seccomp-fd 5 --add-seccomp-fd 6"));
+        assert!(joined.contains("--size 1048576 --tmpfs /tmp"));
+        assert!(!joined.contains("/sys /sys"), "/sys stays out");
+    }
+
+    #[test]
     fn env_starts_empty_and_later_entries_win() {
         let env = command_env(
+            &[("A".into(), "0".into())],
             &[("A".into(), "1".into()), ("HOME".into(), "/x".into())],
             &[("A".into(), "2".into())],
         );

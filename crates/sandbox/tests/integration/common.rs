@@ -6,7 +6,12 @@ use drydock_sandbox::{LocalSandbox, LocalSandboxConfig};
 
 /// A local backend in a fresh data directory; fails loudly when bubblewrap does not work.
 pub async fn local_sandbox(root: &Path) -> LocalSandbox {
-    let sandbox = match LocalSandbox::new(LocalSandboxConfig::new(root)) {
+    local_sandbox_with(LocalSandboxConfig::new(root)).await
+}
+
+/// [`local_sandbox`] with a configuration of the test's own.
+pub async fn local_sandbox_with(config: LocalSandboxConfig) -> LocalSandbox {
+    let sandbox = match LocalSandbox::new(config) {
         Ok(sandbox) => sandbox,
         Err(err) => panic!("bubblewrap is required for these tests: {err}"),
     };

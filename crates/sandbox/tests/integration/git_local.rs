@@ -236,3 +236,92 @@ async fn a_follow_up_clone_takes_the_task_branch_name_back() {
         .unwrap();
     assert_eq!(git_client.head(&unborn.dir).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn symlinks_the_agent_plants_do_not_lead_host_git_elsewhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = bare_repo(tmp.path(), "origin.git", "main", 2);
+    let git_client = Git::new().allow_local(true);
+    let repo = git_client
+        .clone_repo(&request(bare.to_str().unwrap(), tmp.path().join("work/repo"), "Links"))
+        .await
+        .unwrap();
+
+    // `.git/config` pointing at a host file: the host replaces the link, never the file.
+    let host_file = tmp.path().join("host-file");
+    std::fs::write(&host_file, "precious\n").unwrap();
+    let config = repo.dir.join(".git/config");
+    std::fs::remove_file(&config).unwrap();
+    std::os::unix::fs::symlink(&host_file, &config).unwrap();
+    std::fs::write(repo.dir.join("new.txt"), "new\n").unwrap();
+    assert!(git_client
+        .commit_all(&repo, "with a planted link", &author())
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(std::fs::read_to_string(&host_file).unwrap(), "precious\n");
+    assert!(!std::fs::symlink_metadata(&config).unwrap().file_type().is_symlink());
+
+    // The repository itself swapped for a link to another repository on the host.
+    let other = tmp.path().join("other");
+    git(tmp.path(), &["init", "--quiet", "other"]);
+    std::fs::write(other.join("theirs.txt"), "not yours\n").unwrap();
+    std::fs::rename(&repo.dir, tmp.path().join("moved")).unwrap();
+    std::os::unix::fs::symlink(&other, &repo.dir).unwrap();
+    let err = git_client.commit_all(&repo, "steered", &author()).await.unwrap_err();
+    assert!(matches!(err, GitError::UnsafeRepository { .. }), "{err}");
+    assert!(git(&other, &["status", "--porcelain"]).contains("?? theirs.txt"), "untouched");
+}
+
+#[tokio::test]
+async fn queries_work_on_a_workspace_another_uid_owns_and_ignore_its_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = bare_repo(tmp.path(), "origin.git", "main", 1);
+    let git_client = Git::new().allow_local(true);
+    let repo = git_client
+        .clone_repo(&request(bare.to_str().unwrap(), tmp.path().join("work/repo"), "Query"))
+        .await
+        .unwrap();
+    // The agent's config: an fsmonitor hook that leaves a mark when git runs it.
+    let mark = tmp.path().join("fsmonitor-ran");
+    let hook = tmp.path().join("hook.sh");
+    std::fs::write(&hook, format!("#!/bin/sh\ntouch {}\n", mark.display())).unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let config = repo.dir.join(".git/config");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!("[core]\n\tfsmonitor = {}\n", hook.display()));
+    std::fs::write(&config, text).unwrap();
+    // Owned by another uid, as a sandbox's workspace is.
+    let chown = std::process::Command::new("chown")
+        .args(["-R", "200999:200999"])
+        .arg(&repo.dir)
+        .status()
+        .unwrap();
+    assert!(chown.success());
+
+    let plain = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(&repo.dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&plain.stderr).contains("dubious ownership"),
+        "plain git refuses the tree: {plain:?}"
+    );
+    let head = git_client.head(&repo.dir).await.unwrap().expect("a HEAD");
+    assert_eq!(Some(head.clone()), repo.base_commit);
+    let files = git_client.query(&repo.dir, &["ls-files", "-z"]).await.unwrap();
+    assert!(String::from_utf8_lossy(&files).contains("README.md"));
+    git_client.query(&repo.dir, &["status", "--porcelain"]).await.unwrap();
+    assert!(!mark.exists(), "the workspace's fsmonitor ran on the host");
+    // ...which a plain git that trusted the tree would have run.
+    let trusting = std::process::Command::new("git")
+        .args(["-c", "safe.directory=*", "status", "--porcelain"])
+        .current_dir(&repo.dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(trusting.status.success(), "{trusting:?}");
+    assert!(mark.exists(), "the probe is meaningful: plain git runs the hook");
+}

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use drydock_sandbox::conformance::{run, sh};
-use drydock_sandbox::{ExecRequest, FileRoot, Limits, Sandbox, SandboxSpec};
+use drydock_sandbox::{ExecRequest, FileRoot, Limits, NetworkMode, Sandbox, SandboxSpec};
 
 use crate::common::local_sandbox;
 
@@ -86,10 +86,10 @@ async fn host_processes_are_invisible() {
 async fn network_can_be_switched_off() {
     let root = tempfile::tempdir().unwrap();
     let sandbox = local_sandbox(root.path()).await;
-    let mut spec = SandboxSpec::new("net-off");
-    spec.network = false;
-    let off = sandbox.create(spec).await.unwrap();
-    let on = sandbox.create(SandboxSpec::new("net-on")).await.unwrap();
+    let off = sandbox.create(SandboxSpec::new("net-off")).await.unwrap();
+    let mut spec = SandboxSpec::new("net-on");
+    spec.network = NetworkMode::Host;
+    let on = sandbox.create(spec).await.unwrap();
     let interfaces = "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort";
     let (_, out) = sh(&sandbox, &off, interfaces).await;
     assert_eq!(out, ["lo"]);

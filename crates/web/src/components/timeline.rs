@@ -103,6 +103,7 @@ pub fn is_error(body: &EventBody) -> bool {
         }
         EventBody::ToolResult { ok, .. } => !ok,
         EventBody::Status { status, .. } => *status == shared::tasks::TaskStatus::Error,
+        EventBody::Network { allowed, .. } => !allowed,
         _ => false,
     }
 }
@@ -131,6 +132,7 @@ pub fn event_text(e: &TaskEvent) -> String {
         }
         EventBody::Session { session_id } => format!("session {session_id}"),
         EventBody::Error { message } => format!("error: {message}"),
+        EventBody::Network { .. } => network_text(&e.body),
         EventBody::Raw { line, .. } => line.clone(),
     };
     format!("#{} {}", e.seq, body.trim_end())
@@ -211,8 +213,21 @@ fn row_body(e: &TaskEvent) -> Html {
             html! { <span class="muted">{ format!("Session {session_id}") }</span> }
         }
         EventBody::Error { message } => html! { <strong>{ message }</strong> },
+        EventBody::Network { .. } => html! { <span class="muted">{ network_text(&e.body) }</span> },
         EventBody::Raw { line, .. } => html! { <code class="raw">{ line }</code> },
     }
+}
+
+/// "network api.anthropic.com:443 (anthropic) allowed, 1200 B up, 5400 B down" and the like.
+fn network_text(body: &EventBody) -> String {
+    let EventBody::Network { host, port, allowed, reason, route, bytes_up, bytes_down, .. } = body
+    else {
+        return String::new();
+    };
+    let route = route.as_ref().map(|r| format!(" ({r})")).unwrap_or_default();
+    let verdict = if *allowed { "allowed" } else { "refused" };
+    let reason = reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default();
+    format!("network {host}:{port}{route} {verdict}{reason}, {bytes_up} B up, {bytes_down} B down")
 }
 
 /// Props of [`Timeline`].

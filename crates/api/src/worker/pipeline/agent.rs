@@ -4,10 +4,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use sandbox::agents::{self, AgentParser, AgentRun, AgentStrategy, Outcome, Secret};
+use sandbox::agents::{self, AgentParser, AgentRun, AgentStrategy, Outcome};
 use sandbox::{ExecRequest, FileRoot, StopReason};
 use shared::events::EventBody;
 
+use super::egress::AgentCredentials;
 use super::provision::Provisioned;
 use super::stream::{self, Streamed};
 use super::{Turn, OVERRIDES};
@@ -17,8 +18,9 @@ use crate::worker::error::RunError;
 pub(crate) async fn run(
     turn: &Turn<'_>,
     sandbox: &Provisioned,
-    (key, base_url): (Secret, Option<String>),
+    credentials: AgentCredentials,
 ) -> Result<Option<String>, RunError> {
+    let AgentCredentials { key: (key, base_url), mcp_servers } = credentials;
     let task = &turn.job.task;
     let strategy = turn.inputs.strategy;
     let version = ensure_installed(turn, strategy).await?;
@@ -34,7 +36,7 @@ pub(crate) async fn run(
     run.model = task.model.clone();
     run.base_url = base_url;
     run.resume_session = resume;
-    run.mcp_servers = turn.inputs.mcp_servers.clone();
+    run.mcp_servers = mcp_servers;
     if !run.mcp_servers.is_empty() {
         let names: Vec<&str> = run.mcp_servers.iter().map(|s| s.name.as_str()).collect();
         turn.run.log(format!("MCP servers: {}", names.join(", ")));
@@ -85,7 +87,13 @@ fn verdict(turn: &Turn<'_>, streamed: Streamed) -> Result<Option<String>, RunErr
     if turn.run.is_cancelled() {
         return Err(RunError::user("stopped"));
     }
-    let Streamed { exec, parser, killed } = streamed;
+    let Streamed { exec, parser, killed, over_budget } = streamed;
+    if over_budget {
+        return Err(RunError::user(format!(
+            "The agent printed more than the {} MiB of output a run may have, and was stopped.",
+            turn.ctx.settings.tasks.max_output_mb
+        )));
+    }
     match exec.stopped {
         Some(StopReason::Timeout) => {
             return Err(RunError::user(format!(

@@ -2,7 +2,8 @@
 //!
 //! 1. [`provision`]: open the task's kept-alive sandbox or create a fresh one;
 //! 2. [`checkout`]: clone onto the task branch (first run, or a follow-up in a fresh sandbox);
-//! 3. [`install`]: install dependencies by lockfile, when the task asks for it;
+//! 3. [`install`]: install dependencies by lockfile, when the task asks for it (a brokered
+//!    sandbox's egress proxy, [`egress`], serves from here until the agent is done);
 //! 4. [`agent`]: run the agent CLI, its output streamed as events by [`stream`];
 //! 5. [`publish`]: commit, push, and open the pull request when the task asked for one.
 //!
@@ -11,6 +12,7 @@
 
 mod agent;
 mod checkout;
+mod egress;
 mod install;
 mod naming;
 pub mod provision;
@@ -109,14 +111,22 @@ async fn stages(
     turn.run.stage(TaskStage::Provisioning).await;
     let sandbox = provision::provision(turn).await?;
     *sandbox_slot = Some(sandbox.handle.clone());
-    let repo = checkout::checkout(turn, &sandbox, &title).await?;
-    if !sandbox.reused && turn.job.task.install_dependencies {
-        install::install(turn, &sandbox).await?;
+    let (credentials, proxy) = egress::start(turn, &sandbox, key).await?;
+    let commands = async {
+        let repo = checkout::checkout(turn, &sandbox, &title).await?;
+        if !sandbox.reused && turn.job.task.install_dependencies {
+            install::install(turn, &sandbox).await?;
+        }
+        let start_head = turn.git().head(&repo.dir).await?;
+        turn.run.stage(TaskStage::RunningAgent).await;
+        let message = agent::run(turn, &sandbox, credentials).await?;
+        Ok::<_, RunError>((repo, start_head, message))
     }
-    let start_head = turn.git().head(&repo.dir).await?;
-
-    turn.run.stage(TaskStage::RunningAgent).await;
-    let message = agent::run(turn, &sandbox, key).await?;
+    .await;
+    if let Some(proxy) = proxy {
+        proxy.stop(turn).await;
+    }
+    let (repo, start_head, message) = commands?;
     if turn.run.is_cancelled() {
         return Err(RunError::user("stopped"));
     }

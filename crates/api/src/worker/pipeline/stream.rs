@@ -2,6 +2,11 @@
 //! makes of it. The session id is recorded as soon as it is seen, a stop request kills the
 //! sandbox's processes at once, and a CLI that lingers after its final result is stopped after
 //! a short grace.
+//!
+//! Output is bounded twice. Every few MiB the loop waits until the queued events are committed,
+//! so a flood is read only as fast as the database takes it (and the sandbox's pipe, then the
+//! agent, wait meanwhile) instead of piling up in memory; and past `tasks.max_output_mb` the run
+//! is stopped with an error that says so.
 
 use std::time::Duration;
 
@@ -20,7 +25,12 @@ pub(crate) struct Streamed {
     pub parser: Box<dyn AgentParser>,
     /// Drydock killed it (stop request, or lingering after its result).
     pub killed: bool,
+    /// It printed more than its output budget and was stopped for it.
+    pub over_budget: bool,
 }
+
+/// Queued output after which the loop waits for the event writer to catch up.
+const BACKLOG_BYTES: u64 = 4 << 20;
 
 pub(crate) async fn run(
     turn: &Turn<'_>,
@@ -36,6 +46,9 @@ pub(crate) async fn run(
     let grace = Duration::from_secs(turn.ctx.settings.tasks.agent_exit_grace_secs);
     let mut result_deadline: Option<Instant> = None;
     let mut killed = false;
+    let mut over_budget = false;
+    let budget = turn.ctx.settings.tasks.max_output_mb.saturating_mul(1 << 20);
+    let (mut printed, mut backlog) = (0u64, 0u64);
     let mut session_recorded = false;
     let feed = |line: OutputLine, parser: &mut Box<dyn AgentParser>| {
         run.event(EventBody::Raw { stream: line.stream, line: line.line.clone() });
@@ -47,7 +60,29 @@ pub(crate) async fn run(
         tokio::select! {
             res = &mut exec => break res.map_err(RunError::internally("running the agent"))?,
             Some(line) = rx.recv() => {
+                if over_budget {
+                    // Drained and dropped: the sandbox must not block on a full sink while
+                    // its processes are being killed.
+                    continue;
+                }
+                let size = line.line.len() as u64 + 1;
+                printed += size;
+                backlog += size;
+                if printed > budget {
+                    over_budget = true;
+                    killed = true;
+                    run.event(EventBody::Log {
+                        level: LogLevel::Error,
+                        message: format!("The agent printed more than {} MiB; stopping it.", budget >> 20),
+                    });
+                    kill(backend, handle);
+                    continue;
+                }
                 feed(line, &mut parser);
+                if backlog > BACKLOG_BYTES {
+                    run.flush().await;
+                    backlog = 0;
+                }
                 if !session_recorded {
                     if let Some(id) = parser.session_id() {
                         run.set_session(id).await;
@@ -61,7 +96,7 @@ pub(crate) async fn run(
             _ = run.cancelled(), if !killed => {
                 run.log("Stopping the agent");
                 killed = true;
-                let _ = backend.kill(handle).await;
+                kill(backend, handle);
             }
             _ = sleep_until(result_deadline), if !killed => {
                 run.event(EventBody::Log {
@@ -69,12 +104,14 @@ pub(crate) async fn run(
                     message: format!("The agent kept running {}s after its result; stopping it.", grace.as_secs()),
                 });
                 killed = true;
-                let _ = backend.kill(handle).await;
+                kill(backend, handle);
             }
         }
     };
     while let Ok(line) = rx.try_recv() {
-        feed(line, &mut parser);
+        if !over_budget {
+            feed(line, &mut parser);
+        }
     }
     for event in parser.finish() {
         run.event(event);
@@ -84,7 +121,19 @@ pub(crate) async fn run(
             run.set_session(id).await;
         }
     }
-    Ok(Streamed { exec, parser, killed })
+    Ok(Streamed { exec, parser, killed, over_budget })
+}
+
+/// Stops the sandbox's processes from another task: `exec` must keep being polled meanwhile,
+/// since it is what reaps the processes and so ends each grace period as soon as they exit.
+/// (Awaiting the kill here instead held every stop for the whole escalation, 2.5 s.)
+fn kill(backend: &crate::sandboxes::Backend, handle: &SandboxHandle) {
+    let (backend, handle) = (backend.clone(), handle.clone());
+    tokio::spawn(async move {
+        if let Err(e) = backend.kill(&handle).await {
+            tracing::warn!(sandbox = %handle.id, error = %e, "stopping the agent failed");
+        }
+    });
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
