@@ -261,18 +261,32 @@ async fn accept_loop(listener: UnixListener, state: Arc<State>, limit: Arc<Semap
 }
 
 async fn serve(stream: UnixStream, state: Arc<State>) {
+    serve_http(TokioIo::new(stream), state).await;
+}
+
+/// Serves HTTP/1 requests on `io`: a connection from the relay, or a tunnel a client opened to
+/// the proxy itself.
+pub(crate) async fn serve_http<I>(io: I, state: Arc<State>)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
     let service = hyper::service::service_fn(move |req| {
         let state = state.clone();
         async move { Ok::<_, Infallible>(dispatch(state, req).await) }
     });
     let _ = hyper::server::conn::http1::Builder::new()
-        .serve_connection(TokioIo::new(stream), service)
+        .serve_connection(io, service)
         .with_upgrades()
         .await;
 }
 
 async fn dispatch(state: Arc<State>, req: Request<Incoming>) -> Response<ProxyBody> {
     if req.method() == Method::CONNECT {
+        // Clients that send everything through HTTP(S)_PROXY, ignoring NO_PROXY (Qwen Code's
+        // fetch), tunnel to the broker itself: serve the tunnel as one more connection.
+        if req.uri().authority().is_some_and(|a| state.is_self(a)) {
+            return tunnel::connect_self(&state, req);
+        }
         return tunnel::connect(&state, req).await;
     }
     match req.uri().authority() {

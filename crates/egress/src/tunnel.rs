@@ -52,6 +52,19 @@ pub(crate) async fn connect(state: &Arc<State>, mut req: Request<Incoming>) -> R
     Response::new(Empty::new().map_err(|never| match never {}).boxed())
 }
 
+/// Answers a CONNECT to the proxy's own address inside the sandbox: the tunnel carries plain
+/// HTTP to the broker, served like any connection from the relay.
+pub(crate) fn connect_self(state: &Arc<State>, mut req: Request<Incoming>) -> Response<ProxyBody> {
+    let upgrade = hyper::upgrade::on(&mut req);
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Ok(upgraded) = upgrade.await {
+            Box::pin(crate::proxy::serve_http(upgraded, state)).await;
+        }
+    });
+    Response::new(Empty::new().map_err(|never| match never {}).boxed())
+}
+
 /// Forwards an absolute-form `http://` request to its origin and streams the answer back.
 pub(crate) async fn forward(state: &Arc<State>, req: Request<Incoming>) -> Response<ProxyBody> {
     let uri = req.uri().clone();

@@ -228,3 +228,38 @@ async fn shutting_down_removes_the_socket() {
     assert!(!socket.exists());
     assert!(tokio::net::UnixStream::connect(&socket).await.is_err());
 }
+
+/// Clients that send everything through `HTTP(S)_PROXY` and ignore `NO_PROXY` (Qwen Code)
+/// tunnel to the proxy's own address inside the sandbox; the tunnel reaches the broker.
+#[tokio::test]
+async fn a_tunnel_to_the_proxy_itself_reaches_the_broker() {
+    use hyper_util::rt::TokioIo;
+
+    let upstream = Upstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("egress.sock");
+    let (tx, _events) = tokio::sync::mpsc::channel(64);
+    let allow = [format!("127.0.0.1:{}", upstream.port())];
+    let policy = drydock_egress::Policy::from_config::<String>(&[], &allow).unwrap();
+    let mut config = drydock_egress::ProxyConfig::new(&socket, policy, tx);
+    config.routes = vec![anthropic(&upstream)];
+    config.sandbox_port = Some(3128);
+    let _proxy = drydock_egress::Proxy::start(config).await.unwrap();
+
+    let connect = request("CONNECT", "127.0.0.1:3128").body(empty()).unwrap();
+    let res = send(&socket, connect).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let tunnel = hyper::upgrade::on(res).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(TokioIo::new(TokioIo::new(tunnel))).await.unwrap();
+    tokio::spawn(conn);
+    let req = request("POST", "/anthropic/v1/echo")
+        .header("host", "127.0.0.1:3128")
+        .header("x-api-key", PLACEHOLDER)
+        .body(empty())
+        .unwrap();
+    let res = sender.send_request(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(body_text(res).await, format!("you sent {PLACEHOLDER}"));
+    assert_eq!(upstream.requests()[0].headers["x-api-key"], REAL_KEY);
+}
