@@ -79,7 +79,7 @@ const CODEX: Cli =
 const GEMINI: Cli =
     Cli { agent: "gemini", provider: "gemini", model: "gemini-2.5-pro", v1: false, brokered: true };
 const OPENCODE: Cli =
-    Cli { agent: "opencode", provider: "openai", model: "fake-model", v1: true, brokered: true };
+    Cli { agent: "opencode", provider: "openai", model: "fake-model", v1: true, brokered: false };
 const QWEN: Cli =
     Cli { agent: "qwen", provider: "openai", model: "fake-model", v1: true, brokered: true };
 const COPILOT: Cli = Cli {
