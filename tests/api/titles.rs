@@ -41,13 +41,21 @@ async fn run_task(app: &TestApp, token: &str, repo: &BareRepo, prompt: &str) -> 
 
 #[actix_web::test]
 async fn title_branch_and_commit_message_come_from_the_owners_key() {
-    let app = TestApp::with_workers(1, "[tasks]\ngenerate_names = true\n").await;
-    let (token, key) = app.agent_user("namer").await;
     let fake = FakeModel::start_default().unwrap();
+    let other_fake = FakeModel::start_default().unwrap();
+    let app = TestApp::with_workers(
+        1,
+        &format!(
+            "[tasks]\ngenerate_names = true\negress_allow = [\"127.0.0.1:{}\", \"127.0.0.1:{}\"]\n",
+            fake.port(),
+            other_fake.port()
+        ),
+    )
+    .await;
+    let (token, key) = app.agent_user("namer").await;
     put_key(&app, &token, "anthropic", &key, &fake.base_url()).await;
     // Another user with their own fake: never used for this user's task.
     let (other_token, other_key) = app.agent_user("bystander").await;
-    let other_fake = FakeModel::start_default().unwrap();
     put_key(&app, &other_token, "anthropic", &other_key, &other_fake.base_url()).await;
 
     let repo = BareRepo::new();
@@ -87,9 +95,16 @@ async fn title_branch_and_commit_message_come_from_the_owners_key() {
 
 #[actix_web::test]
 async fn a_run_that_changes_nothing_spends_no_commit_call() {
-    let app = TestApp::with_workers(1, "[tasks]\ngenerate_names = true\n").await;
-    let (token, key) = app.agent_user("idle").await;
     let fake = FakeModel::start_default().unwrap();
+    let app = TestApp::with_workers(
+        1,
+        &format!(
+            "[tasks]\ngenerate_names = true\negress_allow = [\"127.0.0.1:{}\"]\n",
+            fake.port()
+        ),
+    )
+    .await;
+    let (token, key) = app.agent_user("idle").await;
     put_key(&app, &token, "anthropic", &key, &fake.base_url()).await;
     let repo = BareRepo::new();
     let done = run_task(&app, &token, &repo, "Just read the code and change nothing").await;
@@ -103,11 +118,16 @@ async fn a_run_that_changes_nothing_spends_no_commit_call() {
 
 #[actix_web::test]
 async fn a_failing_or_unreachable_model_falls_back_to_the_prompt() {
-    let app =
-        TestApp::with_workers(1, "[tasks]\ngeneration_timeout_ms = 3000\ngenerate_names = true\n")
-            .await;
-    let (token, key) = app.agent_user("fallback").await;
     let fake = FakeModel::start_default().unwrap();
+    let app = TestApp::with_workers(
+        1,
+        &format!(
+            "[tasks]\ngeneration_timeout_ms = 3000\ngenerate_names = true\negress_allow = [\"127.0.0.1:{}\"]\n",
+            fake.port()
+        ),
+    )
+    .await;
+    let (token, key) = app.agent_user("fallback").await;
     put_key(&app, &token, "anthropic", &key, &fake.base_url()).await;
     let repo = BareRepo::new();
 
@@ -130,8 +150,11 @@ async fn a_failing_or_unreachable_model_falls_back_to_the_prompt() {
         "{text}"
     );
 
-    // Nothing listens at the base URL.
-    put_key(&app, &token, "anthropic", &key, "http://127.0.0.1:9").await;
+    // A base URL on the server's own loopback that the operator did not allow: the server
+    // refuses to call it (no request forgery through a key's base URL), whatever listens there.
+    let before = fake.requests().len();
+    let ssrf = FakeModel::start_default().unwrap();
+    put_key(&app, &token, "anthropic", &key, &ssrf.base_url()).await;
     let started = std::time::Instant::now();
     let done = run_task(&app, &token, &repo, "Fix the README [[write:README.md=fixed]]").await;
     assert!(started.elapsed() < Duration::from_secs(30));
@@ -139,16 +162,27 @@ async fn a_failing_or_unreachable_model_falls_back_to_the_prompt() {
     assert!(done["branch_name"].as_str().unwrap().starts_with("drydock/fix-the-readme"), "{done}");
     let text =
         serde_json::to_string(&app.events(&token, done["id"].as_str().unwrap()).await).unwrap();
-    assert!(text.contains("unreachable"), "{text}");
+    assert!(text.contains("is not one Drydock calls"), "{text}");
+    assert!(
+        ssrf.requests().is_empty(),
+        "the server called a loopback address: {:#?}",
+        ssrf.requests()
+    );
+    assert_eq!(fake.requests().len(), before);
 }
 
 #[actix_web::test]
 async fn a_stalled_model_call_times_out_quickly() {
-    let app =
-        TestApp::with_workers(1, "[tasks]\ngeneration_timeout_ms = 1000\ngenerate_names = true\n")
-            .await;
-    let (token, key) = app.agent_user("slowpoke").await;
     let fake = FakeModel::start_default().unwrap();
+    let app = TestApp::with_workers(
+        1,
+        &format!(
+            "[tasks]\ngeneration_timeout_ms = 1000\ngenerate_names = true\negress_allow = [\"127.0.0.1:{}\"]\n",
+            fake.port()
+        ),
+    )
+    .await;
+    let (token, key) = app.agent_user("slowpoke").await;
     put_key(&app, &token, "anthropic", &key, &fake.base_url()).await;
     let repo = BareRepo::new();
     // The fake stalls every answer for 30 s (tool-less ones included).
@@ -178,12 +212,13 @@ async fn every_provider_speaks_its_own_api() {
     let app = TestApp::spawn().await;
     let fake = FakeModel::start_default().unwrap();
     let secrets = SecretBox::from_config(app.settings.master_key.as_ref().unwrap(), &[]).unwrap();
+    let allow = format!("127.0.0.1:{}", fake.port());
     let namer_for = |user| {
-        let (pool, secrets) = (app.pool.clone(), secrets.clone());
+        let (pool, secrets, allow) = (app.pool.clone(), secrets.clone(), allow.clone());
         async move {
             let mut conn = pool.get().await.unwrap();
             let keys = drydock_api::keys::opened::load(&mut conn, &secrets, user).await.unwrap();
-            Namer::new(keys, Duration::from_secs(5), true)
+            Namer::new(keys, std::slice::from_ref(&allow), Duration::from_secs(5), true)
         }
     };
     let base = fake.base_url();

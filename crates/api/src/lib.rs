@@ -16,6 +16,7 @@ pub mod github;
 pub mod keys;
 pub mod openapi;
 pub mod ops;
+pub mod outbound;
 pub mod proxy;
 pub mod request_id;
 pub mod request_span;

@@ -42,7 +42,7 @@ fn model_for(provider: KeyProvider) -> &'static str {
 #[derive(Clone)]
 pub struct Namer {
     keys: Vec<OpenedKey>,
-    http: reqwest::Client,
+    outbound: crate::outbound::Outbound,
     timeout: Duration,
     enabled: bool,
 }
@@ -62,15 +62,17 @@ pub enum Generated {
 }
 
 impl Namer {
-    /// A namer over the owner's opened keys; `enabled = false` always falls back.
-    pub fn new(keys: Vec<OpenedKey>, timeout: Duration, enabled: bool) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
-        Self { keys, http, timeout, enabled }
+    /// A namer over the owner's opened keys; `enabled = false` always falls back. Calls go
+    /// only to public addresses, or to the exact `host:port` entries of `egress_allow` (a key's
+    /// base URL is the user's to choose).
+    pub fn new(
+        keys: Vec<OpenedKey>,
+        egress_allow: &[String],
+        timeout: Duration,
+        enabled: bool,
+    ) -> Self {
+        let outbound = crate::outbound::Outbound::new(egress_allow, timeout);
+        Self { keys, outbound, timeout, enabled }
     }
 
     /// A title for a task from its prompt.
@@ -148,11 +150,25 @@ impl Namer {
     async fn call(&self, key: &OpenedKey, system: &str, input: &str) -> Result<String, String> {
         let model = model_for(key.provider);
         let base = key.base_url.as_deref().map(|u| u.trim_end_matches('/').to_owned());
+        let provider = key.provider.as_str();
+        let url = match key.provider {
+            KeyProvider::Anthropic => {
+                format!("{}/v1/messages", base.as_deref().unwrap_or("https://api.anthropic.com"))
+            }
+            KeyProvider::Gemini => format!(
+                "{}/v1beta/models/{model}:generateContent",
+                base.as_deref().unwrap_or("https://generativelanguage.googleapis.com")
+            ),
+            _ => format!(
+                "{}/chat/completions",
+                base.as_deref().unwrap_or("https://api.openai.com/v1")
+            ),
+        };
+        let http =
+            self.outbound.client_for(&url).map_err(|e| format!("the {provider} API: {e}"))?;
         let request = match key.provider {
             KeyProvider::Anthropic => {
-                let base = base.unwrap_or_else(|| "https://api.anthropic.com".into());
-                self.http
-                    .post(format!("{base}/v1/messages"))
+                http.post(&url)
                     .header("x-api-key", key.value.expose())
                     .header("anthropic-version", "2023-06-01")
                     .json(&json!({
@@ -161,10 +177,7 @@ impl Namer {
                     }))
             }
             KeyProvider::Gemini => {
-                let base =
-                    base.unwrap_or_else(|| "https://generativelanguage.googleapis.com".into());
-                self.http
-                    .post(format!("{base}/v1beta/models/{model}:generateContent"))
+                http.post(&url)
                     .header("x-goog-api-key", key.value.expose())
                     .json(&json!({
                         "systemInstruction": {"parts": [{"text": system}]},
@@ -173,8 +186,7 @@ impl Namer {
                     }))
             }
             _ => {
-                let base = base.unwrap_or_else(|| "https://api.openai.com/v1".into());
-                self.http.post(format!("{base}/chat/completions")).bearer_auth(key.value.expose()).json(&json!({
+                http.post(&url).bearer_auth(key.value.expose()).json(&json!({
                     "model": model,
                     "messages": [{"role": "system", "content": system}, {"role": "user", "content": input}],
                     "max_completion_tokens": 400,
@@ -182,7 +194,6 @@ impl Namer {
                 }))
             }
         };
-        let provider = key.provider.as_str();
         // Error texts never include the response body or the request: either could echo the key.
         let response = request.send().await.map_err(|e| {
             if e.is_timeout() {

@@ -11,6 +11,7 @@ fn namer(turn: &Turn<'_>) -> Namer {
     let tasks = &turn.ctx.settings.tasks;
     Namer::new(
         turn.inputs.keys.clone(),
+        &tasks.egress_allow,
         Duration::from_millis(tasks.generation_timeout_ms),
         tasks.generate_names,
     )
