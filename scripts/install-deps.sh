@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs whatever Drydock needs that is missing, and skips what is present:
-#   system packages: PostgreSQL server, bubblewrap, git, Node.js/npm, Chromium + chromedriver,
+#   system packages: PostgreSQL server, bubblewrap, git, curl, Node.js/npm, Chromium + chromedriver,
 #   the wasm32 target, trunk ~0.21, wasm-bindgen-cli at the version in Cargo.lock, cargo-nextest,
 #   and the OpenAPI validator (Python).
 # Usage: scripts/install-deps.sh [--web-only]
@@ -18,6 +18,9 @@ have bwrap || pkgs+=(bubblewrap)
 have node || pkgs+=(nodejs)
 have npm || pkgs+=(npm)
 have python3 || pkgs+=(python3)
+# The escape suites probe from inside sandboxes with curl and unshare (util-linux).
+have curl || pkgs+=(curl)
+have unshare || pkgs+=(util-linux)
 have pg_ctlcluster || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || pkgs+=(postgresql)
 have chromium || pkgs+=(chromium)
 have chromedriver || pkgs+=(chromium-driver)
