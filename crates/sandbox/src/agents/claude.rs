@@ -25,11 +25,24 @@ static SPEC: AgentSpec = AgentSpec {
     display_name: "Claude Code",
     package: Some("@anthropic-ai/claude-code"),
     version: "2.1.197",
-    binary: "node_modules/.bin/claude",
+    binary: NATIVE_BINARY,
     provider: KeyProvider::Anthropic,
     default_model: "sonnet",
     models: &["sonnet", "opus", "haiku", "claude-sonnet-4-5", "claude-opus-4-1"],
+    install_scripts: false,
 };
+
+/// The native binary from the platform package npm installed for this host. Claude Code's
+/// postinstall script only links it to `bin/claude.exe`; install scripts stay off, so Drydock
+/// runs it from where npm put it.
+#[cfg(all(target_arch = "aarch64", target_env = "musl"))]
+const NATIVE_BINARY: &str = "node_modules/@anthropic-ai/claude-code-linux-arm64-musl/claude";
+#[cfg(all(target_arch = "aarch64", not(target_env = "musl")))]
+const NATIVE_BINARY: &str = "node_modules/@anthropic-ai/claude-code-linux-arm64/claude";
+#[cfg(all(not(target_arch = "aarch64"), target_env = "musl"))]
+const NATIVE_BINARY: &str = "node_modules/@anthropic-ai/claude-code-linux-x64-musl/claude";
+#[cfg(all(not(target_arch = "aarch64"), not(target_env = "musl")))]
+const NATIVE_BINARY: &str = "node_modules/@anthropic-ai/claude-code-linux-x64/claude";
 
 const MCP_FILE: &str = ".drydock/claude-mcp.json";
 
@@ -326,7 +339,9 @@ mod tests {
             },
         });
         let inv = Claude.prepare(&run).unwrap();
-        assert_eq!(inv.argv[0], "/opt/drydock/tools/claude-2.1.197/node_modules/.bin/claude");
+        let install = SPEC.install_dir(Path::new("/opt/drydock/tools"));
+        assert_eq!(inv.argv[0], install.join(NATIVE_BINARY).to_str().unwrap());
+        assert!(install.to_str().unwrap().starts_with("/opt/drydock/tools/claude-2.1.197-"));
         assert_eq!(inv.argv[inv.argv.len() - 2..], ["--".to_string(), run.prompt.clone()]);
         assert!(inv.argv.windows(2).any(|w| w == ["--resume", "sess-1"]));
         assert!(inv

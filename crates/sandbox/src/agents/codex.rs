@@ -31,6 +31,7 @@ static SPEC: AgentSpec = AgentSpec {
     // A slug codex's bundled catalogue knows: unknown slugs lose the apply_patch tool.
     default_model: "gpt-5.5",
     models: &["gpt-5.5"],
+    install_scripts: false,
 };
 
 /// The Codex CLI strategy.

@@ -39,6 +39,7 @@ static SPEC: AgentSpec = AgentSpec {
     provider: KeyProvider::GithubCopilot,
     default_model: "claude-sonnet-4.5",
     models: &["claude-sonnet-4.5", "gpt-5", "gpt-4.1"],
+    install_scripts: false,
 };
 
 const MCP_FILE: &str = ".drydock/copilot-mcp.json";

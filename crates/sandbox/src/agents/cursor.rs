@@ -34,6 +34,7 @@ static SPEC: AgentSpec = AgentSpec {
     provider: KeyProvider::Cursor,
     default_model: "auto",
     models: &["auto", "sonnet-4.5", "gpt-5"],
+    install_scripts: false,
 };
 
 /// The Cursor CLI strategy.

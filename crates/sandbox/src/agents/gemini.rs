@@ -28,6 +28,7 @@ static SPEC: AgentSpec = AgentSpec {
     provider: KeyProvider::Gemini,
     default_model: "gemini-2.5-pro",
     models: &["gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite"],
+    install_scripts: false,
 };
 
 /// The Gemini CLI strategy.

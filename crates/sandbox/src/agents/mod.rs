@@ -23,6 +23,7 @@ mod copilot;
 mod cursor;
 mod gemini;
 mod install;
+pub mod lockfile;
 mod opencode;
 mod qwen;
 mod summary;
@@ -222,6 +223,10 @@ pub struct AgentSpec {
     pub default_model: &'static str,
     /// Models offered in the catalogue.
     pub models: &'static [&'static str],
+    /// Whether the package's npm lifecycle scripts must run at install. Off for every package
+    /// that works without them: an install script is code from the registry running with the
+    /// installer's rights.
+    pub install_scripts: bool,
 }
 
 impl AgentSpec {
@@ -237,9 +242,11 @@ impl AgentSpec {
         models
     }
 
-    /// `<tools>/<agent>-<version>`.
+    /// `<tools>/<agent>-<version>-<lock fingerprint>`: a new lockfile installs afresh.
     pub fn install_dir(&self, tools_dir: &Path) -> PathBuf {
-        tools_dir.join(format!("{}-{}", self.kind.as_str(), self.version))
+        let print =
+            lockfile::lockfile(self.kind).map(|lock| lock.fingerprint()).unwrap_or_default();
+        tools_dir.join(format!("{}-{}-{print}", self.kind.as_str(), self.version))
     }
 }
 

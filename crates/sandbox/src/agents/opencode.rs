@@ -18,15 +18,28 @@ use super::{
     ParseState,
 };
 
+/// The native binary from the platform package npm installed for this host; opencode's
+/// postinstall script would only link it to `bin/opencode.exe`, and install scripts stay off.
+/// On x64 the baseline build, which needs no AVX2 and so runs on every x64 CPU.
+#[cfg(all(target_arch = "aarch64", target_env = "musl"))]
+const NATIVE_BINARY: &str = "node_modules/opencode-linux-arm64-musl/bin/opencode";
+#[cfg(all(target_arch = "aarch64", not(target_env = "musl")))]
+const NATIVE_BINARY: &str = "node_modules/opencode-linux-arm64/bin/opencode";
+#[cfg(all(not(target_arch = "aarch64"), target_env = "musl"))]
+const NATIVE_BINARY: &str = "node_modules/opencode-linux-x64-baseline-musl/bin/opencode";
+#[cfg(all(not(target_arch = "aarch64"), not(target_env = "musl")))]
+const NATIVE_BINARY: &str = "node_modules/opencode-linux-x64-baseline/bin/opencode";
+
 static SPEC: AgentSpec = AgentSpec {
     kind: AgentKind::Opencode,
     display_name: "opencode",
     package: Some("opencode-ai"),
     version: "1.18.33",
-    binary: "node_modules/.bin/opencode",
+    binary: NATIVE_BINARY,
     provider: KeyProvider::Openai,
     default_model: "gpt-5.5",
     models: &["gpt-5.5", "gpt-4.1"],
+    install_scripts: false,
 };
 
 const CONFIG_FILE: &str = ".drydock/opencode.json";

@@ -24,6 +24,7 @@ static SPEC: AgentSpec = AgentSpec {
     provider: KeyProvider::Openai,
     default_model: "gpt-5.5",
     models: &["gpt-5.5", "qwen3-coder-plus"],
+    install_scripts: false,
 };
 
 /// The Qwen Code strategy.

@@ -26,7 +26,7 @@ mod cgroup;
 mod exec;
 mod identity;
 mod metadata;
-mod plan;
+pub(crate) mod plan;
 mod pre_exec;
 mod seccomp;
 mod signals;
@@ -836,7 +836,7 @@ fn set_mode(path: &Path, mode: u32) -> Result<()> {
 
 /// Resolves a program name against `PATH` once, so later spawns do not depend on the
 /// environment (which we clear for the child).
-fn find_program(program: &Path) -> Option<PathBuf> {
+pub(crate) fn find_program(program: &Path) -> Option<PathBuf> {
     if program.components().count() > 1 {
         return program.is_file().then(|| program.to_path_buf());
     }
