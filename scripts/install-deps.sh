@@ -2,7 +2,7 @@
 # Installs whatever Drydock needs that is missing, and skips what is present:
 #   system packages: PostgreSQL server, bubblewrap, git, curl, Node.js/npm, Chromium + chromedriver,
 #   the wasm32 target, trunk ~0.21, wasm-bindgen-cli at the version in Cargo.lock, cargo-nextest,
-#   and the OpenAPI validator (Python).
+#   the OpenAPI validator and schemathesis (Python; schemathesis in its own virtualenv).
 # Usage: scripts/install-deps.sh [--web-only]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,4 +59,18 @@ if ! python3 -c 'import openapi_spec_validator' 2>/dev/null; then
   log "installing openapi-spec-validator"
   python3 -m pip install --quiet openapi-spec-validator 2>/dev/null \
     || python3 -m pip install --quiet --break-system-packages openapi-spec-validator
+fi
+
+# --- Python: schemathesis, which fuzzes the API contract (scripts/fuzz-api.sh) -----------------
+schemathesis_version=4.32.5
+schemathesis_venv="$HOME/.cache/drydock/schemathesis"
+if ! "$schemathesis_venv/bin/schemathesis" --version 2>/dev/null | grep -q " $schemathesis_version\$"; then
+  log "installing schemathesis $schemathesis_version into $schemathesis_venv"
+  have_venv() { python3 -m venv --help >/dev/null 2>&1 && python3 -c 'import ensurepip' 2>/dev/null; }
+  if ! have_venv; then
+    sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
+  fi
+  rm -rf "$schemathesis_venv"
+  python3 -m venv "$schemathesis_venv"
+  "$schemathesis_venv/bin/pip" install --quiet "schemathesis==$schemathesis_version"
 fi

@@ -33,4 +33,9 @@ step "OpenAPI 3.1 validation"
 python3 -m openapi_spec_validator openapi.yaml
 
 step "tests"
-cargo nextest run --workspace --no-fail-fast
+status=0
+cargo nextest run --workspace --no-fail-fast || status=$?
+
+step "contract fuzzing (schemathesis against a real serve)"
+scripts/fuzz-api.sh target/debug/drydock || status=$?
+exit "$status"

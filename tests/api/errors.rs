@@ -73,3 +73,29 @@ async fn unknown_routes_are_problem_404s() {
     let body = json(res, 404).await;
     assert_eq!(body["detail"], drydock_api::error::NO_SUCH_ROUTE);
 }
+
+#[actix_web::test]
+async fn nul_characters_are_a_400_problem_not_a_server_error() {
+    // PostgreSQL cannot store U+0000; the schemathesis run found it as a 500 on token names.
+    let app = TestApp::spawn().await;
+    let (_, token) = app.user_with_token("nul").await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/me/tokens"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"name": "lap\u{0}top"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let body = json(res, 400).await;
+    spec::assert_valid("post", "/api/v1/me/tokens", 400, &body);
+    assert!(body["detail"].as_str().unwrap().contains("NUL"), "{body}");
+    assert!(body.get("request_id").is_none(), "a client error, not an internal one: {body}");
+    let list = json(
+        app.client.get(app.url("/api/v1/me/tokens")).bearer_auth(&token).send().await.unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "nothing was created");
+}

@@ -148,6 +148,16 @@ impl From<diesel::result::Error> for ApiError {
     fn from(err: diesel::result::Error) -> Self {
         match err {
             diesel::result::Error::NotFound => Self::NotFound,
+            // PostgreSQL cannot store U+0000 in text. Whatever field carried it (a JSON string's
+            // `\u0000`, a query's `%00`), it is the client's input, not a server fault.
+            diesel::result::Error::DatabaseError(_, ref info)
+                if info.message().starts_with("invalid byte sequence")
+                    && info.message().ends_with("0x00") =>
+            {
+                Self::BadRequest(
+                    "The request contains a NUL character (U+0000), which cannot be stored.".into(),
+                )
+            }
             other => Self::Internal(other.into()),
         }
     }

@@ -1,8 +1,9 @@
 //! The OpenAPI document, generated from the registered routes. `openapi.yaml` at the repository
 //! root is this document; a test regenerates it and fails when the committed file differs.
 
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::OpenApi;
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
 use utoipa::Modify;
 
 /// Static parts of the document: info, tags, security schemes.
@@ -61,7 +62,69 @@ pub fn document() -> OpenApi {
         .configure(crate::routes::all)
         .split_for_parts();
     api.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    describe_problems(&mut api);
     api
+}
+
+/// The media type of every error body (RFC 9457).
+const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Makes the document say what the server sends for errors: the handlers declare their error
+/// bodies as `Problem` schemas, which utoipa lists under `application/json`; they are
+/// `application/problem+json` on the wire. And every operation that takes input can meet input
+/// it cannot parse (a path segment that is no UUID, a query value of the wrong type, a body that
+/// is no JSON), which actix's extractors answer with 400.
+fn describe_problems(api: &mut OpenApi) {
+    for item in api.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+            &mut item.options,
+            &mut item.head,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            for response in operation.responses.responses.values_mut() {
+                let RefOr::T(response) = response else { continue };
+                let is_problem = response.content.get("application/json").is_some_and(|content| {
+                    matches!(&content.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/Problem"))
+                });
+                if is_problem {
+                    if let Some(content) = response.content.shift_remove("application/json") {
+                        response.content.insert(PROBLEM_JSON.to_owned(), content);
+                    }
+                }
+            }
+            if !takes_input(operation) {
+                continue;
+            }
+            for (status, description) in [
+                ("400", "The path, query or body could not be read"),
+                ("422", "A value is not acceptable; `errors` names each field and the reason"),
+            ] {
+                if operation.responses.responses.contains_key(status) {
+                    continue;
+                }
+                let problem = ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        PROBLEM_JSON,
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("Problem")))
+                            .build(),
+                    )
+                    .build();
+                operation.responses.responses.insert(status.to_owned(), RefOr::T(problem));
+            }
+        }
+    }
+}
+
+fn takes_input(operation: &Operation) -> bool {
+    operation.request_body.is_some() || operation.parameters.as_ref().is_some_and(|p| !p.is_empty())
 }
 
 /// The document as YAML, as committed in `openapi.yaml`.
