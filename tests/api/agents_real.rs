@@ -60,35 +60,16 @@ struct Cli {
     model: &'static str,
     /// Whether the key's base URL takes the `/v1` suffix (OpenAI-style APIs).
     v1: bool,
-    /// Run it with `brokered` network (the default). Copilot and opencode run with `host` for
-    /// now: reading Copilot's brokered run's events fails (the connection closes mid-answer),
-    /// and opencode's stalled-call stop case died by a signal after 20 s once under load; both
-    /// not yet understood (see the note on the sandbox-boundary issue).
-    brokered: bool,
 }
 
-const CLAUDE: Cli = Cli {
-    agent: "claude",
-    provider: "anthropic",
-    model: "claude-sonnet-4-5",
-    v1: false,
-    brokered: true,
-};
-const CODEX: Cli =
-    Cli { agent: "codex", provider: "openai", model: "gpt-5.5", v1: true, brokered: true };
-const GEMINI: Cli =
-    Cli { agent: "gemini", provider: "gemini", model: "gemini-2.5-pro", v1: false, brokered: true };
-const OPENCODE: Cli =
-    Cli { agent: "opencode", provider: "openai", model: "fake-model", v1: true, brokered: false };
-const QWEN: Cli =
-    Cli { agent: "qwen", provider: "openai", model: "fake-model", v1: true, brokered: true };
-const COPILOT: Cli = Cli {
-    agent: "copilot",
-    provider: "github-copilot",
-    model: "gpt-4o",
-    v1: true,
-    brokered: false,
-};
+const CLAUDE: Cli =
+    Cli { agent: "claude", provider: "anthropic", model: "claude-sonnet-4-5", v1: false };
+const CODEX: Cli = Cli { agent: "codex", provider: "openai", model: "gpt-5.5", v1: true };
+const GEMINI: Cli = Cli { agent: "gemini", provider: "gemini", model: "gemini-2.5-pro", v1: false };
+const OPENCODE: Cli = Cli { agent: "opencode", provider: "openai", model: "fake-model", v1: true };
+const QWEN: Cli = Cli { agent: "qwen", provider: "openai", model: "fake-model", v1: true };
+const COPILOT: Cli =
+    Cli { agent: "copilot", provider: "github-copilot", model: "gpt-4o", v1: true };
 
 struct Env {
     app: TestApp,
@@ -112,8 +93,7 @@ impl Env {
         let app = TestApp::with_real_agents(
             2,
             &format!(
-                "[tasks]\ngeneration_timeout_ms = 2000\nagent_idle_timeout_secs = 120\nsandbox_network = \"{}\"\negress_allow = [\"127.0.0.1:{}\"]\n",
-                if cli.brokered { "brokered" } else { "host" },
+                "[tasks]\ngeneration_timeout_ms = 2000\nagent_idle_timeout_secs = 120\nsandbox_network = \"brokered\"\negress_allow = [\"127.0.0.1:{}\"]\n",
                 fake.port()
             ),
         )
@@ -294,15 +274,15 @@ async fn full_pipeline(cli: &'static Cli) {
     assert!(mcp_log.contains(&tag), "the connector's env did not reach the MCP server: {mcp_log}");
     // Brokered: the fake got the real key from the broker, and nothing the agent could read
     // holds it: its HOME, its workspace (config files, session files), and the events.
+    let (dir, key) = (app.settings.sandboxes_dir().join(&sandbox), env.key.clone());
+    let key_on_disk = tokio::task::spawn_blocking(move || contains_bytes(&dir, key.as_bytes()));
     assert!(
-        !cli.brokered
-            || !contains_bytes(&app.settings.sandboxes_dir().join(&sandbox), env.key.as_bytes()),
+        !key_on_disk.await.unwrap(),
         "{}: the real key is somewhere in the sandbox's files",
         cli.agent
     );
     assert!(
-        !cli.brokered
-            || events.iter().any(|e| e["kind"] == "network" && e["payload"]["allowed"] == true),
+        events.iter().any(|e| e["kind"] == "network" && e["payload"]["allowed"] == true),
         "{}: no brokered model call was recorded\n{dbg}",
         cli.agent
     );

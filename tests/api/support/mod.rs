@@ -174,6 +174,10 @@ pub fn client(cookies: bool) -> Client {
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(cookies)
         .timeout(Duration::from_secs(30))
+        // Below the server's keep-alive (5 s): a pooled connection idle longer may be one the
+        // server is closing, and reusing it fails the request (`IncompleteMessage`). A test that
+        // blocks its runtime for a while (scanning a sandbox's files) would otherwise hit that.
+        .pool_idle_timeout(Duration::from_secs(2))
         .build()
         .expect("client")
 }
