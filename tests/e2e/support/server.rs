@@ -166,7 +166,8 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
-    fn cli(&self, args: &[&str], stdin: Option<&str>) -> String {
+    /// Runs a `drydock` operator command against this server's database; returns its stdout.
+    pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> String {
         let mut child = Command::new(&self.exe)
             .args(args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
