@@ -7,6 +7,7 @@ pub mod chat;
 pub mod diff;
 pub mod forms;
 pub mod markdown;
+pub mod network_summary;
 pub mod pr_panel;
 pub mod repo_picker;
 pub mod sidebar;

@@ -5,6 +5,7 @@ use yew::prelude::*;
 
 use crate::components::forms::{copy_text, target_value};
 use crate::components::markdown::Markdown;
+use crate::components::network_summary::NetworkSummary;
 use crate::components::status_badge::{stage_label, status_label};
 use crate::hooks::{StreamState, TaskEvents};
 
@@ -23,19 +24,22 @@ pub enum Filter {
     Progress,
     /// Errors, failed commands and failed tools.
     Errors,
+    /// Connections the sandbox made or was refused.
+    Network,
     /// Raw agent output.
     Raw,
 }
 
 impl Filter {
     /// All filters, in menu order.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::All,
         Self::Messages,
         Self::Tools,
         Self::Commands,
         Self::Progress,
         Self::Errors,
+        Self::Network,
         Self::Raw,
     ];
 
@@ -48,6 +52,7 @@ impl Filter {
             Self::Commands => "commands",
             Self::Progress => "progress",
             Self::Errors => "errors",
+            Self::Network => "network",
             Self::Raw => "raw",
         }
     }
@@ -74,6 +79,7 @@ impl Filter {
                     | EventBody::Usage { .. }
             ),
             Self::Errors => is_error(body),
+            Self::Network => matches!(body, EventBody::Network { .. }),
             Self::Raw => matches!(body, EventBody::Raw { .. }),
         }
     }
@@ -284,6 +290,7 @@ pub fn Timeline(props: &TimelineProps) -> Html {
                 </select>
                 <button class="btn small" data-testid="copy-timeline" onclick={copy}>{ "Copy" }</button>
             </div>
+            <NetworkSummary events={props.events.clone()} />
             <ol class="events" data-testid="events">
                 { rows }
             </ol>

@@ -97,6 +97,15 @@ pub fn draft_of(p: &ConnectorPreset) -> Draft {
     }
 }
 
+/// What a local (stdio) connector means for its secrets and its network (docs/egress.md).
+const IN_SANDBOX: &str = "A local connector runs inside the task's sandbox as the agent's child: \
+     its environment, secrets included, is visible to the agent, and it reaches only the hosts \
+     the operator allows (tasks.egress_allow). Prefer a remote connector for anything holding a \
+     credential.";
+/// What a remote connector means for its headers.
+const BROKERED: &str = "A remote connector is reached through Drydock's broker: the agent sees \
+     placeholders, and the broker adds the real header values on the way out.";
+
 /// The connectors section.
 #[component]
 pub fn Connectors() -> Html {
@@ -141,6 +150,11 @@ pub fn Connectors() -> Html {
                     { &c.name }
                 </label>
                 <span class="muted small">{ target_of(c) }</span>
+                if c.kind == ConnectorKind::Local {
+                    <span class="chip small" data-testid="connector-in-sandbox" title={IN_SANDBOX}>{ "runs in the sandbox" }</span>
+                } else {
+                    <span class="chip small" data-testid="connector-brokered" title={BROKERED}>{ "brokered" }</span>
+                }
                 <span class="spacer" />
                 <button class="btn small danger-text" data-testid="connector-delete" onclick={on_delete}>{ "Delete" }</button>
             </li>
@@ -243,6 +257,7 @@ fn ConnectorForm(props: &ConnectorFormProps) -> Html {
                 <input id="connector-target" required=true value={(*target).clone()} oninput={bind(&target)} />
                 <label for="connector-env">{ if remote { "Headers (KEY=value per line; stored encrypted)" } else { "Environment variables (KEY=value per line; stored encrypted)" } }</label>
                 <textarea id="connector-env" rows="3" value={(*env).clone()} oninput={bind(&env)} />
+                <p class="small muted" data-testid="connector-kind-note">{ if remote { BROKERED } else { IN_SANDBOX } }</p>
                 { maybe_error(&save.error) }
                 <button class="btn primary" type="submit" id="connector-save" data-testid="connector-save"
                         disabled={save.busy}>{ "Add connector" }</button>
