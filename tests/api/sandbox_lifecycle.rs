@@ -215,9 +215,12 @@ async fn extend_stays_within_the_keep_alive_limit() {
         assert!(problem["errors"]["minutes"].is_array(), "{problem}");
     }
     let problem =
-        expect_json(call(&app, &token, "POST", &path, Some(json!({"minutes": "x"}))).await, 400)
+        expect_json(call(&app, &token, "POST", &path, Some(json!({"minutes": "x"}))).await, 422)
             .await;
-    assert_eq!(problem["status"], 400);
+    assert!(problem["errors"]["body"].is_array(), "{problem}");
+    let unknown = call(&app, &token, "POST", &path, Some(json!({"until": 5}))).await;
+    let problem = expect_json(unknown, 422).await;
+    assert!(problem["errors"]["until"].is_array(), "unknown fields are refused: {problem}");
     let before = chrono::Utc::now();
     let view =
         expect_json(call(&app, &token, "POST", &path, Some(json!({"minutes": 5}))).await, 200)
@@ -310,7 +313,7 @@ async fn start_and_stop_refuse_while_a_run_is_active_or_before_a_branch() {
     app.wait_for(&token, &id, "the stop", finished).await;
 
     // A task stopped before it ever cloned has no branch to build from.
-    let idle = TestApp::spawn().await;
+    let idle = TestApp::with_workers(0, "").await;
     let (token, _) = idle.agent_user("early").await;
     let task = idle
         .create_task(
