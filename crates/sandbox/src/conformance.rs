@@ -289,7 +289,9 @@ pub async fn activity_is_seen(sandbox: &dyn Sandbox) {
     ok(outcome, "exec");
     assert!(busy.busy && busy.commands == 1, "{busy:?}");
     assert!(refused, "hold_idle succeeded while a command ran");
-    let hold = ok(sandbox.hold_idle(&handle).await, "hold when idle").expect("idle");
+    let Some(hold) = ok(sandbox.hold_idle(&handle).await, "hold when idle") else {
+        panic!("hold_idle refused an idle sandbox");
+    };
     let (tx, _rx) = mpsc::channel(16);
     let mut waiting = Box::pin(sandbox.exec(&handle, ExecRequest::new(["true"]), tx));
     let early = tokio::time::timeout(Duration::from_millis(300), &mut waiting).await;
