@@ -12,6 +12,8 @@ use crate::db::schema::tasks;
 /// A task's live-sandbox columns.
 #[derive(Debug, Clone, Queryable)]
 pub struct StartState {
+    /// The task's sandbox, read with the rest (a start may record it at any moment).
+    pub sandbox_id: Option<String>,
     /// When a start in progress began.
     pub starting_at: Option<DateTime<Utc>>,
     /// Why the last start failed.
@@ -22,7 +24,7 @@ pub struct StartState {
 pub async fn start_state(conn: &mut AsyncPgConnection, task_id: Uuid) -> QueryResult<StartState> {
     tasks::table
         .find(task_id)
-        .select((tasks::sandbox_starting_at, tasks::sandbox_error))
+        .select((tasks::sandbox_id, tasks::sandbox_starting_at, tasks::sandbox_error))
         .first(conn)
         .await
 }

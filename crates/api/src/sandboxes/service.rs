@@ -93,7 +93,13 @@ pub async fn status(state: &AppState, task: &TaskRow) -> ApiResult<TaskSandbox> 
         // Filled by the dev-server feature.
         dev_server: None,
     };
-    if let Some(handle) = live_handle(state, task).await? {
+    // One read of the sandbox and the start marker: a start finishing in between must not look
+    // like neither.
+    let mut conn = state.conn().await?;
+    let start = model::start_state(&mut conn, task.id).await?;
+    drop(conn);
+    let current = TaskRow { sandbox_id: start.sandbox_id.clone(), ..task.clone() };
+    if let Some(handle) = live_handle(state, &current).await? {
         let status = backend_status(state, &handle).await?;
         view.state = SandboxState::Running;
         view.started_at = Some(status.created_at);
@@ -102,8 +108,6 @@ pub async fn status(state: &AppState, task: &TaskRow) -> ApiResult<TaskSandbox> 
         view.usage = Some(usage(&status));
         return Ok(view);
     }
-    let mut conn = state.conn().await?;
-    let start = model::start_state(&mut conn, task.id).await?;
     match starting_fresh(start.starting_at) {
         Some(true) => view.state = SandboxState::Starting,
         Some(false) => {

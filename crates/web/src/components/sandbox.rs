@@ -199,3 +199,54 @@ fn line(
         </>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use shared::events::TaskEvent;
+
+    use super::*;
+
+    fn event(seq: i64, body: EventBody) -> TaskEvent {
+        TaskEvent { seq, at: Utc.timestamp_opt(1_000, 0).unwrap(), body }
+    }
+
+    #[test]
+    fn time_left_reads_minutes_seconds_and_expired() {
+        let at = Utc.timestamp_opt(10_000, 0).unwrap();
+        assert_eq!(time_left(at, 10_000_000.0), "expired");
+        assert_eq!(time_left(at, 9_955_000.0), "45 s left");
+        assert_eq!(time_left(at, 9_280_000.0), "12 min left");
+    }
+
+    #[test]
+    fn a_warning_shows_until_answered_or_past() {
+        let deadline = Utc.timestamp_opt(2_000, 0).unwrap();
+        let warn = event(
+            1,
+            EventBody::Warning {
+                warning: WarningKind::SandboxExpiry,
+                deadline,
+                message: "soon".into(),
+            },
+        );
+        let now = 1_950_000.0;
+        let shown = active_warning(std::slice::from_ref(&warn), now);
+        assert_eq!(shown, Some((WarningKind::SandboxExpiry, "soon".to_owned())));
+        assert_eq!(active_warning(std::slice::from_ref(&warn), 2_000_000.0), None, "past");
+        let extended = event(
+            2,
+            EventBody::Sandbox {
+                action: SandboxAction::Extended,
+                message: "kept".into(),
+                expires_at: None,
+            },
+        );
+        assert_eq!(active_warning(&[warn.clone(), extended], now), None, "answered");
+        let done = event(
+            2,
+            EventBody::Status { status: shared::tasks::TaskStatus::Completed, reason: None },
+        );
+        assert!(active_warning(&[warn, done], now).is_some(), "a run's end does not answer it");
+    }
+}
