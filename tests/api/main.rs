@@ -21,6 +21,7 @@ mod migrations;
 mod openapi;
 mod ops;
 mod queue;
+mod sandbox_lifecycle;
 mod sealing;
 mod tasks_api;
 mod titles;

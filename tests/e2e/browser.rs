@@ -380,3 +380,72 @@ async fn connectors_are_added_in_settings_and_chosen_per_task() {
     assert_eq!(task["connector_ids"], serde_json::json!([docs]), "{task}");
     b.close().await;
 }
+
+/// The sandbox line on the task page, the expiry banner with "Extend", the Sandboxes dialog,
+/// and stop and start from the SPA. A one-minute keep-alive with a 57-second warning lead makes
+/// the warning come a few seconds after the run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_sandbox_warns_before_expiry_and_is_stopped_and_started_from_the_spa() {
+    let server = Server::start_with(vec![
+        ("DRYDOCK_TASKS__KEEP_ALIVE_MINUTES".into(), "1".into()),
+        ("DRYDOCK_TASKS__DEADLINE_WARNING_SECS".into(), "57".into()),
+        ("DRYDOCK_TASKS__LEASE_SECS".into(), "3".into()),
+    ])
+    .await;
+    server.create_user("sandra", PASSWORD);
+    let token = server.create_token("sandra");
+    server.put_anthropic_key(&token).await;
+    let repo = BareRepo::new();
+    let body = serde_json::json!({"repo_url": repo.url(), "agent": "claude", "keep_alive": true,
+        "prompt": "Build it [[write:index.html=<h1>hi</h1>]]"});
+    let (code, task) = server.post(&token, "/api/v1/tasks", &body).await;
+    assert_eq!(code, 201, "{task}");
+    let id = task["id"].as_str().unwrap().to_owned();
+    let b = Browser::start(&server.base, 1280, 900).await;
+    b.sign_in("sandra", PASSWORD).await;
+    b.goto(&format!("/tasks/{id}")).await;
+    wait_status(&b, "completed", TASK_TIMEOUT).await;
+    let state = |want: &'static str| {
+        let b = &b;
+        async move {
+            b.wait_until(&format!("sandbox `{want}`"), TASK_TIMEOUT, || async {
+                b.attr("[data-testid=sandbox-state]", "data-state").await.as_deref() == Some(want)
+            })
+            .await;
+        }
+    };
+    state("running").await;
+
+    // The warning arrives on the event stream and raises the banner; "Extend" answers it.
+    b.wait_until("the expiry banner", TASK_TIMEOUT, || async {
+        b.attr("[data-testid=deadline-banner]", "data-warning").await.as_deref()
+            == Some("sandbox_expiry")
+    })
+    .await;
+    b.screenshot("sandbox-expiry-banner").await;
+    b.click("[data-testid=banner-extend]").await;
+    support::eventually("the extended event", TASK_TIMEOUT, || async {
+        let (_, page) = server.get(&token, &format!("/api/v1/tasks/{id}/events?limit=1000")).await;
+        page["items"].as_array()?.iter().any(|e| e["payload"]["action"] == "extended").then_some(())
+    })
+    .await;
+
+    // The dialog lists it with its time left.
+    b.click("[data-testid=open-sandboxes]").await;
+    b.wait(&format!("[data-testid=sandbox-row][data-task-id='{id}']")).await;
+    let left = b.wait("[data-testid=sandbox-row-left]").await.text().await.unwrap();
+    assert!(left.ends_with("left"), "{left}");
+    b.screenshot("sandboxes-dialog").await;
+    b.click("[data-testid=close-sandboxes]").await;
+
+    b.click("[data-testid=sandbox-stop]").await;
+    state("stopped").await;
+    let (_, list) = server.get(&token, "/api/v1/sandboxes").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0, "{list}");
+    b.click("[data-testid=sandbox-start]").await;
+    state("running").await;
+    b.screenshot("sandbox-running").await;
+    let (_, view) = server.get(&token, &format!("/api/v1/tasks/{id}/sandbox")).await;
+    assert_eq!(view["state"], "running", "{view}");
+    b.close().await;
+}

@@ -142,8 +142,12 @@ pub struct TaskSettings {
     /// How long an agent may keep running after its final result line, in seconds (headless
     /// CLIs are known to hang there).
     pub agent_exit_grace_secs: u64,
-    /// How long a kept-alive sandbox survives after its last run, in minutes.
+    /// How long a kept-alive sandbox survives after its last run, in minutes; also the longest
+    /// a user may extend a live sandbox by (`POST /tasks/{id}/sandbox/extend`).
     pub keep_alive_minutes: u64,
+    /// How long before a run's maximum duration, and before a kept-alive sandbox expires, a
+    /// `warning` event is sent, in seconds.
+    pub deadline_warning_secs: u64,
     /// How sandboxes reach the network: `brokered` (loopback only, everything through the
     /// egress proxy), `none`, or `host` (unfiltered; unsafe). `true`/`false` of earlier
     /// versions read as `host`/`none`. See docs/egress.md.
@@ -327,6 +331,7 @@ fn defaults() -> Defaults {
             agent_idle_timeout_secs: 600,
             agent_exit_grace_secs: 10,
             keep_alive_minutes: 60,
+            deadline_warning_secs: 60,
             // `brokered` becomes the default once the worker serves each run's egress proxy.
             sandbox_network: sandbox::NetworkMode::Brokered,
             egress_allow: Vec::new(),

@@ -18,6 +18,7 @@ use utoipa::Modify;
         (name = "auth", description = "Sign-in and the current user"),
         (name = "tokens", description = "Personal API tokens"),
         (name = "tasks", description = "Tasks, their runs, conversation and events"),
+        (name = "sandboxes", description = "Live sandboxes: status, start, stop and extend"),
         (name = "keys", description = "Provider API keys (write-only)"),
         (name = "connectors", description = "MCP servers (connectors) offered to agents; secrets are write-only"),
         (name = "agents", description = "The agent catalogue"),

@@ -19,6 +19,7 @@ fn api_v1(cfg: &mut ServiceConfig) {
     crate::admin::invites::configure(cfg);
     crate::events::endpoints::configure(cfg);
     crate::changes::endpoints::configure(cfg);
+    crate::sandboxes::endpoints::configure(cfg);
     crate::keys::endpoints::configure(cfg);
     crate::connectors::endpoints::configure(cfg);
     crate::agents::configure(cfg);

@@ -25,7 +25,11 @@
 //! - **Lifetime.** `create` fails with `AlreadyExists` for a live id. `destroy` kills and then
 //!   removes everything; afterwards every operation on the id is `NotFound`. State needed to find
 //!   a sandbox again lives with the backend (disk, engine), never only in one process's memory,
-//!   so any process can [`Sandbox::open`] or [`Sandbox::gc`] it.
+//!   so any process can [`Sandbox::open`] or [`Sandbox::gc`] it. A HOME named by
+//!   [`crate::SandboxSpec::home`] outlives `destroy` (parked) until [`Sandbox::drop_home`].
+//! - **Activity.** Whether code runs in a sandbox is known to every process sharing the backend
+//!   ([`Sandbox::status`]), and [`Sandbox::hold_idle`] keeps new commands out while the host
+//!   reads the workspace.
 //! - **Errors.** What the backend cannot do is [`crate::SandboxError::Unsupported`], never a
 //!   silent no-op or a weaker fallback.
 
@@ -37,8 +41,8 @@ use tokio::sync::mpsc;
 
 use crate::error::Result;
 use crate::spec::{
-    Capabilities, ExecOutcome, ExecRequest, FileRoot, OutputLine, Reclaimed, SandboxHandle,
-    SandboxSpec,
+    Capabilities, ExecOutcome, ExecRequest, FileRoot, IdleHold, OutputLine, Reclaimed,
+    SandboxHandle, SandboxSpec, SandboxStatus,
 };
 
 /// An isolated place to run an agent's commands against a workspace.
@@ -105,4 +109,17 @@ pub trait Sandbox: Send + Sync + Debug {
 
     /// Destroys every sandbox whose expiry is at or before `now` and says which.
     async fn gc(&self, now: DateTime<Utc>) -> Result<Vec<Reclaimed>>;
+
+    /// What the sandbox is doing and using now: expiry, running commands (from any process),
+    /// processes, memory and disk.
+    async fn status(&self, handle: &SandboxHandle) -> Result<SandboxStatus>;
+
+    /// `Some` when no code of the sandbox runs: until the hold is dropped no command starts
+    /// there (one being started waits), so the host can read the workspace without the agent
+    /// swapping it underneath. `None` while something runs.
+    async fn hold_idle(&self, handle: &SandboxHandle) -> Result<Option<IdleHold>>;
+
+    /// Removes the HOME parked under `name` (see [`crate::SandboxSpec::home`]); no error when
+    /// there is none.
+    async fn drop_home(&self, name: &str) -> Result<()>;
 }

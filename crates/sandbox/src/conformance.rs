@@ -263,6 +263,72 @@ pub async fn keep_alive_and_gc(sandbox: &dyn Sandbox) {
     assert!(matches!(sandbox.open(&handle.id).await, Err(SandboxError::NotFound { .. })));
 }
 
+/// A running command is seen by `status` and keeps `hold_idle` from succeeding; a hold keeps a
+/// new command waiting until it is dropped; the figures are there.
+pub async fn activity_is_seen(sandbox: &dyn Sandbox) {
+    let handle = create(sandbox).await;
+    let idle = ok(sandbox.status(&handle).await, "status");
+    assert!(!idle.busy && idle.commands == 0, "{idle:?}");
+    assert!(idle.disk_bytes.is_some(), "{idle:?}");
+    let (tx, mut rx) = mpsc::channel(16);
+    let request = ExecRequest::new(["sh", "-c", "echo ready; sleep 60"]);
+    let exec = async { sandbox.exec(&handle, request, tx).await };
+    let watcher = async {
+        while let Some(line) = rx.recv().await {
+            if line.line == "ready" {
+                break;
+            }
+        }
+        let busy = ok(sandbox.status(&handle).await, "status while running");
+        let hold = ok(sandbox.hold_idle(&handle).await, "hold while running");
+        ok(sandbox.kill(&handle).await, "kill");
+        while rx.recv().await.is_some() {}
+        (busy, hold.is_none())
+    };
+    let (outcome, (busy, refused)) = tokio::join!(exec, watcher);
+    ok(outcome, "exec");
+    assert!(busy.busy && busy.commands == 1, "{busy:?}");
+    assert!(refused, "hold_idle succeeded while a command ran");
+    let Some(hold) = ok(sandbox.hold_idle(&handle).await, "hold when idle") else {
+        panic!("hold_idle refused an idle sandbox");
+    };
+    let (tx, _rx) = mpsc::channel(16);
+    let mut waiting = Box::pin(sandbox.exec(&handle, ExecRequest::new(["true"]), tx));
+    let early = tokio::time::timeout(Duration::from_millis(300), &mut waiting).await;
+    assert!(early.is_err(), "a command started while the host held the sandbox idle");
+    drop(hold);
+    let outcome = ok(waiting.await, "exec after the hold");
+    assert!(outcome.success(), "{outcome:?}");
+    ok(sandbox.destroy(&handle).await, "destroy");
+}
+
+/// A named HOME outlives `destroy` and comes back in the next sandbox of that name, until
+/// `drop_home`.
+pub async fn named_home_outlives_the_sandbox(sandbox: &dyn Sandbox) {
+    let name = fresh_id();
+    let mut spec = SandboxSpec::new(fresh_id());
+    spec.home = Some(name.clone());
+    let first = ok(sandbox.create(spec.clone()).await, "create");
+    assert!(!first.restored_home);
+    let (outcome, _) =
+        sh(sandbox, &first, "mkdir -p ~/.agent && echo session-1 > ~/.agent/s").await;
+    assert!(outcome.success(), "{outcome:?}");
+    ok(sandbox.destroy(&first).await, "destroy");
+    spec.id = fresh_id();
+    let second = ok(sandbox.create(spec.clone()).await, "create again");
+    assert!(second.restored_home, "the parked HOME came back");
+    let (outcome, out) = sh(sandbox, &second, "cat ~/.agent/s && echo more >> ~/.agent/s").await;
+    assert!(outcome.success(), "the restored HOME is writable: {outcome:?} {out:?}");
+    assert_eq!(out, vec!["session-1".to_string()]);
+    ok(sandbox.destroy(&second).await, "destroy");
+    ok(sandbox.drop_home(&name).await, "drop_home");
+    spec.id = fresh_id();
+    let third = ok(sandbox.create(spec).await, "create after drop_home");
+    assert!(!third.restored_home);
+    ok(sandbox.destroy(&third).await, "destroy");
+    ok(sandbox.drop_home(&name).await, "drop_home");
+}
+
 /// Runs every check above.
 pub async fn all(sandbox: &dyn Sandbox) {
     runs_command(sandbox).await;
@@ -275,4 +341,6 @@ pub async fn all(sandbox: &dyn Sandbox) {
     kill_stops_stubborn_command(sandbox).await;
     lifecycle(sandbox).await;
     keep_alive_and_gc(sandbox).await;
+    activity_is_seen(sandbox).await;
+    named_home_outlives_the_sandbox(sandbox).await;
 }

@@ -24,7 +24,7 @@ pub use backend::Sandbox;
 pub use error::{Result, SandboxError};
 pub use local::{CgroupMode, LocalSandbox, LocalSandboxConfig, RelayProgram};
 pub use spec::{
-    validate_id, Capabilities, ExecOutcome, ExecRequest, FileRoot, KillPolicy, Limits, NetworkMode,
-    OutputLine, Reclaimed, SandboxHandle, SandboxSpec, StopReason, EGRESS_DIR, EGRESS_PORT,
-    EGRESS_SOCKET, HOME_DIR, TOOLS_DIR, WORKSPACE_DIR,
+    validate_id, Capabilities, ExecOutcome, ExecRequest, FileRoot, IdleHold, KillPolicy, Limits,
+    NetworkMode, OutputLine, Reclaimed, SandboxHandle, SandboxSpec, SandboxStatus, StopReason,
+    EGRESS_DIR, EGRESS_PORT, EGRESS_SOCKET, HOME_DIR, TOOLS_DIR, WORKSPACE_DIR,
 };

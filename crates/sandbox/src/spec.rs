@@ -72,6 +72,12 @@ pub struct SandboxSpec {
     pub tools_dir: Option<PathBuf>,
     /// Keep the sandbox until then; `None` uses the backend's default lifetime.
     pub keep_alive_until: Option<DateTime<Utc>>,
+    /// A HOME kept across sandboxes under this name (same rules as [`SandboxSpec::id`]):
+    /// `destroy` parks the sandbox's HOME under it instead of removing it, and the next sandbox
+    /// created with the same name gets it back ([`SandboxHandle::restored_home`]). This is how an
+    /// agent's session files outlive the sandbox they were written in.
+    #[serde(default)]
+    pub home: Option<String>,
 }
 
 impl SandboxSpec {
@@ -84,6 +90,7 @@ impl SandboxSpec {
             limits: Limits::default(),
             tools_dir: None,
             keep_alive_until: None,
+            home: None,
         }
     }
 }
@@ -201,6 +208,49 @@ pub struct SandboxHandle {
     /// so each run of a kept-alive sandbox serves its own proxy at the same place.
     #[serde(default)]
     pub egress_socket: Option<PathBuf>,
+    /// Set by `create` when the sandbox got back a HOME parked under [`SandboxSpec::home`] (the
+    /// files of an earlier sandbox, such as an agent's session); `false` from `open`.
+    #[serde(default)]
+    pub restored_home: bool,
+}
+
+/// What a sandbox is doing and using now, for status pages (see [`crate::Sandbox::status`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxStatus {
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When [`crate::Sandbox::gc`] reclaims it.
+    pub expires_at: DateTime<Utc>,
+    /// Commands running in it now, started by any process sharing the backend.
+    pub commands: u32,
+    /// Whether any of its code runs now: a command, or a process left in its cgroup. The host
+    /// must not read its workspace then (see [`crate::Sandbox::hold_idle`]).
+    pub busy: bool,
+    /// Processes and threads alive in it, where the backend can count them.
+    pub processes: Option<u32>,
+    /// Memory it uses, in bytes, where the backend can tell (a memory cgroup).
+    pub memory_bytes: Option<u64>,
+    /// Disk its workspace and HOME take, in bytes.
+    pub disk_bytes: Option<u64>,
+}
+
+/// Proof that no code of a sandbox runs, from [`crate::Sandbox::hold_idle`]: while it is held, no
+/// command starts there (a new one waits), so the host may read the workspace. Drop it soon.
+pub struct IdleHold {
+    _inner: Box<dyn Send + Sync>,
+}
+
+impl IdleHold {
+    /// Wraps whatever keeps commands out until it is dropped.
+    pub fn new(inner: impl Send + Sync + 'static) -> Self {
+        Self { _inner: Box::new(inner) }
+    }
+}
+
+impl std::fmt::Debug for IdleHold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdleHold")
+    }
 }
 
 /// One command to run in a sandbox.

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::sandboxes::{SandboxAction, WarningKind};
 use crate::tasks::{TaskStage, TaskStatus};
 
 /// One stored event of a task.
@@ -160,6 +161,25 @@ pub enum EventBody {
         #[serde(default)]
         bytes_down: u64,
     },
+    /// Something happened to the task's live sandbox (started, stopped, extended, ...).
+    Sandbox {
+        /// What happened.
+        action: SandboxAction,
+        /// For a person to read.
+        message: String,
+        /// The sandbox's expiry afterwards, when it has one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<DateTime<Utc>>,
+    },
+    /// A deadline is near (one minute by default): emitted once per deadline.
+    Warning {
+        /// Which deadline.
+        warning: WarningKind,
+        /// When it falls.
+        deadline: DateTime<Utc>,
+        /// For a person to read.
+        message: String,
+    },
     /// A raw output line of the agent, kept so normalisation can be re-run.
     Raw {
         /// Which stream it came from.
@@ -185,6 +205,8 @@ impl EventBody {
             Self::Session { .. } => "session",
             Self::Error { .. } => "error",
             Self::Network { .. } => "network",
+            Self::Sandbox { .. } => "sandbox",
+            Self::Warning { .. } => "warning",
             Self::Raw { .. } => "raw",
         }
     }
@@ -195,7 +217,10 @@ impl EventBody {
         match self {
             Self::Status { reason, .. } => reason.iter_mut().for_each(f),
             Self::Stage { .. } | Self::Usage { .. } => {}
-            Self::Log { message, .. } | Self::Error { message } => f(message),
+            Self::Log { message, .. }
+            | Self::Error { message }
+            | Self::Sandbox { message, .. }
+            | Self::Warning { message, .. } => f(message),
             Self::Command { argv, .. } => argv.iter_mut().for_each(f),
             Self::AgentMessage { text } => f(text),
             Self::ToolCall { tool, summary, call_id } => {

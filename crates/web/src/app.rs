@@ -10,6 +10,7 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::components::async_content::loading;
+use crate::components::sandboxes_dialog::SandboxesButton;
 use crate::components::sidebar::Sidebar;
 use crate::components::user_menu::UserMenu;
 use crate::hooks::{Session, SessionState};
@@ -226,6 +227,7 @@ fn Shell() -> Html {
                 <Link<Route> to={Route::Home} classes="brand">{ "Drydock" }</Link<Route>>
                 <span class="spacer" />
                 <Link<Route> to={Route::Home} classes="btn small" >{ "+ New task" }</Link<Route>>
+                <SandboxesButton />
                 <UserMenu me={me} />
             </header>
             if open {

@@ -18,6 +18,8 @@ pub struct RepoView {
     pub source: ChangesSource,
     /// Keeps a temporary clone alive while it is read.
     _temp: Option<tempfile::TempDir>,
+    /// Keeps the sandbox's commands out while its live workspace is read.
+    _hold: Option<sandbox::IdleHold>,
 }
 
 fn git(state: &AppState) -> Git {
@@ -39,12 +41,18 @@ pub async fn open(state: &AppState, task: &TaskRow) -> ApiResult<RepoView> {
             "The task has no branch yet; its changes appear once the repository is cloned.".into(),
         ));
     };
-    // The live workspace is read only between runs: while a run is in progress the agent's
-    // code runs there and could swap what the host is about to read, so the pushed branch,
-    // cloned into a directory Drydock owns, is read instead.
+    // The live workspace is read only while no sandbox code runs there (no run, no terminal, no
+    // dev server, as the backend knows across processes), and the hold keeps new commands out
+    // until the read is done: running code could swap what the host is about to read. Otherwise
+    // the pushed branch, cloned into a directory Drydock owns, is read instead.
     let live = task.sandbox_id.as_ref().filter(|_| task.status().is_terminal());
     if let Some(id) = live {
-        if let Ok(handle) = state.sandbox.open(id).await {
+        let opened = state.sandbox.open(id).await.ok();
+        let held = match &opened {
+            Some(handle) => state.sandbox.hold_idle(handle).await.ok().flatten(),
+            None => None,
+        };
+        if let (Some(handle), Some(hold)) = (opened, held) {
             if let Some(dir) =
                 handle.host_workspace.map(|w| w.join("repo")).filter(|d| d.join(".git").is_dir())
             {
@@ -57,7 +65,12 @@ pub async fn open(state: &AppState, task: &TaskRow) -> ApiResult<RepoView> {
                     object_format: "sha1".into(),
                 };
                 repo.base_commit = base_commit(&git(state), &repo).await;
-                return Ok(RepoView { repo, source: ChangesSource::Sandbox, _temp: None });
+                return Ok(RepoView {
+                    repo,
+                    source: ChangesSource::Sandbox,
+                    _temp: None,
+                    _hold: Some(hold),
+                });
             }
         }
     }
@@ -77,10 +90,10 @@ pub async fn open(state: &AppState, task: &TaskRow) -> ApiResult<RepoView> {
     let mut repo =
         ClonedRepo { base_commit: None, base_branch: task.base_branch.clone(), branch, ..cloned };
     repo.base_commit = base_commit(&git(state), &repo).await;
-    Ok(RepoView { repo, source: ChangesSource::Branch, _temp: Some(temp) })
+    Ok(RepoView { repo, source: ChangesSource::Branch, _temp: Some(temp), _hold: None })
 }
 
-async fn github_token(state: &AppState, task: &TaskRow) -> Option<String> {
+pub(crate) async fn github_token(state: &AppState, task: &TaskRow) -> Option<String> {
     use secrecy::ExposeSecret;
     // The token goes to the configured GitHub host only, never to another host named in
     // a repository URL.

@@ -118,6 +118,9 @@ diesel::table! {
         started_at -> Nullable<Timestamptz>,
         completed_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
+        sandbox_starting_at -> Nullable<Timestamptz>,
+        sandbox_error -> Nullable<Text>,
+        sandbox_warned_until -> Nullable<Timestamptz>,
     }
 }
 

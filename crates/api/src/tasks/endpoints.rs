@@ -164,6 +164,7 @@ async fn delete_task(
         crate::sandboxes::destroy(&*state.sandbox, &state.pool, sandbox_id, "its task was deleted")
             .await?;
     }
+    crate::sandboxes::forget_task(&*state.sandbox, task.id).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -218,6 +219,9 @@ async fn delete_tasks(
             "its task was deleted",
         )
         .await?;
+    }
+    for id in &ids {
+        crate::sandboxes::forget_task(&*state.sandbox, *id).await;
     }
     Ok(web::Json(Deleted { deleted: ids.len() }))
 }

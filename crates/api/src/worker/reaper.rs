@@ -72,6 +72,12 @@ pub async fn reaper_loop(ctx: WorkerContext, mut shutdown: watch::Receiver<bool>
         if let Err(e) = crate::sandboxes::collect_expired(&*ctx.sandbox, &ctx.pool).await {
             tracing::warn!(error = %e, "collecting expired sandboxes failed");
         }
+        let lead = Duration::from_secs(ctx.settings.tasks.deadline_warning_secs);
+        if let Err(e) =
+            crate::sandboxes::warnings::warn_expiring(&*ctx.sandbox, &ctx.pool, lead).await
+        {
+            tracing::warn!(error = %e, "warning of expiring sandboxes failed");
+        }
         tokio::select! {
             _ = tokio::time::sleep(period) => {}
             _ = shutdown.changed() => {}

@@ -35,6 +35,9 @@ pub(crate) struct Metadata {
     /// uids of their own: such a sandbox is not reopened when the server is root.
     #[serde(default)]
     pub identity: Option<HostId>,
+    /// The name its HOME is parked under when it is destroyed (see `SandboxSpec::home`).
+    #[serde(default)]
+    pub home: Option<String>,
 }
 
 impl Metadata {

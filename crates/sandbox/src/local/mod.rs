@@ -7,7 +7,10 @@
 //! <root>/<id>/work/          /workspace, read-write
 //! <root>/<id>/home/          /home/agent (HOME), lives as long as the sandbox
 //! <root>/<id>/etc/           synthetic passwd and group
+//! <root>/<id>/activity.lock  held shared by every running command (see `activity`)
+//! <root>/<id>/execs/         one locked lease file per running command
 //! <root>/.uids/<uid>         uid leases, when the server is root (see `identity`)
+//! <root>/.homes/<name>/      HOMEs parked by destroyed sandboxes for the next one of that name
 //! <root>/<id>/egress/        brokered sandboxes: where the host serves the egress socket
 //! ```
 //!
@@ -22,6 +25,7 @@
 //! `RLIMIT_NPROC`, `RLIMIT_FSIZE` and optionally `RLIMIT_AS` on the process tree, and a measured
 //! disk quota on the workspace and HOME.
 
+mod activity;
 mod cgroup;
 mod exec;
 mod identity;
@@ -55,8 +59,9 @@ use crate::backend::Sandbox;
 use crate::error::{Result, SandboxError};
 use crate::files::{read_beneath, validate_relative, write_beneath};
 use crate::spec::{
-    validate_id, Capabilities, ExecOutcome, ExecRequest, FileRoot, KillPolicy, Limits, NetworkMode,
-    OutputLine, Reclaimed, SandboxHandle, SandboxSpec, StopReason, EGRESS_SOCKET,
+    validate_id, Capabilities, ExecOutcome, ExecRequest, FileRoot, IdleHold, KillPolicy, Limits,
+    NetworkMode, OutputLine, Reclaimed, SandboxHandle, SandboxSpec, SandboxStatus, StopReason,
+    EGRESS_SOCKET,
 };
 
 /// The relay that brokered sandboxes run their commands under: invoked as
@@ -146,6 +151,8 @@ pub struct LocalSandbox {
 const BACKEND: &str = "bubblewrap";
 /// Sub-directory of a brokered sandbox holding the egress socket.
 const EGRESS_DIR_NAME: &str = "egress";
+/// Directory of the data root where destroyed sandboxes park their named HOMEs.
+const HOMES_DIR: &str = ".homes";
 const INSTALL_HINT: &str =
     "install bubblewrap (Debian/Ubuntu package `bubblewrap`: apt-get install bubblewrap)";
 
@@ -430,7 +437,78 @@ impl LocalSandbox {
             host_workspace: Some(self.dir(id).join("work")),
             egress_socket: (network == NetworkMode::Brokered)
                 .then(|| self.dir(id).join(EGRESS_DIR_NAME).join(EGRESS_SOCKET)),
+            restored_home: false,
         }
+    }
+
+    fn parked_home(&self, name: &str) -> PathBuf {
+        self.config.root.join(HOMES_DIR).join(name)
+    }
+
+    /// Moves the HOME parked under `name` to `home`; says whether there was one. The files keep
+    /// their owner (the uid of the sandbox that wrote them), which `create` then changes.
+    fn restore_home(&self, name: &str, home: &Path) -> Result<Option<u32>> {
+        use std::os::unix::fs::MetadataExt;
+        let parked = self.parked_home(name);
+        let owner = match std::fs::symlink_metadata(&parked) {
+            Ok(meta) if meta.is_dir() => meta.uid(),
+            Ok(_) => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(SandboxError::io(format!("reading {}", parked.display()), e)),
+        };
+        match std::fs::rename(&parked, home) {
+            Ok(()) => Ok(Some(owner)),
+            // Another sandbox of the same name took it first.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(SandboxError::io(format!("restoring HOME {name}"), e)),
+        }
+    }
+
+    /// Parks `meta`'s HOME under its name, replacing an older one, before the sandbox goes.
+    fn park_home(&self, meta: &Metadata) {
+        let Some(name) = meta.home.as_deref() else {
+            return;
+        };
+        let homes = self.config.root.join(HOMES_DIR);
+        if let Err(e) = std::fs::create_dir(&homes) {
+            if e.kind() != std::io::ErrorKind::AlreadyExists {
+                tracing::warn!(%e, "creating {}", homes.display());
+                return;
+            }
+        }
+        let _ = set_mode(&homes, 0o700);
+        let parked = self.parked_home(name);
+        match std::fs::remove_dir_all(&parked) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                tracing::warn!(%e, home = name, "removing an older parked HOME");
+            }
+            _ => {}
+        }
+        if let Err(e) = std::fs::rename(self.dir(&meta.id).join("home"), &parked) {
+            tracing::warn!(%e, sandbox = %meta.id, "parking the sandbox's HOME");
+        }
+    }
+
+    /// Processes (and threads) of the sandbox and its memory, from its cgroups; processes are
+    /// counted by uid when it has a uid of its own and no pids cgroup.
+    fn usage(&self, meta: &Metadata) -> (Option<u32>, Option<u64>, bool) {
+        let read = |dir: &PathBuf, file: &str| {
+            std::fs::read_to_string(dir.join(file)).ok().and_then(|t| t.trim().parse::<u64>().ok())
+        };
+        let mut processes = meta.cgroups.iter().find_map(|d| read(d, "pids.current"));
+        let memory = meta
+            .cgroups
+            .iter()
+            .find_map(|d| read(d, "memory.current").or_else(|| read(d, "memory.usage_in_bytes")));
+        let in_cgroup = meta.cgroups.iter().any(|d| {
+            std::fs::read_to_string(d.join("cgroup.procs")).is_ok_and(|p| !p.trim().is_empty())
+        });
+        if processes.is_none() && self.identities.own() {
+            if let Some(identity) = meta.identity {
+                processes = Some(processes_of_uid(identity.uid));
+            }
+        }
+        (processes.map(|n| u32::try_from(n).unwrap_or(u32::MAX)), memory, in_cgroup)
     }
 
     /// How `meta`'s commands reach the network.
@@ -462,6 +540,7 @@ impl LocalSandbox {
         }
         cgroup::remove(&meta.cgroups).await;
         let dir = self.dir(&meta.id);
+        self.park_home(meta);
         // Drop the metadata first: a half-removed directory is then no longer a sandbox.
         let _ = std::fs::remove_file(dir.join(metadata::FILE));
         let (identities, id, identity) = (self.identities.clone(), meta.id.clone(), meta.identity);
@@ -521,6 +600,9 @@ impl Sandbox for LocalSandbox {
 
     async fn create(&self, spec: SandboxSpec) -> Result<SandboxHandle> {
         validate_id(&spec.id)?;
+        if let Some(name) = &spec.home {
+            validate_id(name)?;
+        }
         if let (Some(tools), true) = (&spec.tools_dir, self.identities.own()) {
             check_readable_by_others(tools)?;
         }
@@ -543,15 +625,36 @@ impl Sandbox for LocalSandbox {
                 return Err(err);
             }
         };
+        let mut restored = None;
         let result = async {
             set_mode(&dir, 0o700)?;
+            restored = match &spec.home {
+                Some(name) => self.restore_home(name, &dir.join("home"))?,
+                None => None,
+            };
             for sub in ["work", "home", "etc"] {
+                if sub == "home" && restored.is_some() {
+                    continue;
+                }
                 std::fs::create_dir(dir.join(sub))
                     .map_err(|e| SandboxError::io(format!("creating {sub} of {}", spec.id), e))?;
             }
             if self.identities.own() {
                 for sub in ["work", "home"] {
                     give(&dir.join(sub), identity)?;
+                }
+                // The parked files belong to the uid of the sandbox that wrote them; that uid may
+                // be another sandbox's by now, so they become this one's. Walked like a hand-over:
+                // no symlink followed, files with several links left alone.
+                if let Some(old) = restored.filter(|old| *old != identity.uid) {
+                    let home = dir.join("home");
+                    let walked = tokio::task::spawn_blocking(move || {
+                        tree::hand_over(&home, old, identity, None)
+                    })
+                    .await;
+                    if !matches!(walked, Ok(Ok(_))) {
+                        tracing::warn!(sandbox = %spec.id, "handing a restored HOME over failed");
+                    }
                 }
             }
             if spec.network == NetworkMode::Brokered {
@@ -578,6 +681,7 @@ impl Sandbox for LocalSandbox {
                 limits,
                 tools_dir: spec.tools_dir,
                 identity: Some(identity),
+                home: spec.home.clone(),
             };
             meta.store(&dir)
         }
@@ -588,7 +692,10 @@ impl Sandbox for LocalSandbox {
             let _ = tokio::task::spawn_blocking(move || identities.release(&id, identity)).await;
             return Err(err);
         }
-        Ok(self.handle(&spec.id, spec.network))
+        Ok(SandboxHandle {
+            restored_home: restored.is_some(),
+            ..self.handle(&spec.id, spec.network)
+        })
     }
 
     async fn open(&self, id: &str) -> Result<SandboxHandle> {
@@ -684,6 +791,13 @@ impl Sandbox for LocalSandbox {
                 interval: self.config.disk_check_interval,
             }),
         };
+        // Held until the command and everything it started are gone: other processes (the
+        // change readers) learn from it that code runs here, and wait-free.
+        let lease_dir = dir.clone();
+        let lease = tokio::task::spawn_blocking(move || activity::begin(&lease_dir))
+            .await
+            .map_err(|e| SandboxError::io("taking the command lease", std::io::Error::other(e)))?
+            .map_err(|e| SandboxError::io("taking the command lease", e))?;
         let mut registered = None;
         let outcome = exec::run(command, watch_cfg, sink, |running| {
             if let Ok(mut map) = self.running.lock() {
@@ -695,6 +809,7 @@ impl Sandbox for LocalSandbox {
         if let Some(running) = registered {
             self.forget_running(&meta.id, &running);
         }
+        drop(lease);
         outcome
     }
 
@@ -771,6 +886,69 @@ impl Sandbox for LocalSandbox {
         }
         Ok(reclaimed)
     }
+
+    async fn status(&self, handle: &SandboxHandle) -> Result<SandboxStatus> {
+        let meta = self.load(&handle.id)?;
+        let dir = self.dir(&handle.id);
+        let (commands, (processes, memory_bytes, in_cgroup), disk) = {
+            let measure = dir.clone();
+            let disk = tokio::task::spawn_blocking(move || {
+                let work = tree::disk_usage(&measure.join("work")).ok()?;
+                let home = tree::disk_usage(&measure.join("home")).ok()?;
+                Some(work + home)
+            })
+            .await
+            .ok()
+            .flatten();
+            (activity::commands(&dir), self.usage(&meta), disk)
+        };
+        Ok(SandboxStatus {
+            created_at: meta.created_at,
+            expires_at: meta.expires_at,
+            commands,
+            busy: commands > 0 || in_cgroup,
+            processes,
+            memory_bytes,
+            disk_bytes: disk,
+        })
+    }
+
+    async fn hold_idle(&self, handle: &SandboxHandle) -> Result<Option<IdleHold>> {
+        let meta = self.load(&handle.id)?;
+        let dir = self.dir(&handle.id);
+        let held = tokio::task::spawn_blocking(move || activity::hold_idle(&dir))
+            .await
+            .map_err(|e| SandboxError::io("holding the sandbox", std::io::Error::other(e)))?
+            .map_err(|e| SandboxError::io("holding the sandbox", e))?;
+        // A process left in the sandbox's cgroup is code running too, lease or not.
+        let (_, _, in_cgroup) = self.usage(&meta);
+        Ok(held.filter(|_| !in_cgroup).map(IdleHold::new))
+    }
+
+    async fn drop_home(&self, name: &str) -> Result<()> {
+        validate_id(name)?;
+        let parked = self.parked_home(name);
+        tokio::task::spawn_blocking(move || match std::fs::remove_dir_all(&parked) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        })
+        .await
+        .map_err(|e| SandboxError::io("removing a parked HOME", std::io::Error::other(e)))?
+        .map_err(|e| SandboxError::io("removing a parked HOME", e))
+    }
+}
+
+/// Processes on the host whose owner is `uid` (a sandbox's own uid, when the server is root).
+fn processes_of_uid(uid: u32) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_name().as_encoded_bytes().iter().all(u8::is_ascii_digit))
+        .filter(|e| e.metadata().is_ok_and(|m| m.uid() == uid))
+        .count() as u64
 }
 
 /// The spec's limits, with the backend's defaults where the spec has none.

@@ -27,4 +27,6 @@ conformance!(
     kill_stops_stubborn_command,
     lifecycle,
     keep_alive_and_gc,
+    activity_is_seen,
+    named_home_outlives_the_sandbox,
 );

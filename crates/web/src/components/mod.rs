@@ -10,6 +10,8 @@ pub mod markdown;
 pub mod network_summary;
 pub mod pr_panel;
 pub mod repo_picker;
+pub mod sandbox;
+pub mod sandboxes_dialog;
 pub mod sidebar;
 pub mod status_badge;
 pub mod task_form;

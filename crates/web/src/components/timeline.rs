@@ -77,6 +77,8 @@ impl Filter {
                     | EventBody::Status { .. }
                     | EventBody::Stage { .. }
                     | EventBody::Usage { .. }
+                    | EventBody::Sandbox { .. }
+                    | EventBody::Warning { .. }
             ),
             Self::Errors => is_error(body),
             Self::Network => matches!(body, EventBody::Network { .. }),
@@ -139,6 +141,8 @@ pub fn event_text(e: &TaskEvent) -> String {
         EventBody::Session { session_id } => format!("session {session_id}"),
         EventBody::Error { message } => format!("error: {message}"),
         EventBody::Network { .. } => network_text(&e.body),
+        EventBody::Sandbox { message, .. } => format!("sandbox: {message}"),
+        EventBody::Warning { message, .. } => format!("warning: {message}"),
         EventBody::Raw { line, .. } => line.clone(),
     };
     format!("#{} {}", e.seq, body.trim_end())
@@ -220,6 +224,8 @@ fn row_body(e: &TaskEvent) -> Html {
         }
         EventBody::Error { message } => html! { <strong>{ message }</strong> },
         EventBody::Network { .. } => html! { <span class="muted">{ network_text(&e.body) }</span> },
+        EventBody::Sandbox { message, .. } => html! { <span>{ message }</span> },
+        EventBody::Warning { message, .. } => html! { <strong class="warn">{ message }</strong> },
         EventBody::Raw { line, .. } => html! { <code class="raw">{ line }</code> },
     }
 }

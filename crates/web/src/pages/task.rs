@@ -14,6 +14,7 @@ use crate::components::changes::Changes;
 use crate::components::chat::Chat;
 use crate::components::forms::confirm;
 use crate::components::pr_panel::PrPanel;
+use crate::components::sandbox::SandboxLine;
 use crate::components::status_badge::StatusBadge;
 use crate::components::timeline::Timeline;
 use crate::hooks::{use_action, use_fetch, use_task_events, StreamState, TaskEvents};
@@ -107,6 +108,7 @@ pub fn TaskPage(props: &TaskPageProps) -> Html {
                     }
                     <details class="prompt"><summary>{ "Prompt" }</summary><pre>{ &t.prompt }</pre></details>
                     <TaskActions task={t.clone()} {running} on_stop={on_stop.clone()} />
+                    <SandboxLine task_id={id} run_active={running} events={events.clone()} />
                 </header>
                 <nav class="tabs" role="tablist">
                     { for Tab::ALL.iter().map(|(v, key, label)| {

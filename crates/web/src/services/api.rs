@@ -367,6 +367,30 @@ pub async fn admin_revoke_invite(id: Uuid) -> Result<(), ApiError> {
     call_empty::<()>(Method::DELETE, &format!("/admin/invites/{id}"), None).await
 }
 
+/// `GET /sandboxes`: the caller's live sandboxes.
+pub async fn sandboxes() -> Result<Vec<shared::sandboxes::SandboxSummary>, ApiError> {
+    Ok(get::<Page<shared::sandboxes::SandboxSummary>>("/sandboxes").await?.items)
+}
+
+/// `GET /tasks/{id}/sandbox`.
+pub async fn task_sandbox(id: Uuid) -> Result<shared::sandboxes::TaskSandbox, ApiError> {
+    get(&format!("/tasks/{id}/sandbox")).await
+}
+
+/// `POST /tasks/{id}/sandbox/{start|stop|extend}`.
+pub async fn sandbox_action(
+    id: Uuid,
+    action: &str,
+) -> Result<shared::sandboxes::TaskSandbox, ApiError> {
+    let body = shared::sandboxes::ExtendSandbox::default();
+    let path = format!("/tasks/{id}/sandbox/{action}");
+    if action == "extend" {
+        call(Method::POST, &path, Some(&body)).await
+    } else {
+        call::<(), _>(Method::POST, &path, None).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,7 +26,9 @@ pub(crate) async fn run(
     let version = ensure_installed(turn, strategy).await?;
     turn.run.set_agent_version(&version).await;
 
-    let resume = if sandbox.reused { task.session_id.clone() } else { None };
+    // The session's files are in HOME: a kept sandbox's, or one parked by the task's last.
+    let resume =
+        if sandbox.reused || sandbox.handle.restored_home { task.session_id.clone() } else { None };
     let prompt = if turn.job.number > 1 && resume.is_none() {
         with_history(turn)
     } else {
@@ -73,6 +75,14 @@ pub(crate) async fn run(
     request.idle_timeout = Some(Duration::from_secs(settings.agent_idle_timeout_secs));
 
     let parser = strategy.parser(&agents::AgentPaths::sandbox());
+    let _warning = match request.timeout {
+        Some(limit) => {
+            let run = turn.run.clone();
+            let lead = Duration::from_secs(settings.deadline_warning_secs);
+            Some(crate::sandboxes::warnings::run_deadline(limit, lead, move |e| run.event(e)))
+        }
+        None => None,
+    };
     let streamed = stream::run(turn, &sandbox.handle, request, parser).await?;
     turn.run.event(EventBody::Command {
         argv: shown,

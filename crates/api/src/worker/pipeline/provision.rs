@@ -35,10 +35,16 @@ pub(crate) async fn provision(turn: &Turn<'_>) -> Result<Provisioned, RunError> 
     spec.tools_dir = Some(settings.tools_dir());
     if task.keep_alive {
         spec.keep_alive_until = Some(keep_until(turn.ctx));
+        // Parked when this sandbox goes (expiry, stop), and back in the task's next one, so a
+        // follow-up resumes the agent's session even in a fresh sandbox.
+        spec.home = Some(crate::sandboxes::home_name(task.id));
     }
     let handle =
         backend.create(spec).await.map_err(RunError::internally("creating the sandbox"))?;
     turn.run.log(format!("Sandbox {} ready ({})", handle.id, backend.name()));
+    if handle.restored_home {
+        turn.run.log("The agent's session files from the task's last sandbox are back in HOME");
+    }
     Ok(Provisioned { handle, reused: false })
 }
 

@@ -5,6 +5,17 @@
 //! Everything that touches sandboxes (the worker, the change readers, GitHub's merge) goes
 //! through the one `Arc<dyn Sandbox>` held in `AppState` and `WorkerContext`; a second backend
 //! or a test double is a change to [`build`] only.
+//!
+//! Live sandboxes (start, stop, extend, status, the list) are [`service`] with its
+//! [`endpoints`]; [`warnings`] sends the one-minute warnings before deadlines.
+
+mod builder;
+pub mod endpoints;
+pub mod model;
+pub mod service;
+pub mod warnings;
+
+pub use builder::home_name;
 
 use std::sync::Arc;
 
@@ -104,6 +115,14 @@ pub async fn collect_expired(backend: &dyn Sandbox, pool: &DbPool) -> anyhow::Re
         .await?;
     }
     Ok(reclaimed.len())
+}
+
+/// Removes what a deleted task keeps between sandboxes (its parked HOME). A failure is logged:
+/// the files are only disk, never reachable by another task.
+pub async fn forget_task(backend: &dyn Sandbox, task_id: Uuid) {
+    if let Err(e) = backend.drop_home(&home_name(task_id)).await {
+        tracing::warn!(%task_id, error = %e, "removing a deleted task's parked HOME failed");
+    }
 }
 
 /// Destroys a task's kept-alive sandbox, saying why in the task's events. A sandbox that is
