@@ -40,6 +40,7 @@ use crate::spec::{
     Capabilities, ExecOutcome, ExecRequest, FileRoot, OutputLine, Reclaimed, SandboxHandle,
     SandboxSpec,
 };
+use crate::terminal::{TerminalRequest, TerminalSession};
 
 /// An isolated place to run an agent's commands against a workspace.
 ///
@@ -105,4 +106,15 @@ pub trait Sandbox: Send + Sync + Debug {
 
     /// Destroys every sandbox whose expiry is at or before `now` and says which.
     async fn gc(&self, now: DateTime<Utc>) -> Result<Vec<Reclaimed>>;
+
+    /// Starts a login shell on a pseudo-terminal in the sandbox, isolated exactly like `exec`'s
+    /// commands (see [`crate::terminal`]).
+    async fn open_terminal(
+        &self,
+        handle: &SandboxHandle,
+        request: TerminalRequest,
+    ) -> Result<Box<dyn TerminalSession>> {
+        let _ = (handle, request);
+        Err(crate::SandboxError::Unsupported { operation: "terminals", backend: self.name() })
+    }
 }

@@ -17,10 +17,12 @@ pub mod install_plan;
 mod local;
 pub mod relay;
 mod spec;
+pub mod terminal;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use backend::Sandbox;
+pub use terminal::{TerminalRequest, TerminalSession, TerminalSize};
 pub use error::{Result, SandboxError};
 pub use local::{CgroupMode, LocalSandbox, LocalSandboxConfig, RelayProgram};
 pub use spec::{
