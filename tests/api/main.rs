@@ -23,5 +23,6 @@ mod ops;
 mod queue;
 mod sealing;
 mod tasks_api;
+mod terminal;
 mod titles;
 mod tokens;

@@ -144,6 +144,9 @@ pub struct TaskSettings {
     pub agent_exit_grace_secs: u64,
     /// How long a kept-alive sandbox survives after its last run, in minutes.
     pub keep_alive_minutes: u64,
+    /// A web terminal with no input (and no output while someone watches) for this long is
+    /// closed and its processes killed, in minutes.
+    pub terminal_idle_minutes: u64,
     /// How sandboxes reach the network: `brokered` (loopback only, everything through the
     /// egress proxy), `none`, or `host` (unfiltered; unsafe). `true`/`false` of earlier
     /// versions read as `host`/`none`. See docs/egress.md.
@@ -327,6 +330,7 @@ fn defaults() -> Defaults {
             agent_idle_timeout_secs: 600,
             agent_exit_grace_secs: 10,
             keep_alive_minutes: 60,
+            terminal_idle_minutes: 15,
             // `brokered` becomes the default once the worker serves each run's egress proxy.
             sandbox_network: sandbox::NetworkMode::Brokered,
             egress_allow: Vec::new(),

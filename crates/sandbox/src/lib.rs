@@ -22,7 +22,6 @@ pub mod terminal;
 pub mod testing;
 
 pub use backend::Sandbox;
-pub use terminal::{TerminalRequest, TerminalSession, TerminalSize};
 pub use error::{Result, SandboxError};
 pub use local::{CgroupMode, LocalSandbox, LocalSandboxConfig, RelayProgram};
 pub use spec::{
@@ -30,3 +29,4 @@ pub use spec::{
     OutputLine, Reclaimed, SandboxHandle, SandboxSpec, StopReason, EGRESS_DIR, EGRESS_PORT,
     EGRESS_SOCKET, HOME_DIR, TOOLS_DIR, WORKSPACE_DIR,
 };
+pub use terminal::{TerminalRequest, TerminalSession, TerminalSize};

@@ -13,6 +13,7 @@ pub mod events;
 pub mod github;
 pub mod page;
 pub mod tasks;
+pub mod terminal;
 pub mod tokens;
 
 pub use error::Problem;

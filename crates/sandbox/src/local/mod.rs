@@ -55,11 +55,11 @@ use self::signals::Running;
 use crate::backend::Sandbox;
 use crate::error::{Result, SandboxError};
 use crate::files::{read_beneath, validate_relative, write_beneath};
-use crate::terminal::{TerminalRequest, TerminalSession};
 use crate::spec::{
     validate_id, Capabilities, ExecOutcome, ExecRequest, FileRoot, KillPolicy, Limits, NetworkMode,
     OutputLine, Reclaimed, SandboxHandle, SandboxSpec, StopReason, EGRESS_SOCKET,
 };
+use crate::terminal::{TerminalRequest, TerminalSession};
 
 /// The relay that brokered sandboxes run their commands under: invoked as
 /// `<program> <args...> --listen ADDR --socket PATH -- <command...>` (see [`crate::relay`]).

@@ -96,8 +96,9 @@ impl LocalSandbox {
 /// close-on-exec (the command gets the terminal end as its standard streams only).
 fn open_pair(size: TerminalSize) -> Result<(OwnedFd, OwnedFd)> {
     let io = |e: rustix::io::Errno| SandboxError::io("opening a pseudo-terminal", e.into());
-    let master = rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
-        .map_err(io)?;
+    let master =
+        rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
+            .map_err(io)?;
     rustix::pty::grantpt(&master).map_err(io)?;
     rustix::pty::unlockpt(&master).map_err(io)?;
     // Opened through the master rather than by its /dev/pts path, which could be raced.

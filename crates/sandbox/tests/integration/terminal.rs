@@ -47,7 +47,8 @@ async fn run(session: &dyn TerminalSession, command: &str, n: u32) -> String {
 }
 
 async fn terminal(sandbox: &LocalSandbox, handle: &SandboxHandle) -> Box<dyn TerminalSession> {
-    let request = TerminalRequest { size: TerminalSize { cols: 80, rows: 24 }, ..Default::default() };
+    let request =
+        TerminalRequest { size: TerminalSize { cols: 80, rows: 24 }, ..Default::default() };
     sandbox.open_terminal(handle, request).await.unwrap()
 }
 
@@ -104,7 +105,8 @@ async fn a_terminal_runs_a_login_shell_that_sees_its_size_change() {
     let session = terminal(&sandbox, &handle).await;
     assert!(session.is_alive());
 
-    let out = run(&*session, "echo hi$((6*7)); pwd; echo $TERM; tty >/dev/null && echo TTY", 1).await;
+    let out =
+        run(&*session, "echo hi$((6*7)); pwd; echo $TERM; tty >/dev/null && echo TTY", 1).await;
     assert!(out.contains("hi42"), "{out:?}");
     assert!(out.contains("/workspace"), "{out:?}");
     assert!(out.contains("xterm-256color"), "{out:?}");
