@@ -12,5 +12,6 @@ pub mod repo_picker;
 pub mod sidebar;
 pub mod status_badge;
 pub mod task_form;
+pub mod terminal;
 pub mod timeline;
 pub mod user_menu;
