@@ -252,3 +252,57 @@ async fn watch_idle(live: Arc<Live>, idle: Duration) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use sandbox::{LocalSandbox, LocalSandboxConfig, Sandbox, SandboxSpec, TerminalRequest};
+
+    use super::*;
+
+    /// A real shell in a real sandbox, left alone: the watchdog kills it, the session ends and
+    /// leaves the registry; typing keeps another one alive past the limit.
+    #[tokio::test]
+    async fn an_idle_session_is_killed_and_an_active_one_is_not() {
+        let root = tempfile::tempdir().unwrap();
+        let backend = LocalSandbox::new(LocalSandboxConfig::new(root.path())).unwrap();
+        backend.check().await.expect("bubblewrap is required for this test");
+        let handle = backend.create(SandboxSpec::new("idle")).await.unwrap();
+        let idle = Duration::from_secs(3);
+        let sessions = Sessions::new(idle);
+        let (task, user) = (Uuid::new_v4(), Uuid::new_v4());
+
+        let busy = sessions.adopt(
+            task,
+            user,
+            backend.open_terminal(&handle, TerminalRequest::default()).await.unwrap(),
+        );
+        let lazy = sessions.adopt(
+            task,
+            user,
+            backend.open_terminal(&handle, TerminalRequest::default()).await.unwrap(),
+        );
+        assert_eq!(sessions.count_for(task), 2);
+        let mut lazy_ended = lazy.ended.subscribe();
+        let typing = async {
+            // Typing every sixth of the limit, for longer than the lazy one can last.
+            for _ in 0..16 {
+                assert!(busy.type_keys(b":\r".to_vec()).await);
+                tokio::time::sleep(idle / 6).await;
+            }
+        };
+        let (ended, ()) = tokio::join!(
+            tokio::time::timeout(Duration::from_secs(30), lazy_ended.wait_for(|e| *e)),
+            typing
+        );
+        assert!(ended.is_ok(), "the idle session was not closed");
+        assert!(!lazy.is_alive());
+        assert!(busy.is_alive(), "the session that was typed into lives on");
+        assert!(sessions.find(lazy.id, task, user).is_none());
+        assert!(sessions.find(busy.id, task, user).is_some());
+        assert!(sessions.find(busy.id, Uuid::new_v4(), user).is_none(), "another task's");
+        busy.terminal.kill().await;
+        backend.destroy(&handle).await.unwrap();
+    }
+}
