@@ -216,6 +216,27 @@ async fn only_the_owner_opens_a_terminal_and_only_with_a_live_sandbox() {
     };
     let (status, _) = refused(&ws_url(&app, &id, ""), Some(&read_only)).await;
     assert_eq!(status, 403, "a read-only token");
+    // The owner's session cookie opens it from Drydock's own origin (here it gets as far as
+    // the upgrade), never from another (a page of the same site, say).
+    let cookies = crate::support::client(true);
+    let login = cookies
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": "owner", "password": "password123"}))
+        .send()
+        .await
+        .unwrap();
+    json(login, 200).await;
+    let res = cookies.get(app.url(&path)).header("origin", app.base.clone()).send().await.unwrap();
+    let body = json(res, 400).await;
+    assert!(body["detail"].as_str().unwrap().contains("WebSocket upgrade"), "{body}");
+    let res =
+        cookies.get(app.url(&path)).header("origin", "http://evil.example").send().await.unwrap();
+    let foreign = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    assert!(
+        foreign == 403 && text.contains("own origin"),
+        "a foreign origin got {foreign}: {text}"
+    );
     // Bad sizes and an unknown session.
     let (status, body) = refused(&ws_url(&app, &id, "?cols=0"), Some(&token)).await;
     assert_eq!(status, 422, "{body}");
