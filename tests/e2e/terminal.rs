@@ -1,6 +1,6 @@
 //! The Terminal tab in headless Chromium: a kept-alive task (the fake agent as `claude`), the
-//! tab loads xterm.js on demand, `echo hi` answers `hi`, and a smaller window resizes the
-//! shell's terminal (`stty size`).
+//! tab loads xterm.js on demand, `echo hi` answers `hi`, ↑ and Tab reach the shell, and a
+//! smaller window resizes the shell's terminal (`stty size`).
 //!
 //! Needs what `browser.rs` needs: `dist/` (scripts/build-web.sh), chromium + chromium-driver,
 //! PostgreSQL, git and bubblewrap.
@@ -82,6 +82,16 @@ async fn the_terminal_tab_runs_a_shell_in_the_kept_alive_sandbox() {
     type_text(&b, "echo hi\n").await;
     wait_for_row(&b, "`hi` on a line of its own", |row| row == "hi").await;
     b.screenshot("terminal").await;
+
+    // The terminal's keys go to the shell (reference §6.6): ↑ recalls the last command and
+    // Enter runs it; Tab completes a command name.
+    type_text(&b, "\u{E013}\n").await;
+    b.wait_until("`hi` twice", Duration::from_secs(30), || async {
+        screen(&b).await.iter().filter(|row| *row == "hi").count() == 2
+    })
+    .await;
+    type_text(&b, "ech\t tab$((1+1))\n").await;
+    wait_for_row(&b, "Tab to complete `echo`", |row| row == "tab2").await;
 
     // A smaller window: xterm.js refits, tells the shell, and `stty size` agrees.
     let before = b.attr("[data-testid=terminal]", "data-size").await.unwrap_or_default();
