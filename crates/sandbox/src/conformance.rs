@@ -16,6 +16,7 @@ use crate::error::SandboxError;
 use crate::spec::{
     ExecOutcome, ExecRequest, FileRoot, OutputLine, SandboxHandle, SandboxSpec, StopReason,
 };
+use crate::terminal::{TerminalRequest, TerminalSession, TerminalSize};
 
 /// Unwraps or panics with what was being done.
 fn ok<T, E: Display>(result: Result<T, E>, what: &str) -> T {
@@ -263,6 +264,54 @@ pub async fn keep_alive_and_gc(sandbox: &dyn Sandbox) {
     assert!(matches!(sandbox.open(&handle.id).await, Err(SandboxError::NotFound { .. })));
 }
 
+/// Reads a terminal until its output holds `needle` (panics after 30 s or at its end).
+async fn read_terminal_until(session: &dyn TerminalSession, needle: &str) -> String {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read = tokio::time::timeout(Duration::from_secs(30), async {
+        while !String::from_utf8_lossy(&out).contains(needle) {
+            let n = ok(session.read(&mut buf).await, "read the terminal");
+            if n == 0 {
+                return false;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        true
+    })
+    .await;
+    let text = String::from_utf8_lossy(&out).into_owned();
+    assert!(matches!(read, Ok(true)), "no {needle:?} in the terminal: {text:?}");
+    text
+}
+
+/// A terminal runs a shell with the sandbox's environment, in the workspace, sees its size
+/// and its resizes, and ends with [`Sandbox::kill`]. A backend without terminals says
+/// `Unsupported`.
+pub async fn terminal_works(sandbox: &dyn Sandbox) {
+    let mut spec = SandboxSpec::new(fresh_id());
+    spec.env = vec![("CONFORMANCE".into(), "terminal".into())];
+    let handle = ok(sandbox.create(spec).await, "create");
+    let request =
+        TerminalRequest { size: TerminalSize { cols: 90, rows: 30 }, ..Default::default() };
+    let session = match sandbox.open_terminal(&handle, request).await {
+        Ok(session) => session,
+        Err(SandboxError::Unsupported { .. }) => {
+            ok(sandbox.destroy(&handle).await, "destroy");
+            return;
+        }
+        Err(err) => panic!("open_terminal: {err}"),
+    };
+    // Typed text comes back as the echo: wait for what only running it prints.
+    ok(session.write(b"echo \"$CONFORMANCE:$(pwd):$(stty size)\"\r").await, "write");
+    read_terminal_until(&*session, "terminal:/workspace:30 90").await;
+    ok(session.resize(ok(TerminalSize::new(100, 20), "size")), "resize");
+    ok(session.write(b"echo \"size=$(stty size)\"\r").await, "write");
+    read_terminal_until(&*session, "size=20 100").await;
+    ok(sandbox.kill(&handle).await, "kill");
+    assert!(!session.is_alive(), "kill left the terminal running");
+    ok(sandbox.destroy(&handle).await, "destroy");
+}
+
 /// Runs every check above.
 pub async fn all(sandbox: &dyn Sandbox) {
     runs_command(sandbox).await;
@@ -275,4 +324,5 @@ pub async fn all(sandbox: &dyn Sandbox) {
     kill_stops_stubborn_command(sandbox).await;
     lifecycle(sandbox).await;
     keep_alive_and_gc(sandbox).await;
+    terminal_works(sandbox).await;
 }

@@ -27,4 +27,5 @@ conformance!(
     kill_stops_stubborn_command,
     lifecycle,
     keep_alive_and_gc,
+    terminal_works,
 );
