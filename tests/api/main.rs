@@ -24,5 +24,6 @@ mod queue;
 mod sandbox_lifecycle;
 mod sealing;
 mod tasks_api;
+mod terminal;
 mod titles;
 mod tokens;

@@ -148,6 +148,9 @@ pub struct TaskSettings {
     /// How long before a run's maximum duration, and before a kept-alive sandbox expires, a
     /// `warning` event is sent, in seconds.
     pub deadline_warning_secs: u64,
+    /// A web terminal with no input (and no output while someone watches) for this long is
+    /// closed and its processes killed, in minutes.
+    pub terminal_idle_minutes: u64,
     /// How sandboxes reach the network: `brokered` (loopback only, everything through the
     /// egress proxy), `none`, or `host` (unfiltered; unsafe). `true`/`false` of earlier
     /// versions read as `host`/`none`. See docs/egress.md.
@@ -332,6 +335,7 @@ fn defaults() -> Defaults {
             agent_exit_grace_secs: 10,
             keep_alive_minutes: 60,
             deadline_warning_secs: 60,
+            terminal_idle_minutes: 15,
             // `brokered` becomes the default once the worker serves each run's egress proxy.
             sandbox_network: sandbox::NetworkMode::Brokered,
             egress_allow: Vec::new(),

@@ -30,6 +30,7 @@ pub mod startup;
 pub mod state;
 pub mod tasks;
 pub mod telemetry;
+pub mod terminal;
 pub mod throttle;
 pub mod titles;
 pub mod tokens;

@@ -179,6 +179,7 @@ fn serve(listener: TcpListener, state: AppState, hub: Hub) -> anyhow::Result<Ser
         index_html.as_deref(),
     )?);
     let feeds = web::Data::new(crate::events::feed::Feeds::new(state.pool.clone(), hub));
+    let terminals = web::Data::new(crate::terminal::Terminals::new(&settings));
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         // The cookie and the row live for the idle timeout, renewed as the session is used;
@@ -201,6 +202,7 @@ fn serve(listener: TcpListener, state: AppState, hub: Hub) -> anyhow::Result<Ser
             .into_utoipa_app()
             .app_data(data.clone())
             .app_data(feeds.clone())
+            .app_data(terminals.clone())
             .app_data(headers.clone())
             .app_data(json_config(settings.max_body_bytes))
             .app_data(web::QueryConfig::default().error_handler(|err, _| {

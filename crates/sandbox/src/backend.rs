@@ -44,6 +44,7 @@ use crate::spec::{
     Capabilities, ExecOutcome, ExecRequest, FileRoot, IdleHold, OutputLine, Reclaimed,
     SandboxHandle, SandboxSpec, SandboxStatus,
 };
+use crate::terminal::{TerminalRequest, TerminalSession};
 
 /// An isolated place to run an agent's commands against a workspace.
 ///
@@ -122,4 +123,15 @@ pub trait Sandbox: Send + Sync + Debug {
     /// Removes the HOME parked under `name` (see [`crate::SandboxSpec::home`]); no error when
     /// there is none.
     async fn drop_home(&self, name: &str) -> Result<()>;
+
+    /// Starts a login shell on a pseudo-terminal in the sandbox, isolated exactly like `exec`'s
+    /// commands (see [`crate::terminal`]).
+    async fn open_terminal(
+        &self,
+        handle: &SandboxHandle,
+        request: TerminalRequest,
+    ) -> Result<Box<dyn TerminalSession>> {
+        let _ = (handle, request);
+        Err(crate::SandboxError::Unsupported { operation: "terminals", backend: self.name() })
+    }
 }

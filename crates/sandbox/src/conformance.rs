@@ -16,6 +16,7 @@ use crate::error::SandboxError;
 use crate::spec::{
     ExecOutcome, ExecRequest, FileRoot, OutputLine, SandboxHandle, SandboxSpec, StopReason,
 };
+use crate::terminal::{TerminalRequest, TerminalSession, TerminalSize};
 
 /// Unwraps or panics with what was being done.
 fn ok<T, E: Display>(result: Result<T, E>, what: &str) -> T {
@@ -329,6 +330,61 @@ pub async fn named_home_outlives_the_sandbox(sandbox: &dyn Sandbox) {
     ok(sandbox.drop_home(&name).await, "drop_home");
 }
 
+/// Reads a terminal until its output holds `needle` (panics after 30 s or at its end).
+async fn read_terminal_until(session: &dyn TerminalSession, needle: &str) -> String {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read = tokio::time::timeout(Duration::from_secs(30), async {
+        while !String::from_utf8_lossy(&out).contains(needle) {
+            let n = ok(session.read(&mut buf).await, "read the terminal");
+            if n == 0 {
+                return false;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        true
+    })
+    .await;
+    let text = String::from_utf8_lossy(&out).into_owned();
+    assert!(matches!(read, Ok(true)), "no {needle:?} in the terminal: {text:?}");
+    text
+}
+
+/// A terminal runs a shell with the sandbox's environment, in the workspace, sees its size
+/// and its resizes, counts as activity (`status`, `hold_idle`), and ends with [`Sandbox::kill`]. A backend without terminals says
+/// `Unsupported`.
+pub async fn terminal_works(sandbox: &dyn Sandbox) {
+    let mut spec = SandboxSpec::new(fresh_id());
+    spec.env = vec![("CONFORMANCE".into(), "terminal".into())];
+    let handle = ok(sandbox.create(spec).await, "create");
+    let request =
+        TerminalRequest { size: TerminalSize { cols: 90, rows: 30 }, ..Default::default() };
+    let session = match sandbox.open_terminal(&handle, request).await {
+        Ok(session) => session,
+        Err(SandboxError::Unsupported { .. }) => {
+            ok(sandbox.destroy(&handle).await, "destroy");
+            return;
+        }
+        Err(err) => panic!("open_terminal: {err}"),
+    };
+    // Typed text comes back as the echo: wait for what only running it prints.
+    ok(session.write(b"echo \"$CONFORMANCE:$(pwd):$(stty size)\"\r").await, "write");
+    read_terminal_until(&*session, "terminal:/workspace:30 90").await;
+    ok(session.resize(ok(TerminalSize::new(100, 20), "size")), "resize");
+    ok(session.write(b"echo \"size=$(stty size)\"\r").await, "write");
+    read_terminal_until(&*session, "size=20 100").await;
+    // Someone typing in the sandbox is code running there: the host may not read it as idle.
+    let busy = ok(sandbox.status(&handle).await, "status with a terminal open");
+    assert!(busy.busy, "an open terminal is activity: {busy:?}");
+    assert!(
+        ok(sandbox.hold_idle(&handle).await, "hold_idle with a terminal open").is_none(),
+        "hold_idle succeeded while a terminal was open"
+    );
+    ok(sandbox.kill(&handle).await, "kill");
+    assert!(!session.is_alive(), "kill left the terminal running");
+    ok(sandbox.destroy(&handle).await, "destroy");
+}
+
 /// Runs every check above.
 pub async fn all(sandbox: &dyn Sandbox) {
     runs_command(sandbox).await;
@@ -343,4 +399,5 @@ pub async fn all(sandbox: &dyn Sandbox) {
     keep_alive_and_gc(sandbox).await;
     activity_is_seen(sandbox).await;
     named_home_outlives_the_sandbox(sandbox).await;
+    terminal_works(sandbox).await;
 }

@@ -17,6 +17,7 @@ pub mod install_plan;
 mod local;
 pub mod relay;
 mod spec;
+pub mod terminal;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -28,3 +29,4 @@ pub use spec::{
     NetworkMode, OutputLine, Reclaimed, SandboxHandle, SandboxSpec, SandboxStatus, StopReason,
     EGRESS_DIR, EGRESS_PORT, EGRESS_SOCKET, HOME_DIR, TOOLS_DIR, WORKSPACE_DIR,
 };
+pub use terminal::{TerminalRequest, TerminalSession, TerminalSize};

@@ -14,6 +14,7 @@ pub mod github;
 pub mod page;
 pub mod sandboxes;
 pub mod tasks;
+pub mod terminal;
 pub mod tokens;
 
 pub use error::Problem;

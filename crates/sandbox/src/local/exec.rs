@@ -153,7 +153,7 @@ async fn supervise(
 
 /// Measures the quota's directories until they pass the limit, then stops the command. The
 /// walk runs on a blocking thread: a large tree takes a while, and the agent keeps writing.
-async fn watch_disk(quota: DiskQuota, running: Arc<Running>, policy: KillPolicy) {
+pub(crate) async fn watch_disk(quota: DiskQuota, running: Arc<Running>, policy: KillPolicy) {
     tokio::time::sleep(quota.interval).await;
     loop {
         let dirs = quota.dirs.clone();

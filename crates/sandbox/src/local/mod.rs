@@ -32,6 +32,7 @@ mod identity;
 mod metadata;
 pub(crate) mod plan;
 mod pre_exec;
+mod pty;
 mod seccomp;
 mod signals;
 mod tree;
@@ -63,6 +64,7 @@ use crate::spec::{
     NetworkMode, OutputLine, Reclaimed, SandboxHandle, SandboxSpec, SandboxStatus, StopReason,
     EGRESS_SOCKET,
 };
+use crate::terminal::{TerminalRequest, TerminalSession};
 
 /// The relay that brokered sandboxes run their commands under: invoked as
 /// `<program> <args...> --listen ADDR --socket PATH -- <command...>` (see [`crate::relay`]).
@@ -131,6 +133,15 @@ impl LocalSandboxConfig {
     }
 }
 
+/// How a command's session is set up (see `plan::PlanInput::terminal`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Session {
+    /// bwrap's `--new-session`: no controlling terminal.
+    New,
+    /// Standard input is a pseudo-terminal, made the controlling terminal of a new session.
+    Terminal,
+}
+
 /// The bubblewrap backend. See the module documentation for the layout and the isolation.
 #[derive(Debug)]
 pub struct LocalSandbox {
@@ -142,11 +153,14 @@ pub struct LocalSandbox {
     seccomp: seccomp::Programs,
     /// Commands this process is running, by sandbox id, so `kill` can reach them. Only live
     /// processes are here; everything durable is on disk.
-    running: Mutex<HashMap<String, Vec<Arc<Running>>>>,
+    running: Arc<RunningMap>,
     /// When this process last handed a sandbox's files to its uid (ns since the epoch), so
     /// the next hand-over looks only at what changed since. Missing means look at everything.
     handed_over: Mutex<HashMap<String, i128>>,
 }
+
+/// Commands in flight by sandbox id (`exec`s and terminals alike).
+type RunningMap = Mutex<HashMap<String, Vec<Arc<Running>>>>;
 
 const BACKEND: &str = "bubblewrap";
 /// Sub-directory of a brokered sandbox holding the egress socket.
@@ -219,7 +233,7 @@ impl LocalSandbox {
             cgroups: CgroupRoots::detect(&config.cgroups, &config.root),
             identities: Identities::new(&config.root, config.uid_base, config.uid_count)?,
             seccomp,
-            running: Mutex::new(HashMap::new()),
+            running: Arc::default(),
             handed_over: Mutex::new(HashMap::new()),
             config,
         })
@@ -385,6 +399,88 @@ impl LocalSandbox {
         report
     }
 
+    /// The `bwrap` command running `argv` in the sandbox of `meta`, with every part of the
+    /// isolation: the files handed to the sandbox's uid, the staged directories and the uid
+    /// drop, limits and cgroup membership, the seccomp filter and the network plan. Standard
+    /// streams are the caller's to set. `exec` and terminals both start their commands here,
+    /// so the two cannot drift apart.
+    async fn sandboxed_command(
+        &self,
+        meta: &Metadata,
+        cwd: &str,
+        argv: &[String],
+        env: &[(String, String)],
+        session: Session,
+    ) -> Result<tokio::process::Command> {
+        let cwd = if cwd.is_empty() {
+            String::new()
+        } else {
+            validate_relative(cwd)?.to_string_lossy().into_owned()
+        };
+        let identity = self.identity_of(meta)?;
+        let dir = self.dir(&meta.id);
+        let mut setup = ChildSetup::new(&meta.limits, &meta.cgroups);
+        if session == Session::Terminal {
+            setup = setup.with_controlling_terminal();
+        }
+        let relay = match meta.network {
+            NetworkMode::Brokered => Some(self.relay()?.clone()),
+            NetworkMode::Host | NetworkMode::None => None,
+        };
+        let egress_dir = dir.join(EGRESS_DIR_NAME);
+        let (sandbox_dir, tools_dir, egress_dir, relay) = if self.identities.own() {
+            self.hand_over(&meta.id, identity).await;
+            let mut stage = Stage::default();
+            for sub in ["work", "home", "etc"] {
+                stage.add(&dir.join(sub), sub)?;
+            }
+            let tools = meta.tools_dir.as_deref().map(|t| stage.add(t, "tools")).transpose()?;
+            // The socket's directory and the relay are staged too: the sandbox's uid may not be
+            // able to reach them where they are on the host.
+            let (egress_dir, relay) = match relay {
+                Some(relay) => {
+                    let egress = stage.add(&egress_dir, EGRESS_DIR_NAME)?;
+                    let program = stage.add(&relay.program, "relay")?;
+                    (egress, Some(RelayProgram { program, ..relay }))
+                }
+                None => (egress_dir, None),
+            };
+            setup = setup.run_as_sandbox_user(stage, identity);
+            (PathBuf::from(pre_exec::STAGE_DIR), tools, egress_dir, relay)
+        } else {
+            (dir.clone(), meta.tools_dir.clone(), egress_dir, relay)
+        };
+        let network = match &relay {
+            Some(relay) => NetworkPlan::Brokered { socket_dir: &egress_dir, relay },
+            None if meta.network == NetworkMode::Host => NetworkPlan::Host,
+            None => NetworkPlan::None,
+        };
+        let seccomp_fds = [
+            setup.inherit(memfd("drydock-seccomp", &self.seccomp.deny)?),
+            setup.inherit(memfd("drydock-seccomp-nosys", &self.seccomp.no_such_call)?),
+        ];
+        let args = plan::bwrap_args(&PlanInput {
+            sandbox_dir: &sandbox_dir,
+            system: &self.system,
+            network,
+            tools_dir: tools_dir.as_deref(),
+            cwd: &cwd,
+            argv,
+            seccomp_fds: &seccomp_fds,
+            tmp_size: meta.limits.disk_bytes,
+            terminal: session == Session::Terminal,
+        });
+        let mut command = tokio::process::Command::new(&self.bwrap);
+        command
+            .args(args)
+            // Nothing of the server's environment reaches the sandbox; variables are passed to
+            // bwrap's environment rather than its argv so they do not show in `ps` on the host.
+            .env_clear()
+            .envs(plan::command_env(&plan::network_env(&network), &meta.env, env));
+        setup.install(&mut command);
+        Ok(command)
+    }
+
     /// The system calls the seccomp filter refuses outright (with `EPERM`), by name and number
     /// on this architecture. Argument filters come on top (see `docs/security.md`).
     pub fn denied_system_calls() -> &'static [(&'static str, i64)] {
@@ -523,14 +619,7 @@ impl LocalSandbox {
     }
 
     fn forget_running(&self, id: &str, which: &Arc<Running>) {
-        if let Ok(mut running) = self.running.lock() {
-            if let Some(list) = running.get_mut(id) {
-                list.retain(|r| !Arc::ptr_eq(r, which));
-                if list.is_empty() {
-                    running.remove(id);
-                }
-            }
-        }
+        forget_running(&self.running, id, which);
     }
 
     async fn remove(&self, meta: &Metadata) -> Result<()> {
@@ -714,72 +803,15 @@ impl Sandbox for LocalSandbox {
         if request.argv.is_empty() {
             return Err(SandboxError::InvalidRequest("argv is empty".into()));
         }
-        let cwd = if request.cwd.is_empty() {
-            String::new()
-        } else {
-            validate_relative(&request.cwd)?.to_string_lossy().into_owned()
-        };
-        let identity = self.identity_of(&meta)?;
         let dir = self.dir(&meta.id);
-        let mut setup = ChildSetup::new(&meta.limits, &meta.cgroups);
-        let relay = match meta.network {
-            NetworkMode::Brokered => Some(self.relay()?.clone()),
-            NetworkMode::Host | NetworkMode::None => None,
-        };
-        let egress_dir = dir.join(EGRESS_DIR_NAME);
-        let (sandbox_dir, tools_dir, egress_dir, relay) = if self.identities.own() {
-            self.hand_over(&meta.id, identity).await;
-            let mut stage = Stage::default();
-            for sub in ["work", "home", "etc"] {
-                stage.add(&dir.join(sub), sub)?;
-            }
-            let tools = meta.tools_dir.as_deref().map(|t| stage.add(t, "tools")).transpose()?;
-            // The socket's directory and the relay are staged too: the sandbox's uid may not be
-            // able to reach them where they are on the host.
-            let (egress_dir, relay) = match relay {
-                Some(relay) => {
-                    let egress = stage.add(&egress_dir, EGRESS_DIR_NAME)?;
-                    let program = stage.add(&relay.program, "relay")?;
-                    (egress, Some(RelayProgram { program, ..relay }))
-                }
-                None => (egress_dir, None),
-            };
-            setup = setup.run_as_sandbox_user(stage, identity);
-            (PathBuf::from(pre_exec::STAGE_DIR), tools, egress_dir, relay)
-        } else {
-            (dir.clone(), meta.tools_dir.clone(), egress_dir, relay)
-        };
-        let network = match &relay {
-            Some(relay) => NetworkPlan::Brokered { socket_dir: &egress_dir, relay },
-            None if meta.network == NetworkMode::Host => NetworkPlan::Host,
-            None => NetworkPlan::None,
-        };
-        let seccomp_fds = [
-            setup.inherit(memfd("drydock-seccomp", &self.seccomp.deny)?),
-            setup.inherit(memfd("drydock-seccomp-nosys", &self.seccomp.no_such_call)?),
-        ];
-        let args = plan::bwrap_args(&PlanInput {
-            sandbox_dir: &sandbox_dir,
-            system: &self.system,
-            network,
-            tools_dir: tools_dir.as_deref(),
-            cwd: &cwd,
-            argv: &request.argv,
-            seccomp_fds: &seccomp_fds,
-            tmp_size: meta.limits.disk_bytes,
-        });
-        let mut command = tokio::process::Command::new(&self.bwrap);
+        let mut command = self
+            .sandboxed_command(&meta, &request.cwd, &request.argv, &request.env, Session::New)
+            .await?;
         command
-            .args(args)
-            // Nothing of the server's environment reaches the sandbox; variables are passed to
-            // bwrap's environment rather than its argv so they do not show in `ps` on the host.
-            .env_clear()
-            .envs(plan::command_env(&plan::network_env(&network), &meta.env, &request.env))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        setup.install(&mut command);
         let watch_cfg = Watch {
             timeout: request.timeout,
             idle_timeout: request.idle_timeout,
@@ -859,6 +891,14 @@ impl Sandbox for LocalSandbox {
         let mut meta = self.load(&handle.id)?;
         meta.expires_at = until;
         meta.store(&self.dir(&handle.id))
+    }
+
+    async fn open_terminal(
+        &self,
+        handle: &SandboxHandle,
+        request: TerminalRequest,
+    ) -> Result<Box<dyn TerminalSession>> {
+        Ok(Box::new(self.open_pty(handle, request).await?))
     }
 
     /// Besides expired sandboxes, removes empty cgroups this data directory made for sandboxes
@@ -949,6 +989,18 @@ fn processes_of_uid(uid: u32) -> u64 {
         .filter(|e| e.file_name().as_encoded_bytes().iter().all(u8::is_ascii_digit))
         .filter(|e| e.metadata().is_ok_and(|m| m.uid() == uid))
         .count() as u64
+}
+
+/// Drops `which` from the commands in flight of sandbox `id`.
+fn forget_running(map: &RunningMap, id: &str, which: &Arc<Running>) {
+    if let Ok(mut running) = map.lock() {
+        if let Some(list) = running.get_mut(id) {
+            list.retain(|r| !Arc::ptr_eq(r, which));
+            if list.is_empty() {
+                running.remove(id);
+            }
+        }
+    }
 }
 
 /// The spec's limits, with the backend's defaults where the spec has none.

@@ -107,6 +107,11 @@ pub(crate) struct PlanInput<'a> {
     pub seccomp_fds: &'a [i32],
     /// Size of the private `/tmp` (a tmpfs, so memory) in bytes; `None` for the kernel default.
     pub tmp_size: Option<u64>,
+    /// The command's standard streams are a pseudo-terminal of its own, already made its
+    /// controlling terminal in a new session before bwrap runs (see `pre_exec`). bwrap's
+    /// `--new-session` would detach the shell from it, so it is left out: the session it would
+    /// make is already there, and no terminal of the server is reachable from it.
+    pub terminal: bool,
 }
 
 /// The bwrap arguments (without the `bwrap` program itself) for one command.
@@ -122,11 +127,13 @@ pub(crate) fn bwrap_args(input: &PlanInput<'_>) -> Vec<OsString> {
         "--unshare-uts",
         "--unshare-cgroup-try",
         "--die-with-parent",
-        // A new session keeps the command away from any terminal of the server (TIOCSTI).
-        "--new-session",
         "--hostname",
         "drydock",
     ]);
+    if !input.terminal {
+        // A new session keeps the command away from any terminal of the server (TIOCSTI).
+        args.flags(&["--new-session"]);
+    }
     if !matches!(input.network, NetworkPlan::Host) {
         // bwrap brings up loopback in the new namespace.
         args.flags(&["--unshare-net"]);
@@ -278,6 +285,10 @@ mod tests {
     }
 
     fn plan_with(network: NetworkPlan<'_>) -> Vec<String> {
+        plan_full(network, false)
+    }
+
+    fn plan_full(network: NetworkPlan<'_>, terminal: bool) -> Vec<String> {
         let argv = vec!["echo".to_string(), "hi there".to_string()];
         let system = vec![SystemMount::ReadOnly("/usr".into())];
         bwrap_args(&PlanInput {
@@ -289,6 +300,7 @@ mod tests {
             argv: &argv,
             seccomp_fds: &[5, 6],
             tmp_size: Some(1 << 20),
+            terminal,
         })
         .into_iter()
         .map(|a| a.to_string_lossy().into_owned())
@@ -339,6 +351,16 @@ mod tests {
         assert!(get("NO_PROXY").is_some_and(|v| v.contains("127.0.0.1")));
         assert!(network_env(&NetworkPlan::Host).is_empty());
         assert!(network_env(&NetworkPlan::None).is_empty());
+    }
+
+    #[test]
+    fn only_terminals_keep_their_session() {
+        assert!(plan(true).contains(&"--new-session".to_string()));
+        let terminal = plan_full(NetworkPlan::None, true);
+        assert!(!terminal.contains(&"--new-session".to_string()));
+        let joined = terminal.join(" ");
+        assert!(joined.contains("--unshare-user --disable-userns --unshare-pid"));
+        assert!(joined.contains("--add-seccomp-fd 5 --add-seccomp-fd 6"));
     }
 
     #[test]

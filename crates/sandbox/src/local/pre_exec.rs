@@ -136,6 +136,9 @@ pub(crate) struct ChildSetup {
     inherit: Vec<OwnedFd>,
     /// The server, which must still be our parent once the death signal is set.
     parent: Option<Pid>,
+    /// Standard input is a pseudo-terminal that becomes the controlling terminal of a new
+    /// session (see `pty`).
+    controlling_terminal: bool,
 }
 
 impl ChildSetup {
@@ -166,6 +169,14 @@ impl ChildSetup {
         self
     }
 
+    /// Starts a new session whose controlling terminal is standard input (a pseudo-terminal's
+    /// other end), so the shell gets job control and Ctrl-C; the server's own terminal, if it
+    /// has one, is left behind with the old session.
+    pub(crate) fn with_controlling_terminal(mut self) -> Self {
+        self.controlling_terminal = true;
+        self
+    }
+
     /// Keeps `fd` open across `exec`; returns its number for the command line.
     pub(crate) fn inherit(&mut self, fd: OwnedFd) -> i32 {
         let raw = fd.as_raw_fd();
@@ -179,8 +190,8 @@ impl ChildSetup {
         // somewhere the sandbox's uid cannot enter.
         command.current_dir("/");
         // SAFETY: the closure runs in the forked child, where only async-signal-safe operations
-        // are allowed. It only makes raw system calls (prctl, setrlimit, open, write, unshare,
-        // mount, mkdir, fcntl, setgroups, setgid, setuid) through rustix on data prepared before
+        // are allowed. It only makes raw system calls (setsid, ioctl, prctl, setrlimit, open,
+        // write, unshare, mount, mkdir, fcntl, setgroups, setgid, setuid) through rustix on data prepared before
         // the fork; it does not allocate, lock or touch other threads' state.
         unsafe {
             command.pre_exec(move || self.apply());
@@ -188,6 +199,10 @@ impl ChildSetup {
     }
 
     fn apply(&self) -> std::io::Result<()> {
+        if self.controlling_terminal {
+            rustix::process::setsid()?;
+            rustix::process::ioctl_tiocsctty(rustix::stdio::stdin())?;
+        }
         for (resource, value) in &self.rlimits {
             let limit = Rlimit { current: Some(*value), maximum: Some(*value) };
             rustix::process::setrlimit(*resource, limit)?;

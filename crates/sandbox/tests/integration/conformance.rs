@@ -29,4 +29,5 @@ conformance!(
     keep_alive_and_gc,
     activity_is_seen,
     named_home_outlives_the_sandbox,
+    terminal_works,
 );

@@ -14,3 +14,4 @@ mod git_http;
 mod git_local;
 mod identity;
 mod isolation;
+mod terminal;

@@ -15,5 +15,6 @@ pub mod sandboxes_dialog;
 pub mod sidebar;
 pub mod status_badge;
 pub mod task_form;
+pub mod terminal;
 pub mod timeline;
 pub mod user_menu;

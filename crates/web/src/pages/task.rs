@@ -1,5 +1,5 @@
 //! The task page: header (status, stage, progress, actions), then tabs for the live timeline,
-//! the chat, the code review and the pull request.
+//! the chat, the code review, the pull request and the terminal.
 
 use shared::events::EventBody;
 use shared::tasks::{CreateTask, Task, TaskStatus};
@@ -16,6 +16,7 @@ use crate::components::forms::confirm;
 use crate::components::pr_panel::PrPanel;
 use crate::components::sandbox::SandboxLine;
 use crate::components::status_badge::StatusBadge;
+use crate::components::terminal::Terminal;
 use crate::components::timeline::Timeline;
 use crate::hooks::{use_action, use_fetch, use_task_events, StreamState, TaskEvents};
 use crate::services::api;
@@ -34,14 +35,16 @@ enum Tab {
     Chat,
     Changes,
     Pr,
+    Terminal,
 }
 
 impl Tab {
-    const ALL: [(Self, &'static str, &'static str); 4] = [
+    const ALL: [(Self, &'static str, &'static str); 5] = [
         (Self::Timeline, "timeline", "Timeline"),
         (Self::Chat, "chat", "Chat"),
         (Self::Changes, "changes", "Changes"),
         (Self::Pr, "pr", "Pull request"),
+        (Self::Terminal, "terminal", "Terminal"),
     ];
 }
 
@@ -126,6 +129,7 @@ pub fn TaskPage(props: &TaskPageProps) -> Html {
                     Tab::Chat => html! { <Chat task_id={id} {running} refresh={*runs_finished} on_sent={on_sent.clone()} on_stop={on_stop.clone()} /> },
                     Tab::Changes => html! { <Changes task_id={id} refresh={*runs_finished} /> },
                     Tab::Pr => html! { <PrPanel task={t.clone()} on_sent={on_sent.clone()} /> },
+                    Tab::Terminal => html! { <Terminal task_id={id} /> },
                 } }
             </section>
         }

@@ -12,6 +12,7 @@ use shared::github::{
 };
 use shared::page::Page;
 use shared::tasks::{CreateMessage, CreateTask, Quota, Task, TaskMessage, TaskStatus};
+use shared::terminal::TerminalToken;
 use shared::tokens::{ApiToken, CreateToken, CreatedToken};
 use uuid::Uuid;
 
@@ -403,4 +404,9 @@ mod tests {
             "/github/repos?owner=acme&q=my%20repo&cursor=c%2F2"
         );
     }
+}
+
+/// `POST /tasks/{id}/terminal/token`: a one-time token for opening the terminal's WebSocket.
+pub async fn terminal_token(id: Uuid) -> Result<TerminalToken, ApiError> {
+    call::<(), _>(Method::POST, &format!("/tasks/{id}/terminal/token"), None).await
 }
