@@ -615,9 +615,29 @@ impl Sandbox for LocalSandbox {
         let identity = self.identity_of(&meta)?;
         let dir = self.dir(&meta.id);
         let mut setup = ChildSetup::new(&meta.limits, &meta.cgroups);
-        let relay = match meta.network {
-            NetworkMode::Brokered => Some(self.relay()?.clone()),
-            NetworkMode::Host | NetworkMode::None => None,
+        // An exposed port is reached through the relay in the command's own network namespace;
+        // with the host's network there is no namespace of its own to reach into.
+        if request.expose.is_some() && meta.network == NetworkMode::Host {
+            return Err(SandboxError::InvalidRequest(
+                "exposing a port needs a sandbox with its own network (brokered or none), not \
+                 the host's"
+                    .into(),
+            ));
+        }
+        let relay = match (meta.network, &request.expose) {
+            (NetworkMode::Brokered, _) | (NetworkMode::None, Some(_)) => {
+                Some(self.relay()?.clone())
+            }
+            (NetworkMode::Host | NetworkMode::None, _) => None,
+        };
+        let expose = match &request.expose {
+            Some(expose) => {
+                let listener = crate::ingress::bind(&expose.socket).map_err(|e| {
+                    SandboxError::io(format!("binding {}", expose.socket.display()), e)
+                })?;
+                Some((setup.inherit(listener.into()), expose.port))
+            }
+            None => None,
         };
         let egress_dir = dir.join(EGRESS_DIR_NAME);
         let (sandbox_dir, tools_dir, egress_dir, relay) = if self.identities.own() {
@@ -631,7 +651,11 @@ impl Sandbox for LocalSandbox {
             // able to reach them where they are on the host.
             let (egress_dir, relay) = match relay {
                 Some(relay) => {
-                    let egress = stage.add(&egress_dir, EGRESS_DIR_NAME)?;
+                    let egress = if meta.network == NetworkMode::Brokered {
+                        stage.add(&egress_dir, EGRESS_DIR_NAME)?
+                    } else {
+                        egress_dir
+                    };
                     let program = stage.add(&relay.program, "relay")?;
                     (egress, Some(RelayProgram { program, ..relay }))
                 }
@@ -642,10 +666,16 @@ impl Sandbox for LocalSandbox {
         } else {
             (dir.clone(), meta.tools_dir.clone(), egress_dir, relay)
         };
-        let network = match &relay {
-            Some(relay) => NetworkPlan::Brokered { socket_dir: &egress_dir, relay },
-            None if meta.network == NetworkMode::Host => NetworkPlan::Host,
-            None => NetworkPlan::None,
+        let network = match (&relay, meta.network) {
+            (Some(relay), NetworkMode::Brokered) => {
+                NetworkPlan::Brokered { socket_dir: &egress_dir, relay }
+            }
+            (_, NetworkMode::Host) => NetworkPlan::Host,
+            _ => NetworkPlan::None,
+        };
+        let exposed = match (expose, &relay) {
+            (Some((fd, port)), Some(relay)) => Some(plan::Exposed { fd, port, relay }),
+            _ => None,
         };
         let seccomp_fds = [
             setup.inherit(memfd("drydock-seccomp", &self.seccomp.deny)?),
@@ -660,6 +690,7 @@ impl Sandbox for LocalSandbox {
             argv: &request.argv,
             seccomp_fds: &seccomp_fds,
             tmp_size: meta.limits.disk_bytes,
+            exposed,
         });
         let mut command = tokio::process::Command::new(&self.bwrap);
         command
@@ -683,6 +714,7 @@ impl Sandbox for LocalSandbox {
                 limit_bytes,
                 interval: self.config.disk_check_interval,
             }),
+            stop: request.stop.clone(),
         };
         let mut registered = None;
         let outcome = exec::run(command, watch_cfg, sink, |running| {
@@ -694,6 +726,10 @@ impl Sandbox for LocalSandbox {
         .await;
         if let Some(running) = registered {
             self.forget_running(&meta.id, &running);
+        }
+        if let Some(expose) = &request.expose {
+            // Nobody accepts there any more; a later command binds it afresh.
+            let _ = std::fs::remove_file(&expose.socket);
         }
         outcome
     }

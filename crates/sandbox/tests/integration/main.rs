@@ -13,4 +13,5 @@ mod escape;
 mod git_http;
 mod git_local;
 mod identity;
+mod ingress;
 mod isolation;
