@@ -380,3 +380,57 @@ async fn connectors_are_added_in_settings_and_chosen_per_task() {
     assert_eq!(task["connector_ids"], serde_json::json!([docs]), "{task}");
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_preview_tab_shows_the_dev_server_of_a_kept_alive_task() {
+    let server = Server::start().await;
+    server.create_user("dora", PASSWORD);
+    let token = server.create_token("dora");
+    server.put_anthropic_key(&token).await;
+    // A repository with a tiny node dev server (no dependencies): `npm run dev` on $PORT.
+    let repo = fakes::dev_app::repo();
+    let body = serde_json::json!({
+        "repo_url": repo.url(), "agent": "claude", "prompt": "Have a look", "keep_alive": true
+    });
+    let (status, task) = server.post(&token, "/api/v1/tasks", &body).await;
+    assert_eq!(status, 201, "{task}");
+    let id = task["id"].as_str().unwrap().to_owned();
+    support::eventually("the dev server to run after the agent", TASK_TIMEOUT, || async {
+        let (_, dev) = server.get(&token, &format!("/api/v1/tasks/{id}/dev-server")).await;
+        (dev["state"] == "running").then_some(())
+    })
+    .await;
+
+    let b = Browser::start(&server.base, 1280, 900).await;
+    b.sign_in("dora", PASSWORD).await;
+    b.goto(&format!("/tasks/{id}")).await;
+    b.wait("[data-testid=task-page]").await;
+    b.click("[data-testid=tab-preview]").await;
+    b.wait("[data-testid=dev-server-state]").await;
+    b.wait("[data-testid=preview-frame]").await;
+    // The frame opened a one-time link, got the preview's cookie and shows the app.
+    b.wait_until("the app in the preview frame", Duration::from_secs(60), || async {
+        b.text_in_frame("[data-testid=preview-frame]", "#hello").await.as_deref()
+            == Some("Hello from the dev server")
+    })
+    .await;
+    let url = b.client.find(fantoccini::Locator::Css("[data-testid=preview-url]")).await.unwrap();
+    assert_eq!(url.text().await.unwrap(), format!("{}/preview/{id}/", server.base));
+    b.screenshot("preview").await;
+
+    // Restart: the server goes down and comes back, and the frame shows it again.
+    b.click("[data-testid=dev-server-restart]").await;
+    b.wait_until("the app back after a restart", Duration::from_secs(60), || async {
+        b.text_in_frame("[data-testid=preview-frame]", "#hello").await.as_deref()
+            == Some("Hello from the dev server")
+    })
+    .await;
+    // The logs pane shows the server's own lines under "server".
+    b.click("[data-testid=tab-timeline]").await;
+    b.click("[data-testid=timeline-filter] option[value=server]").await;
+    b.wait_until("the server's lines in the timeline", Duration::from_secs(30), || async {
+        b.all("[data-kind=server_output]").await.len() > 0
+    })
+    .await;
+    b.close().await;
+}

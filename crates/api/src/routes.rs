@@ -23,4 +23,5 @@ fn api_v1(cfg: &mut ServiceConfig) {
     crate::connectors::endpoints::configure(cfg);
     crate::agents::configure(cfg);
     crate::github::endpoints::configure(cfg);
+    crate::preview::endpoints::configure(cfg);
 }

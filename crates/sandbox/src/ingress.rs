@@ -15,9 +15,9 @@
 
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rustix::fs::{FileType, Mode, OFlags};
@@ -29,11 +29,11 @@ const INSIDE_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// the host's own and writable by nobody else ([`check_private_dir`]); a stale socket left at
 /// `path` by an earlier command is replaced, anything else there is an error.
 pub fn bind(path: &Path) -> io::Result<UnixListener> {
-    let (dir, _) = split(path)?;
-    check_private_dir(dir)?;
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if FileType::from_raw_mode(mode_of(&meta)) == FileType::Socket => {
-            std::fs::remove_file(path)?;
+    let (dir, name) = split(path)?;
+    let dir_fd = open_private_dir(dir)?;
+    match rustix::fs::statat(&dir_fd, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(stat) if FileType::from_raw_mode(stat.st_mode) == FileType::Socket => {
+            rustix::fs::unlinkat(&dir_fd, name, rustix::fs::AtFlags::empty())?;
         }
         Ok(_) => {
             return Err(io::Error::new(
@@ -41,10 +41,14 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
                 format!("{} exists and is not a socket", path.display()),
             ))
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
+        Err(rustix::io::Errno::NOENT) => {}
+        Err(e) => return Err(e.into()),
     }
-    UnixListener::bind(path)
+    // Through the checked directory's descriptor: the same directory whatever happens to the
+    // path meanwhile, and short enough for a socket address however deep the data directory.
+    let mut through = PathBuf::from(format!("/proc/self/fd/{}", dir_fd.as_fd().as_raw_fd()));
+    through.push(name);
+    UnixListener::bind(through)
 }
 
 /// Connects to an ingress socket made by [`bind`], refusing anything else at `path`: a symlink
@@ -52,12 +56,7 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
 /// others can write in.
 pub fn connect(path: &Path) -> io::Result<UnixStream> {
     let (dir, name) = split(path)?;
-    let dir_fd = rustix::fs::open(
-        dir,
-        OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?;
-    check_private(&rustix::fs::fstat(&dir_fd)?, dir)?;
+    let dir_fd = open_private_dir(dir)?;
     let fd = rustix::fs::openat(
         &dir_fd,
         name,
@@ -78,12 +77,17 @@ pub fn connect(path: &Path) -> io::Result<UnixStream> {
 
 /// The directory must be a real directory of this process's user that nobody else may write.
 pub fn check_private_dir(dir: &Path) -> io::Result<()> {
+    open_private_dir(dir).map(drop)
+}
+
+fn open_private_dir(dir: &Path) -> io::Result<OwnedFd> {
     let fd = rustix::fs::open(
         dir,
         OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
         Mode::empty(),
     )?;
-    check_private(&rustix::fs::fstat(&fd)?, dir)
+    check_private(&rustix::fs::fstat(&fd)?, dir)?;
+    Ok(fd)
 }
 
 fn check_private(stat: &rustix::fs::Stat, dir: &Path) -> io::Result<()> {
@@ -103,11 +107,6 @@ fn split(path: &Path) -> io::Result<(&Path, &std::ffi::OsStr)> {
             Err(io::Error::new(io::ErrorKind::InvalidInput, "an ingress socket needs a directory"))
         }
     }
-}
-
-fn mode_of(meta: &std::fs::Metadata) -> u32 {
-    use std::os::unix::fs::MetadataExt;
-    meta.mode()
 }
 
 fn refused(path: &Path, why: &str) -> io::Error {
@@ -169,6 +168,20 @@ mod tests {
         // Binding again replaces the stale socket.
         drop(listener);
         bind(&path).unwrap();
+    }
+
+    #[test]
+    fn binds_beneath_a_data_directory_of_any_depth() {
+        let dir = private_dir();
+        let mut deep = dir.path().to_path_buf();
+        for _ in 0..8 {
+            deep.push("a-rather-long-directory-name");
+        }
+        std::fs::create_dir_all(&deep).unwrap();
+        let path = deep.join("0123456789abcdef0123456789abcdef.sock");
+        assert!(path.as_os_str().len() > 108);
+        let _listener = bind(&path).unwrap();
+        connect(&path).unwrap();
     }
 
     #[test]

@@ -160,6 +160,13 @@ pub enum EventBody {
         #[serde(default)]
         bytes_down: u64,
     },
+    /// A line the task's dev server wrote (the logs pane's "Server" filter).
+    ServerOutput {
+        /// Which stream it came from.
+        stream: Stream,
+        /// The line, secrets redacted.
+        line: String,
+    },
     /// A raw output line of the agent, kept so normalisation can be re-run.
     Raw {
         /// Which stream it came from.
@@ -185,6 +192,7 @@ impl EventBody {
             Self::Session { .. } => "session",
             Self::Error { .. } => "error",
             Self::Network { .. } => "network",
+            Self::ServerOutput { .. } => "server_output",
             Self::Raw { .. } => "raw",
         }
     }
@@ -218,7 +226,7 @@ impl EventBody {
                 reason.iter_mut().for_each(&mut f);
                 route.iter_mut().for_each(f);
             }
-            Self::Raw { line, .. } => f(line),
+            Self::Raw { line, .. } | Self::ServerOutput { line, .. } => f(line),
         }
     }
 

@@ -206,6 +206,20 @@ impl Server {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    /// `POST` JSON to an API path with a bearer token; returns the status and the JSON body.
+    pub async fn post(&self, token: &str, path: &str, body: &Value) -> (u16, Value) {
+        let res = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("POST");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
     /// Stores an Anthropic key for the token's user through the REST API.
     pub async fn put_anthropic_key(&self, token: &str) {
         let res = self

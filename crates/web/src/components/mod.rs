@@ -8,6 +8,7 @@ pub mod diff;
 pub mod forms;
 pub mod markdown;
 pub mod pr_panel;
+pub mod preview;
 pub mod repo_picker;
 pub mod sidebar;
 pub mod status_badge;

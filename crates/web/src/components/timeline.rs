@@ -13,6 +13,10 @@ use crate::hooks::{StreamState, TaskEvents};
 pub enum Filter {
     /// Everything except raw output lines.
     All,
+    /// Everything Drydock and the agent did, without the dev server's lines.
+    Platform,
+    /// The dev server's output.
+    Server,
     /// Agent messages.
     Messages,
     /// Tool calls and results.
@@ -29,8 +33,10 @@ pub enum Filter {
 
 impl Filter {
     /// All filters, in menu order.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 9] = [
         Self::All,
+        Self::Platform,
+        Self::Server,
         Self::Messages,
         Self::Tools,
         Self::Commands,
@@ -43,6 +49,8 @@ impl Filter {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::All => "all",
+            Self::Platform => "platform",
+            Self::Server => "server",
             Self::Messages => "messages",
             Self::Tools => "tools",
             Self::Commands => "commands",
@@ -61,6 +69,11 @@ impl Filter {
     pub fn accepts(self, body: &EventBody) -> bool {
         match self {
             Self::All => !matches!(body, EventBody::Raw { .. } | EventBody::Session { .. }),
+            Self::Platform => !matches!(
+                body,
+                EventBody::Raw { .. } | EventBody::Session { .. } | EventBody::ServerOutput { .. }
+            ),
+            Self::Server => matches!(body, EventBody::ServerOutput { .. }),
             Self::Messages => matches!(body, EventBody::AgentMessage { .. }),
             Self::Tools => {
                 matches!(body, EventBody::ToolCall { .. } | EventBody::ToolResult { .. })
@@ -134,6 +147,7 @@ pub fn event_text(e: &TaskEvent) -> String {
         EventBody::Error { message } => format!("error: {message}"),
         EventBody::Network { .. } => network_text(&e.body),
         EventBody::Raw { line, .. } => line.clone(),
+        EventBody::ServerOutput { line, .. } => format!("server: {line}"),
     };
     format!("#{} {}", e.seq, body.trim_end())
 }
@@ -215,6 +229,7 @@ fn row_body(e: &TaskEvent) -> Html {
         EventBody::Error { message } => html! { <strong>{ message }</strong> },
         EventBody::Network { .. } => html! { <span class="muted">{ network_text(&e.body) }</span> },
         EventBody::Raw { line, .. } => html! { <code class="raw">{ line }</code> },
+        EventBody::ServerOutput { line, .. } => html! { <code class="raw server">{ line }</code> },
     }
 }
 

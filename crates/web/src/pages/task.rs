@@ -1,5 +1,5 @@
 //! The task page: header (status, stage, progress, actions), then tabs for the live timeline,
-//! the chat, the code review and the pull request.
+//! the chat, the code review, the pull request and the dev server's preview.
 
 use shared::events::EventBody;
 use shared::tasks::{CreateTask, Task, TaskStatus};
@@ -14,6 +14,7 @@ use crate::components::changes::Changes;
 use crate::components::chat::Chat;
 use crate::components::forms::confirm;
 use crate::components::pr_panel::PrPanel;
+use crate::components::preview::Preview;
 use crate::components::status_badge::StatusBadge;
 use crate::components::timeline::Timeline;
 use crate::hooks::{use_action, use_fetch, use_task_events, StreamState, TaskEvents};
@@ -33,14 +34,16 @@ enum Tab {
     Chat,
     Changes,
     Pr,
+    Preview,
 }
 
 impl Tab {
-    const ALL: [(Self, &'static str, &'static str); 4] = [
+    const ALL: [(Self, &'static str, &'static str); 5] = [
         (Self::Timeline, "timeline", "Timeline"),
         (Self::Chat, "chat", "Chat"),
         (Self::Changes, "changes", "Changes"),
         (Self::Pr, "pr", "Pull request"),
+        (Self::Preview, "preview", "Preview"),
     ];
 }
 
@@ -124,6 +127,7 @@ pub fn TaskPage(props: &TaskPageProps) -> Html {
                     Tab::Chat => html! { <Chat task_id={id} {running} refresh={*runs_finished} on_sent={on_sent.clone()} on_stop={on_stop.clone()} /> },
                     Tab::Changes => html! { <Changes task_id={id} refresh={*runs_finished} /> },
                     Tab::Pr => html! { <PrPanel task={t.clone()} on_sent={on_sent.clone()} /> },
+                    Tab::Preview => html! { <Preview task_id={id} refresh={*runs_finished} /> },
                 } }
             </section>
         }
@@ -222,6 +226,8 @@ fn RetryForm(props: &RetryFormProps) -> Html {
                 keep_alive: t.keep_alive,
                 connector_ids: t.connector_ids.clone(),
                 create_pr: t.create_pr,
+                dev_command: None,
+                dev_port: None,
             };
             let navigator = navigator.clone();
             async move {
