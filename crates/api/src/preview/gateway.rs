@@ -268,7 +268,7 @@ fn upstream_request(
     target: &Target,
     upgrade: bool,
     body: Bytes,
-) -> Result<hyper::Request<Full<Bytes>>, HttpResponse> {
+) -> Result<hyper::Request<Full<Bytes>>, ApiError> {
     let mut builder = hyper::Request::builder().method(req.method().as_str()).uri(&target.upstream);
     let listed = connection_listed(req.headers());
     for (name, value) in req.headers() {
@@ -308,9 +308,7 @@ fn upstream_request(
     if target.path_form {
         builder = builder.header("x-forwarded-prefix", format!("/preview/{}", target.task_id));
     }
-    builder
-        .body(Full::new(body))
-        .map_err(|_| ApiError::BadRequest("Invalid request.".into()).error_response())
+    builder.body(Full::new(body)).map_err(|_| ApiError::BadRequest("Invalid request.".into()))
 }
 
 async fn forward(
@@ -326,7 +324,7 @@ async fn forward(
     } else {
         read_body(&mut payload, state.settings.max_body_bytes).await?
     };
-    let request = upstream_request(req, target, upgrade, body)?;
+    let request = upstream_request(req, target, upgrade, body).map_err(|e| e.error_response())?;
     let socket = devserver::socket_path(&state.settings, target.task_id);
     let running = devserver::is_running_here(target.task_id);
     let stream = tokio::task::spawn_blocking(move || sandbox::ingress::connect(&socket))
