@@ -429,8 +429,52 @@ async fn the_preview_tab_shows_the_dev_server_of_a_kept_alive_task() {
     b.click("[data-testid=tab-timeline]").await;
     b.click("[data-testid=timeline-filter] option[value=server]").await;
     b.wait_until("the server's lines in the timeline", Duration::from_secs(30), || async {
-        b.all("[data-kind=server_output]").await.len() > 0
+        !b.all("[data-kind=server_output]").await.is_empty()
     })
     .await;
+    b.close().await;
+}
+
+/// With a preview domain, each task's preview is an origin of its own: Chromium resolves
+/// `*.localhost` to loopback by itself, so `<task-id>.preview.localhost` reaches this server
+/// without DNS. Opening the one-time link sets the preview's cookie on that origin, and the
+/// page's WebSocket (as an HMR client opens one) echoes through the proxy and the relay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_echoes_through_a_preview_of_its_own_origin() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let domain = format!("preview.localhost:{port}");
+    let server =
+        Server::start_on(port, vec![("DRYDOCK_PREVIEW__DOMAIN".into(), domain.clone())]).await;
+    server.create_user("erin", PASSWORD);
+    let token = server.create_token("erin");
+    server.put_anthropic_key(&token).await;
+    let repo = fakes::dev_app::repo();
+    let body = serde_json::json!({
+        "repo_url": repo.url(), "agent": "claude", "prompt": "Have a look", "keep_alive": true
+    });
+    let (_, task) = server.post(&token, "/api/v1/tasks", &body).await;
+    let id = task["id"].as_str().unwrap().to_owned();
+    support::eventually("the dev server to run after the agent", TASK_TIMEOUT, || async {
+        let (_, dev) = server.get(&token, &format!("/api/v1/tasks/{id}/dev-server")).await;
+        (dev["state"] == "running").then_some(())
+    })
+    .await;
+    let (status, link) =
+        server.post(&token, &format!("/api/v1/tasks/{id}/preview"), &Value::Null).await;
+    assert_eq!(status, 201, "{link}");
+    let url = link["url"].as_str().unwrap();
+    assert!(url.starts_with(&format!("http://{id}.{domain}/")), "{url}");
+
+    let b = Browser::start(&server.base, 1280, 900).await;
+    b.client.goto(url).await.unwrap();
+    b.wait_until("the WebSocket echo", Duration::from_secs(60), || async {
+        match b.client.find(fantoccini::Locator::Css("#echo")).await {
+            Ok(e) => e.text().await.unwrap_or_default() == "echo:hi",
+            Err(_) => false,
+        }
+    })
+    .await;
+    let here = b.client.current_url().await.unwrap();
+    assert_eq!(here.as_str(), format!("http://{id}.{domain}/"), "the link led to the preview");
     b.close().await;
 }
