@@ -306,7 +306,8 @@ async fn a_kept_alive_task_is_previewed_through_its_sandbox() {
         &cookie,
         None,
         "hello through the relay",
-    );
+    )
+    .await;
     assert_eq!(echo, "hello through the relay");
 
     // A preview cookie opens only its own task's preview.
@@ -427,20 +428,39 @@ async fn with_a_preview_domain_each_task_is_its_own_origin() {
         .await
         .unwrap();
     assert_ne!(main.status(), 200);
-    let echo = websocket_echo(&app, "/ws", &pair, Some(&host), "hmr update");
+    let echo = websocket_echo(&app, "/ws", &pair, Some(&host), "hmr update").await;
     assert_eq!(echo, "hmr update");
 }
 
 /// Opens a WebSocket at `path` on the app (HTTP/1.1 upgrade by hand), sends `message` in one
 /// masked text frame and returns the text of the frame that comes back.
-fn websocket_echo(
+///
+/// The socket is blocking, so it runs on a thread of its own: this test's runtime also drives
+/// the app's workers and database connections, which must keep running meanwhile.
+async fn websocket_echo(
     app: &TestApp,
     path: &str,
     cookie: &str,
     host: Option<&str>,
     message: &str,
 ) -> String {
-    let addr = app.base.trim_start_matches("http://");
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let (path, cookie, message) = (path.to_owned(), cookie.to_owned(), message.to_owned());
+    let host = host.map(str::to_owned);
+    tokio::task::spawn_blocking(move || {
+        echo_blocking(&addr, &path, &cookie, host.as_deref(), &message)
+    })
+    .await
+    .unwrap()
+}
+
+fn echo_blocking(
+    addr: &str,
+    path: &str,
+    cookie: &str,
+    host: Option<&str>,
+    message: &str,
+) -> String {
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let host = host.unwrap_or(addr);
