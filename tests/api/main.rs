@@ -20,6 +20,7 @@ mod lifecycle;
 mod migrations;
 mod openapi;
 mod ops;
+mod preview;
 mod queue;
 mod sandbox_lifecycle;
 mod sealing;

@@ -447,5 +447,100 @@ async fn a_kept_sandbox_warns_before_expiry_and_is_stopped_and_started_from_the_
     b.screenshot("sandbox-running").await;
     let (_, view) = server.get(&token, &format!("/api/v1/tasks/{id}/sandbox")).await;
     assert_eq!(view["state"], "running", "{view}");
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_preview_tab_shows_the_dev_server_of_a_kept_alive_task() {
+    let server = Server::start().await;
+    server.create_user("dora", PASSWORD);
+    let token = server.create_token("dora");
+    server.put_anthropic_key(&token).await;
+    // A repository with a tiny node dev server (no dependencies): `npm run dev` on $PORT.
+    let repo = fakes::dev_app::repo();
+    let body = serde_json::json!({
+        "repo_url": repo.url(), "agent": "claude", "prompt": "Have a look", "keep_alive": true
+    });
+    let (status, task) = server.post(&token, "/api/v1/tasks", &body).await;
+    assert_eq!(status, 201, "{task}");
+    let id = task["id"].as_str().unwrap().to_owned();
+    support::eventually("the dev server to run after the agent", TASK_TIMEOUT, || async {
+        let (_, dev) = server.get(&token, &format!("/api/v1/tasks/{id}/dev-server")).await;
+        (dev["state"] == "running").then_some(())
+    })
+    .await;
+
+    let b = Browser::start(&server.base, 1280, 900).await;
+    b.sign_in("dora", PASSWORD).await;
+    b.goto(&format!("/tasks/{id}")).await;
+    b.wait("[data-testid=task-page]").await;
+    b.click("[data-testid=tab-preview]").await;
+    b.wait("[data-testid=dev-server-state]").await;
+    b.wait("[data-testid=preview-frame]").await;
+    // The frame opened a one-time link, got the preview's cookie and shows the app.
+    b.wait_until("the app in the preview frame", Duration::from_secs(60), || async {
+        b.text_in_frame("[data-testid=preview-frame]", "#hello").await.as_deref()
+            == Some("Hello from the dev server")
+    })
+    .await;
+    let url = b.client.find(fantoccini::Locator::Css("[data-testid=preview-url]")).await.unwrap();
+    assert_eq!(url.text().await.unwrap(), format!("{}/preview/{id}/", server.base));
+    b.screenshot("preview").await;
+
+    // Restart: the server goes down and comes back, and the frame shows it again.
+    b.click("[data-testid=dev-server-restart]").await;
+    b.wait_until("the app back after a restart", Duration::from_secs(60), || async {
+        b.text_in_frame("[data-testid=preview-frame]", "#hello").await.as_deref()
+            == Some("Hello from the dev server")
+    })
+    .await;
+    // The logs pane shows the server's own lines under "server".
+    b.click("[data-testid=tab-timeline]").await;
+    b.click("[data-testid=timeline-filter] option[value=server]").await;
+    b.wait_until("the server's lines in the timeline", Duration::from_secs(30), || async {
+        !b.all("[data-kind=server_output]").await.is_empty()
+    })
+    .await;
+    b.close().await;
+}
+
+/// With a preview domain, each task's preview is an origin of its own: Chromium resolves
+/// `*.localhost` to loopback by itself, so `<task-id>.preview.localhost` reaches this server
+/// without DNS. Opening the one-time link sets the preview's cookie on that origin, and the
+/// page's WebSocket (as an HMR client opens one) echoes through the proxy and the relay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_echoes_through_a_preview_of_its_own_origin() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let domain = format!("preview.localhost:{port}");
+    let server =
+        Server::start_on(port, vec![("DRYDOCK_PREVIEW__DOMAIN".into(), domain.clone())]).await;
+    server.create_user("erin", PASSWORD);
+    let token = server.create_token("erin");
+    server.put_anthropic_key(&token).await;
+    let repo = fakes::dev_app::repo();
+    let body = serde_json::json!({
+        "repo_url": repo.url(), "agent": "claude", "prompt": "Have a look", "keep_alive": true
+    });
+    let (_, task) = server.post(&token, "/api/v1/tasks", &body).await;
+    let id = task["id"].as_str().unwrap().to_owned();
+    support::eventually("the dev server to run after the agent", TASK_TIMEOUT, || async {
+        let (_, dev) = server.get(&token, &format!("/api/v1/tasks/{id}/dev-server")).await;
+        (dev["state"] == "running").then_some(())
+    })
+    .await;
+    let (status, link) =
+        server.post(&token, &format!("/api/v1/tasks/{id}/preview"), &Value::Null).await;
+    assert_eq!(status, 201, "{link}");
+    let url = link["url"].as_str().unwrap();
+    assert!(url.starts_with(&format!("http://{id}.{domain}/")), "{url}");
+
+    let b = Browser::start(&server.base, 1280, 900).await;
+    b.client.goto(url).await.unwrap();
+    b.wait_until("the WebSocket echo", Duration::from_secs(60), || async {
+        match b.client.find(fantoccini::Locator::Css("#echo")).await {
+            Ok(e) => e.text().await.unwrap_or_default() == "echo:hi",
+            Err(_) => false,
+        }
+    })
+    .await;
+    let here = b.client.current_url().await.unwrap();
+    assert_eq!(here.as_str(), format!("http://{id}.{domain}/"), "the link led to the preview");
     b.close().await;
 }

@@ -68,6 +68,33 @@ pub struct Settings {
     pub github: GithubSettings,
     /// A second, generic OAuth2/OIDC sign-in provider.
     pub oidc: Option<OidcSettings>,
+    /// Dev server previews (`[preview]`, see docs/preview.md).
+    #[serde(default)]
+    pub preview: PreviewSettings,
+}
+
+/// Dev server previews.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PreviewSettings {
+    /// `preview.example.com` (with a wildcard DNS record and certificate for
+    /// `*.preview.example.com`): each task's preview is its own origin,
+    /// `<scheme>://<task-id>.<domain>/`. May carry a port (`preview.localhost:8080`). Unset:
+    /// previews are served under `/preview/<task-id>/` on the main origin, with the limits in
+    /// docs/preview.md.
+    pub domain: Option<String>,
+    /// How long a preview link may be opened after it was made, in seconds.
+    pub link_ttl_secs: u32,
+    /// How long the preview cookie set by opening a link lasts, in minutes.
+    pub cookie_minutes: u32,
+    /// Start the dev server after each run of a kept-alive task when one is found.
+    pub autostart: bool,
+}
+
+impl Default for PreviewSettings {
+    fn default() -> Self {
+        Self { domain: None, link_ttl_secs: 60, cookie_minutes: 60, autostart: true }
+    }
 }
 
 /// Connection pool settings.

@@ -17,6 +17,7 @@ pub mod keys;
 pub mod openapi;
 pub mod ops;
 pub mod outbound;
+pub mod preview;
 pub mod proxy;
 pub mod request_id;
 pub mod request_span;

@@ -25,4 +25,5 @@ fn api_v1(cfg: &mut ServiceConfig) {
     crate::agents::configure(cfg);
     crate::github::endpoints::configure(cfg);
     crate::terminal::configure(cfg);
+    crate::preview::endpoints::configure(cfg);
 }

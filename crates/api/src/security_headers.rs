@@ -18,6 +18,11 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Settings;
 
+/// Marks a response that may be framed (a dev server's preview, which sets its own
+/// `frame-ancestors`): it gets no `X-Frame-Options: DENY` and no opener policy.
+#[derive(Debug, Clone, Copy)]
+pub struct Framable;
+
 /// The policies, built once at start.
 #[derive(Debug, Clone)]
 pub struct SecurityHeaders {
@@ -49,15 +54,22 @@ fn spa_policy(settings: &Settings, index_html: &str) -> String {
         connect.push(' ');
         connect.push_str(&origin);
     }
+    // The Preview tab frames the preview: on this origin (`/preview/...`, covered by 'self'),
+    // or on the preview domain's.
+    let mut frames = String::from("'self'");
+    if let Some(domain) = &settings.preview.domain {
+        let scheme = if settings.public_base().starts_with("https://") { "https" } else { "http" };
+        frames.push_str(&format!(" {scheme}://*.{}", domain.trim_matches('.')));
+    }
     format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self' 'unsafe-inline'; \
          img-src 'self' data: https:; connect-src {connect}; font-src 'self'; object-src 'none'; \
-         base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+         frame-src {frames}; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     )
 }
 
 /// `scheme://host[:port]` of a URL.
-fn origin_of(url: &str) -> Option<String> {
+pub fn origin_of(url: &str) -> Option<String> {
     let parsed = url::Url::parse(url).ok()?;
     let origin = parsed.origin();
     origin.is_tuple().then(|| origin.ascii_serialization())
@@ -95,6 +107,7 @@ pub async fn apply(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
+    let framable = res.response().extensions().get::<Framable>().is_some();
     let headers = res.headers_mut();
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         let policy = if is_html { policies.spa.clone() } else { policies.api.clone() };
@@ -102,11 +115,13 @@ pub async fn apply(
     }
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        HeaderName::from_static("cross-origin-opener-policy"),
-        HeaderValue::from_static("same-origin"),
-    );
+    if !framable {
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(
+            HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        );
+    }
     Ok(res)
 }
 

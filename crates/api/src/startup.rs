@@ -213,6 +213,9 @@ fn serve(listener: TcpListener, state: AppState, hub: Hub) -> anyhow::Result<Ser
             .split_for_parts();
         let app = app
             .wrap(session)
+            // Outside the session: a preview request is served before routing and never loads
+            // or renews the user's session (its cookie is stripped before the dev server).
+            .wrap(from_fn(crate::preview::gateway::route))
             .wrap(from_fn(crate::proxy::secure_cookies))
             .wrap(cors(&settings))
             .wrap(from_fn(crate::security_headers::apply))

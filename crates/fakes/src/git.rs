@@ -61,6 +61,21 @@ impl BareRepo {
         self.path.display().to_string()
     }
 
+    /// Commits `files` (path, content) on `trunk` and pushes them.
+    pub fn commit_files(&self, files: &[(&str, &str)], message: &str) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let work = dir.path().join("work");
+        git(dir.path(), &["clone", "--quiet", self.path.to_str().unwrap(), "work"]);
+        for (path, content) in files {
+            let file = work.join(path);
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(file, content).unwrap();
+        }
+        git(&work, &["add", "."]);
+        git(&work, &["commit", "-m", message]);
+        git(&work, &["push", "--quiet", "origin", "trunk"]);
+    }
+
     /// Makes the remote refuse every push, as a protected repository would.
     pub fn reject_pushes(&self) {
         use std::os::unix::fs::PermissionsExt;

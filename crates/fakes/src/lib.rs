@@ -14,6 +14,7 @@
 //! with [`FakeModel::requests`] and optionally appended to a JSONL file.
 
 mod anthropic;
+pub mod dev_app;
 mod gemini;
 pub mod git;
 #[cfg(feature = "github")]

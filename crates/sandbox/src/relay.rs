@@ -7,6 +7,12 @@
 //! and credentials live; the relay itself decides nothing. Then it runs `COMMAND` as its child
 //! and ends the way the child ends: same exit code, or the same signal.
 //!
+//! With `--expose-fd FD --expose-port PORT` it also serves ingress (a dev server's preview):
+//! `FD` is a listening unix socket the host bound in a directory of its own and handed down;
+//! each connection accepted on it is carried to `127.0.0.1:PORT` inside (see
+//! [`crate::ingress`]). Either half may be used alone (`--listen`/`--socket` together, or the
+//! expose pair), but not neither.
+//!
 //! It is on the path of every command, so it uses only the standard library and threads (no
 //! runtime to start): listening is one `bind`, and each connection costs two threads.
 //!
@@ -20,7 +26,8 @@
 use std::ffi::OsString;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::os::unix::net::UnixStream;
+use std::os::fd::{FromRawFd, RawFd};
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::CommandExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -42,19 +49,22 @@ const THREAD_STACK: usize = 64 * 1024;
 /// Parsed command line of the relay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelayArgs {
-    /// Where to accept TCP connections (inside the sandbox).
-    pub listen: SocketAddr,
-    /// The egress proxy's unix socket.
-    pub socket: PathBuf,
+    /// Egress: where to accept TCP connections (inside the sandbox) and the egress proxy's unix
+    /// socket to carry them to.
+    pub egress: Option<(SocketAddr, PathBuf)>,
+    /// Ingress: an inherited listening unix socket and the inside port its connections go to.
+    pub expose: Option<(RawFd, u16)>,
     /// The command to run, never empty.
     pub command: Vec<OsString>,
 }
 
 impl RelayArgs {
-    /// Parses `--listen ADDR --socket PATH -- COMMAND...` (the program name already removed).
+    /// Parses `[--listen ADDR --socket PATH] [--expose-fd FD --expose-port PORT] --
+    /// COMMAND...` (the program name already removed).
     pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Self, String> {
         let mut args = args.into_iter();
         let (mut listen, mut socket) = (None, None);
+        let (mut expose_fd, mut expose_port) = (None, None);
         loop {
             let Some(arg) = args.next() else {
                 return Err("missing `-- COMMAND...`".into());
@@ -69,6 +79,16 @@ impl RelayArgs {
                 Some("--socket") => {
                     socket = Some(PathBuf::from(args.next().ok_or("--socket needs a path")?));
                 }
+                Some(flag @ ("--expose-fd" | "--expose-port")) => {
+                    let value = args.next().ok_or(format!("{flag} needs a number"))?;
+                    let text = value.to_str().ok_or(format!("{flag} is not UTF-8"))?;
+                    let bad = |e: std::num::ParseIntError| format!("{flag} {text:?}: {e}");
+                    if flag == "--expose-fd" {
+                        expose_fd = Some(text.parse::<RawFd>().map_err(bad)?);
+                    } else {
+                        expose_port = Some(text.parse::<u16>().map_err(bad)?);
+                    }
+                }
                 _ => return Err(format!("unexpected argument {arg:?}")),
             }
         }
@@ -76,11 +96,22 @@ impl RelayArgs {
         if command.is_empty() {
             return Err("no command after `--`".into());
         }
-        Ok(Self {
-            listen: listen.ok_or("--listen is required")?,
-            socket: socket.ok_or("--socket is required")?,
-            command,
-        })
+        let egress = match (listen, socket) {
+            (Some(listen), Some(socket)) => Some((listen, socket)),
+            (None, None) => None,
+            _ => return Err("--listen and --socket go together".into()),
+        };
+        let expose = match (expose_fd, expose_port) {
+            (Some(fd), Some(port)) if fd > 2 && port > 0 => Some((fd, port)),
+            (None, None) => None,
+            _ => return Err("--expose-fd (above 2) and --expose-port (not 0) go together".into()),
+        };
+        if egress.is_none() && expose.is_none() {
+            return Err(
+                "nothing to relay: give --listen/--socket or --expose-fd/--expose-port".into()
+            );
+        }
+        Ok(Self { egress, expose, command })
     }
 }
 
@@ -91,7 +122,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ! {
         Ok(args) => args,
         Err(e) => fail(
             EXIT_RELAY_FAILED,
-            &format!("{e}; usage: --listen ADDR --socket PATH -- COMMAND..."),
+            &format!(
+                "{e}; usage: [--listen ADDR --socket PATH] [--expose-fd FD --expose-port PORT] \
+                 -- COMMAND..."
+            ),
         ),
     };
     let status = match run(&args) {
@@ -122,19 +156,52 @@ fn run(args: &RelayArgs) -> Result<ExitStatus, RunError> {
         .map_err(|e| RunError::Relay(format!("signalfd: {e}")))?;
     // Bound before the command starts, so its first connection finds the port; connections
     // wait in the backlog until the accept thread runs.
-    let listener = TcpListener::bind(args.listen)
-        .map_err(|e| RunError::Relay(format!("cannot listen on {}: {e}", args.listen)))?;
+    let egress = match &args.egress {
+        Some((listen, socket)) => {
+            let listener = TcpListener::bind(listen)
+                .map_err(|e| RunError::Relay(format!("cannot listen on {listen}: {e}")))?;
+            Some((listener, socket.clone()))
+        }
+        None => None,
+    };
+    // Taken (and closed on exec) before the command starts: the command has no business with
+    // the host's socket.
+    let expose = args.expose.map(|(fd, port)| take_listener(fd).map(|l| (l, port))).transpose()?;
     let mut child = spawn_unblocked(&args.command, forwarded).map_err(RunError::Spawn)?;
     let child_pid = i32::try_from(child.id()).map(Pid::from_raw).ok();
     // Without this thread signals stay blocked and pending, which is still safe.
     if let Err(e) = spawn_thread(move || forward_signals(&signals, child_pid)) {
         eprintln!("drydock relay: signals will not be forwarded: {e}");
     }
-    let socket = args.socket.clone();
-    if let Err(e) = spawn_thread(move || accept_loop(&listener, &socket)) {
-        eprintln!("drydock relay: no network relay: {e}");
+    if let Some((listener, socket)) = egress {
+        if let Err(e) = spawn_thread(move || accept_loop(&listener, &socket)) {
+            eprintln!("drydock relay: no network relay: {e}");
+        }
+    }
+    if let Some((listener, port)) = expose {
+        let serve = move || crate::ingress::serve(&listener, port, |unix, tcp| splice(tcp, unix));
+        if let Err(e) = spawn_thread(serve) {
+            eprintln!("drydock relay: no ingress relay: {e}");
+        }
     }
     child.wait().map_err(|e| RunError::Relay(format!("waiting for the command: {e}")))
+}
+
+/// Adopts the inherited descriptor `fd` as a listening unix socket, marking it close-on-exec.
+#[allow(unsafe_code)]
+fn take_listener(fd: RawFd) -> Result<UnixListener, RunError> {
+    let bad = |why: String| RunError::Relay(format!("--expose-fd {fd}: {why}"));
+    // SAFETY: `fd` was handed to us by the host for this purpose and nothing else in this
+    // process uses it; fcntl on a bad number fails instead of touching anything.
+    let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    let stat = rustix::fs::fstat(borrowed).map_err(|e| bad(e.to_string()))?;
+    if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::Socket {
+        return Err(bad("not a socket".into()));
+    }
+    rustix::io::fcntl_setfd(borrowed, rustix::io::FdFlags::CLOEXEC)
+        .map_err(|e| bad(e.to_string()))?;
+    // SAFETY: checked to be an open socket above; ownership moves to the listener here, once.
+    Ok(unsafe { UnixListener::from_raw_fd(fd) })
 }
 
 /// Starts the command with `blocked` unblocked again: a signal mask survives `exec`, and
@@ -186,13 +253,18 @@ fn accept_loop(listener: &TcpListener, socket: &Path) {
     }
 }
 
-/// Copies both ways between one TCP connection and a fresh connection to the proxy, passing
-/// each half-close on, until both directions are done.
+/// Carries one TCP connection to a fresh connection to the proxy.
 fn relay_connection(tcp: TcpStream, socket: &Path) {
     let Ok(unix) = UnixStream::connect(socket) else {
         return;
     };
-    // Small writes (SSE events) must not wait for Nagle's algorithm.
+    splice(tcp, unix);
+}
+
+/// Copies both ways between a TCP connection and a unix one, passing each half-close on, until
+/// both directions are done.
+fn splice(tcp: TcpStream, unix: UnixStream) {
+    // Small writes (SSE events, HMR messages) must not wait for Nagle's algorithm.
     let _ = tcp.set_nodelay(true);
     let (Ok(tcp_reader), Ok(unix_writer)) = (tcp.try_clone(), unix.try_clone()) else {
         return;
@@ -258,9 +330,14 @@ mod tests {
             "--",
         ])
         .unwrap();
-        assert_eq!(args.listen, "127.0.0.1:3128".parse().unwrap());
-        assert_eq!(args.socket, PathBuf::from("/run/x.sock"));
+        assert_eq!(
+            args.egress,
+            Some(("127.0.0.1:3128".parse().unwrap(), PathBuf::from("/run/x.sock")))
+        );
+        assert_eq!(args.expose, None);
         assert_eq!(args.command, ["sh", "-c", "--"]);
+        let args = parse(&["--expose-fd", "7", "--expose-port", "3000", "--", "npm"]).unwrap();
+        assert_eq!((args.egress, args.expose), (None, Some((7, 3000))));
     }
 
     #[test]
@@ -270,8 +347,14 @@ mod tests {
             &["--listen", "127.0.0.1:1", "--socket", "/s", "--"],
             &["--socket", "/s", "--", "true"],
             &["--listen", "127.0.0.1:1", "--", "true"],
+            &["--listen", "127.0.0.1:1", "--expose-fd", "7", "--expose-port", "1", "--", "x"],
             &["--listen", "nowhere", "--socket", "/s", "--", "true"],
             &["--verbose", "--", "true"],
+            &["--", "true"],
+            &["--expose-fd", "7", "--", "true"],
+            &["--expose-fd", "1", "--expose-port", "3000", "--", "true"],
+            &["--expose-fd", "7", "--expose-port", "0", "--", "true"],
+            &["--expose-fd", "x", "--expose-port", "3000", "--", "true"],
         ] {
             assert!(parse(bad).is_err(), "{bad:?} was accepted");
         }

@@ -254,7 +254,7 @@ impl std::fmt::Debug for IdleHold {
 }
 
 /// One command to run in a sandbox.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ExecRequest {
     /// Program and arguments; never passed through a shell.
     pub argv: Vec<String>,
@@ -266,6 +266,23 @@ pub struct ExecRequest {
     pub timeout: Option<Duration>,
     /// Kill the command when it has written nothing for this long.
     pub idle_timeout: Option<Duration>,
+    /// Make a port the command listens on inside reachable from the host (a dev server).
+    pub expose: Option<Expose>,
+    /// Stop this command (and only it) when the value turns true or the sender is dropped,
+    /// with the same escalation as [`crate::Sandbox::kill`]; the outcome says
+    /// [`StopReason::Killed`]. For long-lived commands such as a dev server.
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
+}
+
+/// A port inside a sandbox made reachable from the host through a unix socket, never through
+/// the host network (see [`crate::ingress`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expose {
+    /// The port on loopback inside the command's network namespace.
+    pub port: u16,
+    /// Where the host socket goes: a path in a directory that only the host's user can write
+    /// and that is never mounted into a sandbox. Connect with [`crate::ingress::connect`].
+    pub socket: PathBuf,
 }
 
 impl ExecRequest {
@@ -281,6 +298,8 @@ impl ExecRequest {
             cwd: String::new(),
             timeout: None,
             idle_timeout: None,
+            expose: None,
+            stop: None,
         }
     }
 }

@@ -180,6 +180,13 @@ pub enum EventBody {
         /// For a person to read.
         message: String,
     },
+    /// A line the task's dev server wrote (the logs pane's "Server" filter).
+    ServerOutput {
+        /// Which stream it came from.
+        stream: Stream,
+        /// The line, secrets redacted.
+        line: String,
+    },
     /// A raw output line of the agent, kept so normalisation can be re-run.
     Raw {
         /// Which stream it came from.
@@ -207,6 +214,7 @@ impl EventBody {
             Self::Network { .. } => "network",
             Self::Sandbox { .. } => "sandbox",
             Self::Warning { .. } => "warning",
+            Self::ServerOutput { .. } => "server_output",
             Self::Raw { .. } => "raw",
         }
     }
@@ -243,7 +251,7 @@ impl EventBody {
                 reason.iter_mut().for_each(&mut f);
                 route.iter_mut().for_each(f);
             }
-            Self::Raw { line, .. } => f(line),
+            Self::Raw { line, .. } | Self::ServerOutput { line, .. } => f(line),
         }
     }
 

@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod github;
 pub mod page;
+pub mod preview;
 pub mod sandboxes;
 pub mod tasks;
 pub mod terminal;

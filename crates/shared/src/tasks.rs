@@ -151,6 +151,15 @@ pub struct CreateTask {
     /// Open a pull request when the run succeeds.
     #[serde(default)]
     pub create_pr: bool,
+    /// How the repository serves itself in the kept-alive sandbox (run with `sh -c`), instead
+    /// of what Drydock detects (`package.json` scripts `dev` or `start`, a `Procfile`'s `web:`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dev_command: Option<String>,
+    /// The port the dev server listens on inside the sandbox, given to it as `PORT` and
+    /// previewed; 1024 to 65535, not 3128 (the egress relay's). Default: the framework's own
+    /// port when the command names one that ignores `PORT` (Vite 5173, ...), else 3000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dev_port: Option<u32>,
 }
 
 /// A task as returned by the API.

@@ -173,6 +173,9 @@ pub fn client(cookies: bool) -> Client {
     Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(cookies)
+        // Below the server's 5 s keep-alive: a connection it is closing is never reused (a POST
+        // on it would fail with IncompleteMessage rather than be retried).
+        .pool_idle_timeout(Duration::from_secs(3))
         .timeout(Duration::from_secs(30))
         // Below the server's keep-alive (5 s): a pooled connection idle longer may be one the
         // server is closing, and reusing it fails the request (`IncompleteMessage`). A test that

@@ -144,6 +144,18 @@ impl Browser {
         format!("at {url}; the page shows:\n{text}")
     }
 
+    /// The text of `css` inside the frame `frame_css`, if both are there now.
+    pub async fn text_in_frame(&self, frame_css: &str, css: &str) -> Option<String> {
+        let frame = self.client.find(Locator::Css(frame_css)).await.ok()?;
+        frame.enter_frame().await.ok()?;
+        let text = match self.client.find(Locator::Css(css)).await {
+            Ok(e) => e.text().await.ok(),
+            Err(_) => None,
+        };
+        let _ = self.client.enter_parent_frame().await;
+        text
+    }
+
     /// Waits for an element matching `css`.
     pub async fn wait(&self, css: &str) -> Element {
         let started = Instant::now();

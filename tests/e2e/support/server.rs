@@ -99,6 +99,11 @@ impl Server {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
+        Self::start_on(port, extra).await
+    }
+
+    /// Like `start_with`, on `port` (for settings that must name it, such as a preview domain).
+    pub async fn start_on(port: u16, extra: Vec<(String, String)>) -> Self {
         let mut env = vec![("DRYDOCK_PUBLIC_URL".to_owned(), format!("http://127.0.0.1:{port}"))];
         env.extend(extra);
         Self::launch(format!("127.0.0.1:{port}"), env).await

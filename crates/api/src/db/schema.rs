@@ -236,3 +236,37 @@ diesel::table! {
         updated_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    task_dev_servers (task_id) {
+        task_id -> Uuid,
+        dev_command -> Nullable<Text>,
+        dev_port -> Nullable<Int4>,
+        state -> Text,
+        command -> Nullable<Text>,
+        port -> Nullable<Int4>,
+        source -> Nullable<Text>,
+        exit_code -> Nullable<Int4>,
+        detail -> Nullable<Text>,
+        started_at -> Nullable<Timestamptz>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    preview_grants (id) {
+        id -> Uuid,
+        task_id -> Uuid,
+        user_id -> Uuid,
+        token_hash -> Bytea,
+        token_expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        cookie_hash -> Nullable<Bytea>,
+        cookie_expires_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(task_dev_servers -> tasks (task_id));
+diesel::joinable!(preview_grants -> tasks (task_id));
+diesel::allow_tables_to_appear_in_same_query!(task_dev_servers, preview_grants, tasks);

@@ -45,6 +45,8 @@ async fn create(
         keep_alive: body.keep_alive,
         create_pr: body.create_pr,
         connector_ids: body.connector_ids,
+        dev_command: None,
+        dev_port: None,
         pull_request: derived.pull.map(|pull| ExistingPull {
             head_branch: pull.head.name.clone(),
             pr: pull.to_task_pr(),

@@ -57,6 +57,8 @@ async fn create_task(
         keep_alive: body.keep_alive,
         create_pr: body.create_pr,
         connector_ids: body.connector_ids,
+        dev_command: body.dev_command,
+        dev_port: body.dev_port,
         pull_request: None,
     };
     let task = service::create(&state, user.id, request).await?;

@@ -40,6 +40,10 @@ pub struct TaskRequest {
     pub create_pr: bool,
     /// The user's connectors (MCP servers) to give the agent.
     pub connector_ids: Vec<Uuid>,
+    /// The dev server command, instead of the detected one.
+    pub dev_command: Option<String>,
+    /// The dev server's port.
+    pub dev_port: Option<u32>,
     /// Work on an existing pull request: the task pushes to its head branch and is linked to
     /// it from the start.
     pub pull_request: Option<ExistingPull>,
@@ -112,9 +116,16 @@ pub async fn create(state: &AppState, user_id: Uuid, request: TaskRequest) -> Ap
     if !connector_problems.is_empty() {
         errors.insert("connector_ids".into(), connector_problems);
     }
+    crate::preview::validate_settings(
+        request.dev_command.as_deref(),
+        request.dev_port,
+        &mut errors,
+    );
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
+    let dev_command = request.dev_command.map(|c| c.trim().to_owned());
+    let dev_port = request.dev_port.and_then(|p| i32::try_from(p).ok());
     let new = NewTask {
         user_id,
         title: crate::titles::fallback_title(&request.prompt),
@@ -138,6 +149,10 @@ pub async fn create(state: &AppState, user_id: Uuid, request: TaskRequest) -> Ap
         .transaction(|conn| {
             Box::pin(async move {
                 let Some(task) = model::create(conn, new, quota).await? else { return Ok(None) };
+                if dev_command.is_some() || dev_port.is_some() {
+                    let command = dev_command.as_deref();
+                    crate::preview::model::save_settings(conn, task.id, command, dev_port).await?;
+                }
                 let Some(pull) = &pull else { return Ok(Some(task)) };
                 crate::github::model::set_branch(conn, task.id, &pull.head_branch).await?;
                 crate::github::model::save_pr(conn, task.id, &pull.pr).await?;

@@ -40,6 +40,15 @@ pub struct WorkerContext {
 }
 
 impl WorkerContext {
+    /// What the dev server of a kept-alive task needs (see [`crate::preview`]).
+    pub fn preview_deps(&self) -> crate::preview::Deps {
+        crate::preview::Deps {
+            pool: self.pool.clone(),
+            sandbox: self.sandbox.clone(),
+            settings: self.settings.clone(),
+        }
+    }
+
     /// A context for workers, after proving that sandboxes work here (a broken install fails at
     /// start with a clear message, never later or silently without isolation) and putting
     /// configured custom agent binaries into the tool cache.

@@ -129,6 +129,9 @@ pub async fn execute(
     if let (Some(handle), None) = (&sandbox, &kept) {
         provision::discard(ctx, handle).await;
     }
+    if let Some(sandbox_id) = &kept {
+        crate::preview::autostart(&ctx.preview_deps(), task_id, sandbox_id).await;
+    }
     tracing::info!(%task_id, %run_id, ?outcome, "run finished");
 }
 

@@ -26,6 +26,8 @@ pub(crate) struct Watch {
     pub policy: KillPolicy,
     pub max_line_bytes: usize,
     pub disk: Option<DiskQuota>,
+    /// Stops the command when it turns true or its sender is dropped.
+    pub stop: Option<watch::Receiver<bool>>,
 }
 
 /// The sandbox's disk quota, measured while the command runs.
@@ -115,7 +117,18 @@ async fn supervise(
 ) -> std::io::Result<std::process::ExitStatus> {
     let deadline = cfg.timeout.map(|t| tokio::time::Instant::from_std(started + t));
     let mut stopping = false;
+    let mut asked = cfg.stop.clone();
     loop {
+        let armed = !stopping;
+        let stop_asked = async {
+            match asked.as_mut() {
+                // A dropped sender counts as a request to stop.
+                Some(rx) if armed => {
+                    let _ = rx.wait_for(|stop| *stop).await;
+                }
+                _ => std::future::pending::<()>().await,
+            }
+        };
         let idle_deadline = cfg.idle_timeout.map(|idle| {
             let last = Duration::from_millis(last_output.load(Ordering::Relaxed));
             tokio::time::Instant::from_std(started + last + idle)
@@ -130,10 +143,25 @@ async fn supervise(
             (None, None) => None,
         };
         let Some((when, reason)) = next else {
-            return child.wait().await;
+            tokio::select! {
+                status = child.wait() => return status,
+                () = stop_asked => {
+                    stopping = true;
+                    let running = running.clone();
+                    let policy = cfg.policy;
+                    tokio::spawn(async move { running.stop(StopReason::Killed, policy).await });
+                    continue;
+                }
+            }
         };
         tokio::select! {
             status = child.wait() => return status,
+            () = stop_asked => {
+                stopping = true;
+                let running = running.clone();
+                let policy = cfg.policy;
+                tokio::spawn(async move { running.stop(StopReason::Killed, policy).await });
+            }
             () = sleep_until(when) => {
                 // The idle deadline may have moved while we slept; only act if it still holds.
                 if reason == StopReason::Idle {

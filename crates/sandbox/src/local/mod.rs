@@ -411,6 +411,7 @@ impl LocalSandbox {
         argv: &[String],
         env: &[(String, String)],
         session: Session,
+        expose: Option<&crate::spec::Expose>,
     ) -> Result<tokio::process::Command> {
         let cwd = if cwd.is_empty() {
             String::new()
@@ -423,9 +424,29 @@ impl LocalSandbox {
         if session == Session::Terminal {
             setup = setup.with_controlling_terminal();
         }
-        let relay = match meta.network {
-            NetworkMode::Brokered => Some(self.relay()?.clone()),
-            NetworkMode::Host | NetworkMode::None => None,
+        // An exposed port is reached through the relay in the command's own network namespace;
+        // with the host's network there is no namespace of its own to reach into.
+        if expose.is_some() && meta.network == NetworkMode::Host {
+            return Err(SandboxError::InvalidRequest(
+                "exposing a port needs a sandbox with its own network (brokered or none), not \
+                 the host's"
+                    .into(),
+            ));
+        }
+        let relay = match (meta.network, expose) {
+            (NetworkMode::Brokered, _) | (NetworkMode::None, Some(_)) => {
+                Some(self.relay()?.clone())
+            }
+            (NetworkMode::Host | NetworkMode::None, _) => None,
+        };
+        let expose = match expose {
+            Some(expose) => {
+                let listener = crate::ingress::bind(&expose.socket).map_err(|e| {
+                    SandboxError::io(format!("binding {}", expose.socket.display()), e)
+                })?;
+                Some((setup.inherit(listener.into()), expose.port))
+            }
+            None => None,
         };
         let egress_dir = dir.join(EGRESS_DIR_NAME);
         let (sandbox_dir, tools_dir, egress_dir, relay) = if self.identities.own() {
@@ -439,7 +460,11 @@ impl LocalSandbox {
             // able to reach them where they are on the host.
             let (egress_dir, relay) = match relay {
                 Some(relay) => {
-                    let egress = stage.add(&egress_dir, EGRESS_DIR_NAME)?;
+                    let egress = if meta.network == NetworkMode::Brokered {
+                        stage.add(&egress_dir, EGRESS_DIR_NAME)?
+                    } else {
+                        egress_dir
+                    };
                     let program = stage.add(&relay.program, "relay")?;
                     (egress, Some(RelayProgram { program, ..relay }))
                 }
@@ -450,10 +475,16 @@ impl LocalSandbox {
         } else {
             (dir.clone(), meta.tools_dir.clone(), egress_dir, relay)
         };
-        let network = match &relay {
-            Some(relay) => NetworkPlan::Brokered { socket_dir: &egress_dir, relay },
-            None if meta.network == NetworkMode::Host => NetworkPlan::Host,
-            None => NetworkPlan::None,
+        let network = match (&relay, meta.network) {
+            (Some(relay), NetworkMode::Brokered) => {
+                NetworkPlan::Brokered { socket_dir: &egress_dir, relay }
+            }
+            (_, NetworkMode::Host) => NetworkPlan::Host,
+            _ => NetworkPlan::None,
+        };
+        let exposed = match (expose, &relay) {
+            (Some((fd, port)), Some(relay)) => Some(plan::Exposed { fd, port, relay }),
+            _ => None,
         };
         let seccomp_fds = [
             setup.inherit(memfd("drydock-seccomp", &self.seccomp.deny)?),
@@ -469,6 +500,7 @@ impl LocalSandbox {
             seccomp_fds: &seccomp_fds,
             tmp_size: meta.limits.disk_bytes,
             terminal: session == Session::Terminal,
+            exposed,
         });
         let mut command = tokio::process::Command::new(&self.bwrap);
         command
@@ -805,7 +837,14 @@ impl Sandbox for LocalSandbox {
         }
         let dir = self.dir(&meta.id);
         let mut command = self
-            .sandboxed_command(&meta, &request.cwd, &request.argv, &request.env, Session::New)
+            .sandboxed_command(
+                &meta,
+                &request.cwd,
+                &request.argv,
+                &request.env,
+                Session::New,
+                request.expose.as_ref(),
+            )
             .await?;
         command
             .stdin(Stdio::null())
@@ -822,6 +861,7 @@ impl Sandbox for LocalSandbox {
                 limit_bytes,
                 interval: self.config.disk_check_interval,
             }),
+            stop: request.stop.clone(),
         };
         // Held until the command and everything it started are gone: other processes (the
         // change readers) learn from it that code runs here, and wait-free.
@@ -842,6 +882,10 @@ impl Sandbox for LocalSandbox {
             self.forget_running(&meta.id, &running);
         }
         drop(lease);
+        if let Some(expose) = &request.expose {
+            // Nobody accepts there any more; a later command binds it afresh.
+            let _ = std::fs::remove_file(&expose.socket);
+        }
         outcome
     }
 

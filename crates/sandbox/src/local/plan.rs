@@ -88,6 +88,18 @@ pub(crate) enum NetworkPlan<'a> {
     },
 }
 
+/// A port exposed to the host: the relay accepts on the inherited listening socket `fd` and
+/// connects to `port` inside (see [`crate::ingress`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Exposed<'a> {
+    /// The listening socket's descriptor, inherited by bwrap and the relay.
+    pub fd: i32,
+    /// The port inside.
+    pub port: u16,
+    /// The relay.
+    pub relay: &'a RelayProgram,
+}
+
 /// Everything that decides the shape of one sandboxed command line.
 #[derive(Debug, Clone)]
 pub(crate) struct PlanInput<'a> {
@@ -112,6 +124,8 @@ pub(crate) struct PlanInput<'a> {
     /// `--new-session` would detach the shell from it, so it is left out: the session it would
     /// make is already there, and no terminal of the server is reachable from it.
     pub terminal: bool,
+    /// A port to expose to the host, which puts the command under the relay too.
+    pub exposed: Option<Exposed<'a>>,
 }
 
 /// The bwrap arguments (without the `bwrap` program itself) for one command.
@@ -167,10 +181,17 @@ pub(crate) fn bwrap_args(input: &PlanInput<'_>) -> Vec<OsString> {
     if let Some(tools) = input.tools_dir {
         args.pair("--ro-bind", tools, Path::new(TOOLS_DIR));
     }
-    if let NetworkPlan::Brokered { socket_dir, relay } = input.network {
+    if let NetworkPlan::Brokered { socket_dir, .. } = input.network {
         // Read-only: connecting to a socket is not a write to its file system, and the agent
         // cannot put anything next to it.
         args.pair("--ro-bind", socket_dir, Path::new(EGRESS_DIR));
+    }
+    let relay = match (input.network, input.exposed) {
+        (NetworkPlan::Brokered { relay, .. }, _) => Some(relay),
+        (_, Some(exposed)) => Some(exposed.relay),
+        _ => None,
+    };
+    if let Some(relay) = relay {
         args.pair("--ro-bind", &relay.program, Path::new(RELAY_PATH));
     }
     // bwrap builds the root on a private tmpfs; make it read-only so that only the workspace,
@@ -180,12 +201,19 @@ pub(crate) fn bwrap_args(input: &PlanInput<'_>) -> Vec<OsString> {
     args.flags(&["--chdir"]);
     args.0.push(cwd.into_os_string());
     args.flags(&["--"]);
-    if let NetworkPlan::Brokered { relay, .. } = input.network {
+    if let Some(relay) = relay {
         args.flags(&[RELAY_PATH]);
         args.0.extend(relay.args.iter().map(OsString::from));
-        let listen = format!("127.0.0.1:{EGRESS_PORT}");
-        let socket = format!("{EGRESS_DIR}/{EGRESS_SOCKET}");
-        args.flags(&["--listen", &listen, "--socket", &socket, "--"]);
+        if matches!(input.network, NetworkPlan::Brokered { .. }) {
+            let listen = format!("127.0.0.1:{EGRESS_PORT}");
+            let socket = format!("{EGRESS_DIR}/{EGRESS_SOCKET}");
+            args.flags(&["--listen", &listen, "--socket", &socket]);
+        }
+        if let Some(exposed) = input.exposed {
+            let (fd, port) = (exposed.fd.to_string(), exposed.port.to_string());
+            args.flags(&["--expose-fd", &fd, "--expose-port", &port]);
+        }
+        args.flags(&["--"]);
     }
     args.0.extend(input.argv.iter().map(OsString::from));
     args.0
@@ -301,6 +329,7 @@ mod tests {
             seccomp_fds: &[5, 6],
             tmp_size: Some(1 << 20),
             terminal,
+            exposed: None,
         })
         .into_iter()
         .map(|a| a.to_string_lossy().into_owned())
@@ -338,6 +367,51 @@ mod tests {
                 "hi there"
             ]
         );
+    }
+
+    #[test]
+    fn an_exposed_port_runs_the_command_under_the_relay_in_any_own_network() {
+        let relay = relay();
+        let argv = vec!["npm".to_string()];
+        let system = vec![];
+        let args = |network| -> Vec<String> {
+            bwrap_args(&PlanInput {
+                sandbox_dir: Path::new("/data/sb/abc"),
+                system: &system,
+                network,
+                tools_dir: None,
+                cwd: "",
+                argv: &argv,
+                seccomp_fds: &[],
+                tmp_size: None,
+                terminal: false,
+                exposed: Some(Exposed { fd: 9, port: 5173, relay: &relay }),
+            })
+            .into_iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+        };
+        let none = args(NetworkPlan::None);
+        let at = none.iter().rposition(|a| a == "/opt/drydock/relay").unwrap();
+        assert_eq!(
+            none[at..],
+            [
+                "/opt/drydock/relay",
+                "sandbox-relay",
+                "--expose-fd",
+                "9",
+                "--expose-port",
+                "5173",
+                "--",
+                "npm"
+            ]
+        );
+        assert!(!none.join(" ").contains("/run/drydock"), "no egress without brokering");
+        let brokered =
+            args(NetworkPlan::Brokered { socket_dir: Path::new("/data/eg"), relay: &relay })
+                .join(" ");
+        assert!(brokered
+            .contains("--socket /run/drydock/egress.sock --expose-fd 9 --expose-port 5173 -- npm"));
     }
 
     #[test]

@@ -45,8 +45,9 @@ impl LocalSandbox {
         let argv = ["/bin/sh", "-c", LOGIN_SHELL].map(String::from);
         let mut env = vec![("TERM".to_string(), "xterm-256color".to_string())];
         env.extend(request.env);
-        let mut command =
-            self.sandboxed_command(&meta, &request.cwd, &argv, &env, Session::Terminal).await?;
+        let mut command = self
+            .sandboxed_command(&meta, &request.cwd, &argv, &env, Session::Terminal, None)
+            .await?;
         let stream = |fd: &OwnedFd| {
             fd.try_clone().map(Stdio::from).map_err(|e| SandboxError::io("opening the terminal", e))
         };

@@ -13,5 +13,6 @@ mod escape;
 mod git_http;
 mod git_local;
 mod identity;
+mod ingress;
 mod isolation;
 mod terminal;

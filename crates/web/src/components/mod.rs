@@ -9,6 +9,7 @@ pub mod forms;
 pub mod markdown;
 pub mod network_summary;
 pub mod pr_panel;
+pub mod preview;
 pub mod repo_picker;
 pub mod sandbox;
 pub mod sandboxes_dialog;

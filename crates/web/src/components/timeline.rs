@@ -14,6 +14,10 @@ use crate::hooks::{StreamState, TaskEvents};
 pub enum Filter {
     /// Everything except raw output lines.
     All,
+    /// Everything Drydock and the agent did, without the dev server's lines.
+    Platform,
+    /// The dev server's output.
+    Server,
     /// Agent messages.
     Messages,
     /// Tool calls and results.
@@ -32,8 +36,10 @@ pub enum Filter {
 
 impl Filter {
     /// All filters, in menu order.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 10] = [
         Self::All,
+        Self::Platform,
+        Self::Server,
         Self::Messages,
         Self::Tools,
         Self::Commands,
@@ -47,6 +53,8 @@ impl Filter {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::All => "all",
+            Self::Platform => "platform",
+            Self::Server => "server",
             Self::Messages => "messages",
             Self::Tools => "tools",
             Self::Commands => "commands",
@@ -66,6 +74,11 @@ impl Filter {
     pub fn accepts(self, body: &EventBody) -> bool {
         match self {
             Self::All => !matches!(body, EventBody::Raw { .. } | EventBody::Session { .. }),
+            Self::Platform => !matches!(
+                body,
+                EventBody::Raw { .. } | EventBody::Session { .. } | EventBody::ServerOutput { .. }
+            ),
+            Self::Server => matches!(body, EventBody::ServerOutput { .. }),
             Self::Messages => matches!(body, EventBody::AgentMessage { .. }),
             Self::Tools => {
                 matches!(body, EventBody::ToolCall { .. } | EventBody::ToolResult { .. })
@@ -144,6 +157,7 @@ pub fn event_text(e: &TaskEvent) -> String {
         EventBody::Sandbox { message, .. } => format!("sandbox: {message}"),
         EventBody::Warning { message, .. } => format!("warning: {message}"),
         EventBody::Raw { line, .. } => line.clone(),
+        EventBody::ServerOutput { line, .. } => format!("server: {line}"),
     };
     format!("#{} {}", e.seq, body.trim_end())
 }
@@ -227,6 +241,7 @@ fn row_body(e: &TaskEvent) -> Html {
         EventBody::Sandbox { message, .. } => html! { <span>{ message }</span> },
         EventBody::Warning { message, .. } => html! { <strong class="warn">{ message }</strong> },
         EventBody::Raw { line, .. } => html! { <code class="raw">{ line }</code> },
+        EventBody::ServerOutput { line, .. } => html! { <code class="raw server">{ line }</code> },
     }
 }
 

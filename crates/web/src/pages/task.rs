@@ -1,5 +1,5 @@
 //! The task page: header (status, stage, progress, actions), then tabs for the live timeline,
-//! the chat, the code review, the pull request and the terminal.
+//! the chat, the code review, the pull request, the terminal and the dev server's preview.
 
 use shared::events::EventBody;
 use shared::tasks::{CreateTask, Task, TaskStatus};
@@ -14,6 +14,7 @@ use crate::components::changes::Changes;
 use crate::components::chat::Chat;
 use crate::components::forms::confirm;
 use crate::components::pr_panel::PrPanel;
+use crate::components::preview::Preview;
 use crate::components::sandbox::SandboxLine;
 use crate::components::status_badge::StatusBadge;
 use crate::components::terminal::Terminal;
@@ -36,15 +37,17 @@ enum Tab {
     Changes,
     Pr,
     Terminal,
+    Preview,
 }
 
 impl Tab {
-    const ALL: [(Self, &'static str, &'static str); 5] = [
+    const ALL: [(Self, &'static str, &'static str); 6] = [
         (Self::Timeline, "timeline", "Timeline"),
         (Self::Chat, "chat", "Chat"),
         (Self::Changes, "changes", "Changes"),
         (Self::Pr, "pr", "Pull request"),
         (Self::Terminal, "terminal", "Terminal"),
+        (Self::Preview, "preview", "Preview"),
     ];
 }
 
@@ -130,6 +133,7 @@ pub fn TaskPage(props: &TaskPageProps) -> Html {
                     Tab::Changes => html! { <Changes task_id={id} refresh={*runs_finished} /> },
                     Tab::Pr => html! { <PrPanel task={t.clone()} on_sent={on_sent.clone()} /> },
                     Tab::Terminal => html! { <Terminal task_id={id} /> },
+                    Tab::Preview => html! { <Preview task_id={id} refresh={*runs_finished} /> },
                 } }
             </section>
         }
@@ -228,6 +232,8 @@ fn RetryForm(props: &RetryFormProps) -> Html {
                 keep_alive: t.keep_alive,
                 connector_ids: t.connector_ids.clone(),
                 create_pr: t.create_pr,
+                dev_command: None,
+                dev_port: None,
             };
             let navigator = navigator.clone();
             async move {

@@ -11,6 +11,7 @@ use shared::github::{
     MergePullRequest, PrComment, PullRequest, TaskChecks, TaskFromGithub,
 };
 use shared::page::Page;
+use shared::preview::{DevServer, PreviewLink};
 use shared::tasks::{CreateMessage, CreateTask, Quota, Task, TaskMessage, TaskStatus};
 use shared::terminal::TerminalToken;
 use shared::tokens::{ApiToken, CreateToken, CreatedToken};
@@ -199,6 +200,21 @@ pub async fn delete_tasks_by_status(status: &[TaskStatus]) -> Result<(), ApiErro
 /// `POST /tasks/{id}/stop`.
 pub async fn stop_task(id: Uuid) -> Result<(), ApiError> {
     call_empty::<()>(Method::POST, &format!("/tasks/{id}/stop"), None).await
+}
+
+/// `GET /tasks/{id}/dev-server`.
+pub async fn dev_server(id: Uuid) -> Result<DevServer, ApiError> {
+    get(&format!("/tasks/{id}/dev-server")).await
+}
+
+/// `POST /tasks/{id}/dev-server/{start|restart|stop}`.
+pub async fn dev_server_action(id: Uuid, action: &str) -> Result<DevServer, ApiError> {
+    call::<(), _>(Method::POST, &format!("/tasks/{id}/dev-server/{action}"), None).await
+}
+
+/// `POST /tasks/{id}/preview`: a one-time link to the preview.
+pub async fn preview_link(id: Uuid) -> Result<PreviewLink, ApiError> {
+    call::<(), _>(Method::POST, &format!("/tasks/{id}/preview"), None).await
 }
 
 /// `GET /tasks/{id}/messages`.

@@ -73,6 +73,8 @@ fn base_request(repo: &str, prompt: &str, o: &TaskOptions, connector_ids: Vec<Uu
         keep_alive: o.keep_alive,
         connector_ids,
         create_pr: o.create_pr,
+        dev_command: None,
+        dev_port: None,
     }
 }
 

@@ -1,0 +1,2 @@
+DROP TABLE preview_grants;
+DROP TABLE task_dev_servers;
