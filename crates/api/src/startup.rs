@@ -31,6 +31,7 @@ pub const SESSION_COOKIE: &str = "drydock_session";
 pub struct Application {
     port: u16,
     server: Server,
+    auth: crate::auth::cache::AuthCache,
 }
 
 impl Application {
@@ -55,6 +56,9 @@ impl Application {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent("drydock")
             .build()?;
+        let auth =
+            crate::auth::cache::AuthCache::new(Duration::from_secs(settings.auth.cache_secs));
+        auth.follow(&hub);
         let state = AppState {
             pool: pool.clone(),
             settings: Arc::new(settings),
@@ -63,9 +67,15 @@ impl Application {
             metrics: Metrics::new()?,
             sandbox,
             throttle,
+            auth: auth.clone(),
         };
         let server = serve(listener, state, hub)?;
-        Ok(Self { port, server })
+        Ok(Self { port, server, auth })
+    }
+
+    /// The server's auth cache (tests wait on what it forgot).
+    pub fn auth_cache(&self) -> crate::auth::cache::AuthCache {
+        self.auth.clone()
     }
 
     /// The bound port.
@@ -167,6 +177,7 @@ fn serve(listener: TcpListener, state: AppState, hub: Hub) -> anyhow::Result<Ser
     let store = PgSessionStore::new(
         state.pool.clone(),
         chrono::Duration::hours(settings.session_ttl_hours),
+        state.auth.clone(),
     );
     spawn_housekeeping(store.clone(), state.throttle.clone());
     let web_dir = settings.web_dir.clone().filter(|d| d.join("index.html").is_file());
@@ -216,6 +227,7 @@ fn serve(listener: TcpListener, state: AppState, hub: Hub) -> anyhow::Result<Ser
             .wrap(from_fn(crate::security_headers::apply))
             .wrap(from_fn(crate::ops::metrics::record))
             .wrap(from_fn(crate::request_id::stamp))
+            .wrap(from_fn(crate::compress::compress))
             .wrap(TracingLogger::<crate::request_span::RedactedRootSpan>::new());
         match &web_dir {
             Some(dir) => app.service(crate::spa::files(dir)),
