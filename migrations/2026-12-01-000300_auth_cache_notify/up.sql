@@ -3,7 +3,8 @@
 -- `drydock_auth` by the database itself, whoever makes it (an API process, `drydock token
 -- revoke`, an operator's SQL), so every process forgets the entry at once:
 --   `t:<token id>`    a token was revoked, re-scoped, given another expiry, or deleted;
---   `u:<user id>`     a user changed (disabled, made or unmade administrator, profile) or went;
+--   `u:<user id>`     a user changed (disabled, made or unmade administrator, profile), went,
+--                     or linked, relinked or unlinked an identity (`/me` says whether GitHub is);
 --   `s:<key hash>`    a session ended, or its deadline, start or state changed.
 -- Writes that cannot take anything away stay silent: a token's `last_used_at`, and a session's
 -- idle deadline moving forward.
@@ -13,6 +14,13 @@ BEGIN
         PERFORM pg_notify('drydock_auth', 't:' || OLD.id::text);
     ELSIF TG_TABLE_NAME = 'users' THEN
         PERFORM pg_notify('drydock_auth', 'u:' || OLD.id::text);
+    ELSIF TG_TABLE_NAME = 'identities' THEN
+        IF TG_OP <> 'INSERT' THEN
+            PERFORM pg_notify('drydock_auth', 'u:' || OLD.user_id::text);
+        END IF;
+        IF TG_OP <> 'DELETE' THEN
+            PERFORM pg_notify('drydock_auth', 'u:' || NEW.user_id::text);
+        END IF;
     ELSE
         PERFORM pg_notify('drydock_auth', 's:' || encode(OLD.key_hash, 'hex'));
     END IF;
@@ -31,6 +39,9 @@ CREATE TRIGGER users_auth_changed AFTER UPDATE ON users FOR EACH ROW
     WHEN (OLD.* IS DISTINCT FROM NEW.*)
     EXECUTE FUNCTION drydock_auth_notify();
 CREATE TRIGGER users_auth_deleted AFTER DELETE ON users FOR EACH ROW
+    EXECUTE FUNCTION drydock_auth_notify();
+
+CREATE TRIGGER identities_auth_changed AFTER INSERT OR UPDATE OR DELETE ON identities FOR EACH ROW
     EXECUTE FUNCTION drydock_auth_notify();
 
 CREATE TRIGGER sessions_auth_changed AFTER UPDATE ON sessions FOR EACH ROW

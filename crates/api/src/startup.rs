@@ -24,6 +24,9 @@ use crate::events::hub::Hub;
 use crate::ops::metrics::Metrics;
 use crate::state::AppState;
 
+/// Memory for full event pages kept encoded (see [`crate::events::pages`]).
+const CLOSED_PAGE_BYTES: usize = 64 << 20;
+
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "drydock_session";
 
@@ -190,6 +193,7 @@ fn serve(listener: TcpListener, state: AppState, hub: Hub) -> anyhow::Result<Ser
         index_html.as_deref(),
     )?);
     let feeds = web::Data::new(crate::events::feed::Feeds::new(state.pool.clone(), hub));
+    let pages = web::Data::new(crate::events::pages::ClosedPages::new(CLOSED_PAGE_BYTES));
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         // The cookie and the row live for the idle timeout, renewed as the session is used;
@@ -212,6 +216,7 @@ fn serve(listener: TcpListener, state: AppState, hub: Hub) -> anyhow::Result<Ser
             .into_utoipa_app()
             .app_data(data.clone())
             .app_data(feeds.clone())
+            .app_data(pages.clone())
             .app_data(headers.clone())
             .app_data(json_config(settings.max_body_bytes))
             .app_data(web::QueryConfig::default().error_handler(|err, _| {

@@ -65,6 +65,7 @@ struct Inner {
     generation: AtomicU64,
     tokens: Map<Vec<u8>, TokenEntry>,
     users: Map<Uuid, User>,
+    github: Map<Uuid, bool>,
     sessions: Map<Vec<u8>, SessionEntry>,
     forgotten: watch::Sender<u64>,
 }
@@ -109,6 +110,7 @@ impl AuthCache {
                 generation: AtomicU64::new(0),
                 tokens: Mutex::default(),
                 users: Mutex::default(),
+                github: Mutex::default(),
                 sessions: Mutex::default(),
                 forgotten: watch::channel(0).0,
             }),
@@ -180,6 +182,18 @@ impl AuthCache {
         }
     }
 
+    /// Whether the user has a GitHub identity with a token, if cached (what `/me` says).
+    pub fn github_connected(&self, id: Uuid) -> Option<bool> {
+        fresh(&self.inner.github, self.inner.ttl, &id)
+    }
+
+    /// Caches whether the user has a GitHub identity with a token, read under `generation`.
+    pub fn put_github_connected(&self, generation: u64, id: Uuid, connected: bool) {
+        if self.current(generation) {
+            put(&self.inner.github, self.inner.ttl, id, connected);
+        }
+    }
+
     /// The session behind this key hash, if cached and neither idle past its deadline nor older
     /// than `lifetime`.
     pub fn session(&self, hash: &[u8], lifetime: chrono::Duration) -> Option<SessionEntry> {
@@ -211,6 +225,7 @@ impl AuthCache {
             }
             AuthChange::User(id) => {
                 lock(&self.inner.users).remove(&id);
+                lock(&self.inner.github).remove(&id);
                 lock(&self.inner.tokens).retain(|_, e| e.value.token.user_id != id);
                 lock(&self.inner.sessions).retain(|_, e| e.value.user_id != Some(id));
             }
@@ -226,6 +241,7 @@ impl AuthCache {
         self.inner.generation.fetch_add(1, Ordering::SeqCst);
         lock(&self.inner.tokens).clear();
         lock(&self.inner.users).clear();
+        lock(&self.inner.github).clear();
         lock(&self.inner.sessions).clear();
         self.inner.forgotten.send_modify(|n| *n += 1);
     }

@@ -48,6 +48,7 @@ pub struct EventsQuery {
 #[get("/tasks/{id}/events")]
 async fn list_events(
     state: web::Data<AppState>,
+    pages: web::Data<super::pages::ClosedPages>,
     user: CurrentUser,
     id: web::Path<Uuid>,
     query: web::Query<EventsQuery>,
@@ -67,13 +68,21 @@ async fn list_events(
     if let Some(tag) = tag.as_ref().filter(|t| crate::etag::matches(&req, t)) {
         return Ok(crate::etag::not_modified(tag.clone()));
     }
-    let page = store::page_json(&mut conn, *id, after, limit).await?;
     let mut res = HttpResponse::Ok();
     res.content_type(header::ContentType::json());
+    if let Some(tag) = &tag {
+        if let Some(body) = pages.get(*id, after, limit) {
+            return Ok(res.insert_header(header::ETag(tag.clone())).body(body));
+        }
+    }
+    let page = store::page_json(&mut conn, *id, after, limit).await?;
+    drop(conn);
+    let body = web::Bytes::from(page.body);
     if let Some(tag) = tag.filter(|_| page.len == limit) {
+        pages.put(*id, after, limit, body.clone());
         res.insert_header(header::ETag(tag));
     }
-    Ok(res.body(page.body))
+    Ok(res.body(body))
 }
 
 /// Query of the stream.
