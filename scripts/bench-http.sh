@@ -6,7 +6,7 @@
 # two workers sends the database.
 #
 #   scripts/bench-http.sh                       # builds target/release/drydock first
-#   DRYDOCK_BIN=/path/to/drydock scripts/bench-http.sh
+#   BENCH_BIN=/path/to/drydock scripts/bench-http.sh
 #   BENCH_SECONDS=10 BENCH_CONNECTIONS=64 BENCH_THREADS=2 BENCH_IDLE_SECONDS=60 scripts/bench-http.sh
 #
 # Everything stays on 127.0.0.1: PostgreSQL at TEST_DATABASE_URL (default
@@ -30,7 +30,7 @@ for tool in psql curl wrk; do
   command -v "$tool" >/dev/null || { echo "bench-http: $tool is required" >&2; exit 1; }
 done
 
-bin=${DRYDOCK_BIN:-}
+bin=${BENCH_BIN:-}
 if [ -z "$bin" ]; then
   echo "==> building the release server" >&2
   cargo build --release -p drydock-api --bin drydock >&2
@@ -88,7 +88,7 @@ SQL
 task=$(psql "$db_url" -Atc "SELECT id FROM tasks ORDER BY created_at DESC LIMIT 1")
 
 start_server() {
-  "$bin" serve --listen "127.0.0.1:$port" --workers 2 >>"$work/serve.log" 2>&1 &
+  DRYDOCK_TASKS__WORKERS=2 "$bin" serve --listen "127.0.0.1:$port" >>"$work/serve.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do
     curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return
