@@ -456,11 +456,11 @@ async fn sessions_are_stored_hashed_and_end_when_idle_or_too_old() {
     assert_eq!(get_me().await.unwrap().status(), 200);
     // Older than session_ttl_hours: over, however recently used.
     let aged = chrono::Utc::now() - chrono::Duration::hours(app.settings.session_ttl_hours + 1);
-    diesel::update(sessions::table)
-        .set(sessions::created_at.eq(aged))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    app.behind_the_back(
+        diesel::update(sessions::table).set(sessions::created_at.eq(aged)).execute(&mut conn),
+    )
+    .await
+    .unwrap();
     assert_eq!(get_me().await.unwrap().status(), 401);
 
     // Idle past its deadline: over too.
@@ -469,11 +469,11 @@ async fn sessions_are_stored_hashed_and_end_when_idle_or_too_old() {
     let get_me = || client(false).get(app.url("/api/v1/me")).header("cookie", &pair).send();
     assert_eq!(get_me().await.unwrap().status(), 200);
     let idle = chrono::Utc::now() - chrono::Duration::seconds(1);
-    diesel::update(sessions::table)
-        .set(sessions::expires_at.eq(idle))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    app.behind_the_back(
+        diesel::update(sessions::table).set(sessions::expires_at.eq(idle)).execute(&mut conn),
+    )
+    .await
+    .unwrap();
     assert_eq!(get_me().await.unwrap().status(), 401);
 }
 

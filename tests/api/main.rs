@@ -16,6 +16,7 @@ mod errors;
 mod escape;
 mod github;
 mod host_attacks;
+mod hot_paths;
 mod lifecycle;
 mod migrations;
 mod openapi;

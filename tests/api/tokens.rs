@@ -203,11 +203,13 @@ async fn an_expired_token_is_401_and_unlisted() {
     );
     let mut conn = app.pool.get().await.unwrap();
     let id: uuid::Uuid = made["id"].as_str().unwrap().parse().unwrap();
-    diesel::update(api_tokens::table.find(id))
-        .set(api_tokens::expires_at.eq(chrono::Utc::now() - chrono::Duration::seconds(1)))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    app.behind_the_back(
+        diesel::update(api_tokens::table.find(id))
+            .set(api_tokens::expires_at.eq(chrono::Utc::now() - chrono::Duration::seconds(1)))
+            .execute(&mut conn),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         app.client.get(app.url("/api/v1/me")).bearer_auth(&secret).send().await.unwrap().status(),
         401

@@ -447,6 +447,9 @@ async fn a_kept_sandbox_warns_before_expiry_and_is_stopped_and_started_from_the_
     b.screenshot("sandbox-running").await;
     let (_, view) = server.get(&token, &format!("/api/v1/tasks/{id}/sandbox")).await;
     assert_eq!(view["state"], "running", "{view}");
+    b.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_preview_tab_shows_the_dev_server_of_a_kept_alive_task() {
     let server = Server::start().await;

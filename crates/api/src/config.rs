@@ -131,6 +131,10 @@ pub struct AuthSettings {
     pub attempts_per_minute: u32,
     /// Attempts allowed in a row before the per-minute rate applies.
     pub attempts_burst: u32,
+    /// How long a process may answer who a token or session belongs to from memory, in
+    /// seconds (0: ask the database every time). Revocation, disabling and sign-out reach every
+    /// process at once through notifications; this bounds a lost one.
+    pub cache_secs: u64,
 }
 
 /// Whether strangers may make accounts.
@@ -347,6 +351,7 @@ fn defaults() -> Defaults {
             invite_ttl_hours: 72,
             attempts_per_minute: 10,
             attempts_burst: 10,
+            cache_secs: 30,
         },
         max_body_bytes: 1024 * 1024,
         tasks: TaskSettings {

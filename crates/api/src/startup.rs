@@ -24,6 +24,9 @@ use crate::events::hub::Hub;
 use crate::ops::metrics::Metrics;
 use crate::state::AppState;
 
+/// Memory for full event pages kept encoded (see [`crate::events::pages`]).
+const CLOSED_PAGE_BYTES: usize = 64 << 20;
+
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "drydock_session";
 
@@ -31,6 +34,7 @@ pub const SESSION_COOKIE: &str = "drydock_session";
 pub struct Application {
     port: u16,
     server: Server,
+    auth: crate::auth::cache::AuthCache,
 }
 
 impl Application {
@@ -55,6 +59,9 @@ impl Application {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent("drydock")
             .build()?;
+        let auth =
+            crate::auth::cache::AuthCache::new(Duration::from_secs(settings.auth.cache_secs));
+        auth.follow(&hub);
         let state = AppState {
             pool: pool.clone(),
             settings: Arc::new(settings),
@@ -63,9 +70,15 @@ impl Application {
             metrics: Metrics::new()?,
             sandbox,
             throttle,
+            auth: auth.clone(),
         };
         let server = serve(listener, state, hub)?;
-        Ok(Self { port, server })
+        Ok(Self { port, server, auth })
+    }
+
+    /// The server's auth cache (tests wait on what it forgot).
+    pub fn auth_cache(&self) -> crate::auth::cache::AuthCache {
+        self.auth.clone()
     }
 
     /// The bound port.
@@ -167,6 +180,7 @@ fn serve(listener: TcpListener, state: AppState, hub: Hub) -> anyhow::Result<Ser
     let store = PgSessionStore::new(
         state.pool.clone(),
         chrono::Duration::hours(settings.session_ttl_hours),
+        state.auth.clone(),
     );
     spawn_housekeeping(store.clone(), state.throttle.clone());
     let web_dir = settings.web_dir.clone().filter(|d| d.join("index.html").is_file());
@@ -180,6 +194,7 @@ fn serve(listener: TcpListener, state: AppState, hub: Hub) -> anyhow::Result<Ser
     )?);
     let feeds = web::Data::new(crate::events::feed::Feeds::new(state.pool.clone(), hub));
     let terminals = web::Data::new(crate::terminal::Terminals::new(&settings));
+    let pages = web::Data::new(crate::events::pages::ClosedPages::new(CLOSED_PAGE_BYTES));
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         // The cookie and the row live for the idle timeout, renewed as the session is used;
@@ -203,6 +218,7 @@ fn serve(listener: TcpListener, state: AppState, hub: Hub) -> anyhow::Result<Ser
             .app_data(data.clone())
             .app_data(feeds.clone())
             .app_data(terminals.clone())
+            .app_data(pages.clone())
             .app_data(headers.clone())
             .app_data(json_config(settings.max_body_bytes))
             .app_data(web::QueryConfig::default().error_handler(|err, _| {
@@ -221,6 +237,7 @@ fn serve(listener: TcpListener, state: AppState, hub: Hub) -> anyhow::Result<Ser
             .wrap(from_fn(crate::security_headers::apply))
             .wrap(from_fn(crate::ops::metrics::record))
             .wrap(from_fn(crate::request_id::stamp))
+            .wrap(from_fn(crate::compress::compress))
             .wrap(TracingLogger::<crate::request_span::RedactedRootSpan>::new());
         match &web_dir {
             Some(dir) => app.service(crate::spa::files(dir)),

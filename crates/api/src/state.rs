@@ -24,6 +24,8 @@ pub struct AppState {
     pub sandbox: crate::sandboxes::Backend,
     /// Rate limits of the sign-in and token endpoints, and the per-user stream cap.
     pub throttle: crate::throttle::Throttle,
+    /// Who tokens and sessions belong to, for a few seconds (see [`crate::auth::cache`]).
+    pub auth: crate::auth::cache::AuthCache,
 }
 
 impl AppState {

@@ -37,6 +37,8 @@ pub struct TestApp {
     /// The app's one sandbox backend, shared with its workers.
     #[allow(dead_code)]
     pub sandbox: drydock_api::sandboxes::Backend,
+    /// The server's auth cache.
+    pub auth: drydock_api::auth::cache::AuthCache,
     _stop_workers: tokio::sync::watch::Sender<bool>,
 }
 
@@ -85,6 +87,7 @@ impl TestApp {
         )
         .expect("build app");
         let port = app.port();
+        let auth = app.auth_cache();
         settings.listen = format!("127.0.0.1:{port}").parse().expect("addr");
         let server = app.into_server();
         actix_web::rt::spawn(server);
@@ -111,8 +114,23 @@ impl TestApp {
             client: client(false),
             db,
             hub,
+            auth,
             _stop_workers: stop_workers,
         }
+    }
+
+    /// Runs `change`, a write to users, tokens or sessions made behind the server's back (SQL,
+    /// another process), and waits until the server has heard of it: the tables' triggers
+    /// notify every process, whose auth cache then forgets what the change touched.
+    pub async fn behind_the_back<T>(&self, change: impl std::future::Future<Output = T>) -> T {
+        let mut forgotten = self.auth.forgotten();
+        forgotten.borrow_and_update();
+        let out = change.await;
+        tokio::time::timeout(Duration::from_secs(10), forgotten.changed())
+            .await
+            .expect("the server never heard of the change")
+            .expect("auth cache gone");
+        out
     }
 
     /// Absolute URL of `path`.

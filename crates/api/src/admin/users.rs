@@ -85,6 +85,8 @@ async fn update_user(
     if let Some(off) = disabled {
         users::set_disabled(&mut conn, id, off).await?;
     }
+    // Other processes hear it from the table's trigger; this one acts on it at once.
+    state.auth.forget(crate::events::hub::AuthChange::User(id));
     tracing::info!(user_id = %id, by = %admin.0.id, ?is_admin, ?disabled, "user changed by an administrator");
     let updated = users::find(&mut conn, id).await?.ok_or(ApiError::NotFound)?;
     Ok(web::Json(to_dto(updated)))

@@ -84,6 +84,8 @@ async fn authenticate(req: HttpRequest) -> Result<CurrentUser, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("AppState missing")))?;
+    // Taken only when the cache cannot answer, and then once for the token and the user.
+    let mut conn = None;
     if let Some(value) = req.headers().get(header::AUTHORIZATION) {
         let token = value
             .to_str()
@@ -91,12 +93,9 @@ async fn authenticate(req: HttpRequest) -> Result<CurrentUser, ApiError> {
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(str::trim)
             .ok_or(ApiError::Unauthorized)?;
-        let mut conn = state.conn().await?;
-        let found = tokens::authenticate(&mut conn, token).await?.ok_or(ApiError::Unauthorized)?;
-        let user = users::find(&mut conn, found.user_id)
-            .await?
-            .filter(User::is_active)
-            .ok_or(ApiError::Unauthorized)?;
+        let found = bearer(state, &mut conn, token).await?.ok_or(ApiError::Unauthorized)?;
+        let user =
+            active_user(state, &mut conn, found.user_id).await?.ok_or(ApiError::Unauthorized)?;
         let needed = scope_needed(&req);
         if !found.scopes.contains(&needed) {
             return Err(ApiError::Forbidden(format!(
@@ -123,12 +122,74 @@ async fn authenticate(req: HttpRequest) -> Result<CurrentUser, ApiError> {
             )));
         }
     }
-    let mut conn = state.conn().await?;
-    let Some(user) = users::find(&mut conn, user_id).await?.filter(User::is_active) else {
+    let Some(user) = active_user(state, &mut conn, user_id).await? else {
         session.sign_out();
         return Err(ApiError::Unauthorized);
     };
     Ok(CurrentUser { id: user.id, user, via: AuthVia::Session { csrf, session_id } })
+}
+
+async fn connection<'a>(
+    state: &AppState,
+    slot: &'a mut Option<crate::db::Conn>,
+) -> Result<&'a mut crate::db::Conn, ApiError> {
+    if slot.is_none() {
+        *slot = Some(state.conn().await?);
+    }
+    slot.as_mut().ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no connection")))
+}
+
+/// The live token behind `secret`, from the cache or the database. Its use is recorded at most
+/// once a minute per process, after the response rather than before it.
+async fn bearer(
+    state: &AppState,
+    conn: &mut Option<crate::db::Conn>,
+    secret: &str,
+) -> Result<Option<tokens::Authenticated>, ApiError> {
+    let hash = crate::crypto::token_hash(secret);
+    if let Some(entry) = state.auth.token(&hash) {
+        let now = Utc::now();
+        if now - entry.recorded_use > chrono::Duration::minutes(1) {
+            state.auth.recorded_use(&hash, now);
+            let pool = state.pool.clone();
+            let id = entry.token.token_id;
+            actix_web::rt::spawn(async move {
+                if let Ok(mut conn) = pool.get().await {
+                    if let Err(e) = tokens::record_use(&mut conn, id).await {
+                        tracing::warn!(token_id = %id, error = %e, "recording a token's use failed");
+                    }
+                }
+            });
+        }
+        return Ok(Some(entry.token));
+    }
+    let generation = state.auth.generation();
+    let found = tokens::authenticate(connection(state, conn).await?, secret).await?;
+    if let Some(token) = &found {
+        let entry = super::cache::TokenEntry { token: token.clone(), recorded_use: Utc::now() };
+        state.auth.put_token(generation, hash, entry);
+    }
+    Ok(found)
+}
+
+/// The user, from the cache or the database, unless disabled.
+async fn active_user(
+    state: &AppState,
+    conn: &mut Option<crate::db::Conn>,
+    id: Uuid,
+) -> Result<Option<User>, ApiError> {
+    let user = match state.auth.user(id) {
+        Some(user) => Some(user),
+        None => {
+            let generation = state.auth.generation();
+            let user = users::find(connection(state, conn).await?, id).await?;
+            if let Some(user) = &user {
+                state.auth.put_user(generation, user.clone());
+            }
+            user
+        }
+    };
+    Ok(user.filter(User::is_active))
 }
 
 /// Whether what authenticated `user` still does: the session is not signed out, idle or too

@@ -28,8 +28,18 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 }
 
 async fn me(state: &AppState, user: &User, csrf: Option<String>) -> ApiResult<Me> {
-    let mut conn = state.conn().await?;
-    let github = users::identity(&mut conn, user.id, "github").await?;
+    let github_connected = match state.auth.github_connected(user.id) {
+        Some(connected) => connected,
+        None => {
+            // Linking or unlinking an identity is announced like a change of the user.
+            let generation = state.auth.generation();
+            let mut conn = state.conn().await?;
+            let github = users::identity(&mut conn, user.id, "github").await?;
+            let connected = github.is_some_and(|g| g.access_token_enc.is_some());
+            state.auth.put_github_connected(generation, user.id, connected);
+            connected
+        }
+    };
     Ok(Me {
         id: user.id,
         username: user.username.clone(),
@@ -38,7 +48,7 @@ async fn me(state: &AppState, user: &User, csrf: Option<String>) -> ApiResult<Me
         avatar_url: user.avatar_url.clone(),
         is_admin: user.is_admin,
         auth_provider: user.auth_provider.clone(),
-        github_connected: github.is_some_and(|g| g.access_token_enc.is_some()),
+        github_connected,
         created_at: user.created_at,
         csrf_token: csrf,
     })
@@ -262,6 +272,7 @@ async fn logout(
                     }
                 }
                 users::forget_tokens(&mut conn, identity.id).await?;
+                state.auth.forget(crate::events::hub::AuthChange::User(user.id));
             }
         }
     }

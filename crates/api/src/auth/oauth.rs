@@ -193,6 +193,8 @@ async fn oauth_callback(
         ExternalSignIn::Refused => return fail("registration_closed"),
         ExternalSignIn::InviteInvalid => return fail("invite_invalid"),
     };
+    // The identity's tokens changed: other processes hear it from the trigger, this one now.
+    state.auth.forget(crate::events::hub::AuthChange::User(user.id));
     session.sign_in(user.id)?;
     tracing::info!(user_id = %user.id, provider = %provider.id, "signed in");
     Ok(found(&format!("{web}{}", pending.redirect)))

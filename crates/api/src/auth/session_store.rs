@@ -5,6 +5,11 @@
 //! tokens are stored): whoever reads the table cannot sign in with what is there. A session
 //! ends when unused for the idle timeout (the `ttl` actix-session passes, renewed as the
 //! session is used) or at its absolute lifetime from creation, whichever comes first.
+//!
+//! Loaded sessions are kept in the process's [`AuthCache`] for a few seconds, with their
+//! deadline and start, so that a request that only reads neither loads its session nor pushes
+//! its idle deadline (which moves at most once a minute): ending a session early is announced
+//! to every process by the table's triggers.
 
 use std::collections::HashMap;
 
@@ -15,6 +20,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
+use super::cache::{AuthCache, SessionEntry};
 use crate::crypto::token_hash;
 use crate::db::schema::sessions;
 use crate::db::DbPool;
@@ -24,12 +30,14 @@ use crate::db::DbPool;
 pub struct PgSessionStore {
     pool: DbPool,
     lifetime: chrono::Duration,
+    cache: AuthCache,
 }
 
 impl PgSessionStore {
-    /// A store over the pool whose sessions live at most `lifetime` from their creation.
-    pub fn new(pool: DbPool, lifetime: chrono::Duration) -> Self {
-        Self { pool, lifetime }
+    /// A store over the pool whose sessions live at most `lifetime` from their creation,
+    /// remembered for a while in `cache`.
+    pub fn new(pool: DbPool, lifetime: chrono::Duration, cache: AuthCache) -> Self {
+        Self { pool, lifetime, cache }
     }
 
     /// Deletes expired sessions; returns how many.
@@ -59,6 +67,10 @@ fn hash(key: &SessionKey) -> Vec<u8> {
     token_hash(key.as_ref())
 }
 
+fn key_array(key: &SessionKey) -> [u8; 32] {
+    <[u8; 32]>::try_from(hash(key).as_slice()).unwrap_or_default()
+}
+
 /// The session id and user the state carries (see [`super::session`]), copied into columns.
 fn columns(state: &State) -> (Option<Uuid>, Option<Uuid>) {
     let uuid = |k: &str| state.get(k).and_then(|v| serde_json::from_str::<Uuid>(v).ok());
@@ -67,20 +79,29 @@ fn columns(state: &State) -> (Option<Uuid>, Option<Uuid>) {
 
 impl SessionStore for PgSessionStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<State>, LoadError> {
+        let hash = hash(key);
+        if let Some(entry) = self.cache.session(&hash, self.lifetime) {
+            return Ok(Some(entry.state));
+        }
+        let generation = self.cache.generation();
         let mut conn = self.pool.get().await.map_err(|e| LoadError::Other(e.into()))?;
-        let state: Option<serde_json::Value> = sessions::table
-            .filter(sessions::key_hash.eq(hash(key)))
+        type Row = (serde_json::Value, chrono::DateTime<Utc>, chrono::DateTime<Utc>);
+        let row: Option<Row> = sessions::table
+            .filter(sessions::key_hash.eq(&hash))
             .filter(sessions::expires_at.gt(diesel::dsl::now))
             .filter(sessions::created_at.gt(Utc::now() - self.lifetime))
-            .select(sessions::state)
+            .select((sessions::state, sessions::expires_at, sessions::created_at))
             .first(&mut conn)
             .await
             .optional()
             .map_err(|e| LoadError::Other(e.into()))?;
-        state
-            .map(serde_json::from_value)
-            .transpose()
-            .map_err(|e| LoadError::Deserialization(e.into()))
+        let Some((json, expires_at, created_at)) = row else { return Ok(None) };
+        let state: State =
+            serde_json::from_value(json).map_err(|e| LoadError::Deserialization(e.into()))?;
+        let user_id = columns(&state).1;
+        let entry = SessionEntry { state: state.clone(), user_id, expires_at, created_at };
+        self.cache.put_session(generation, hash, entry);
+        Ok(Some(state))
     }
 
     async fn save(&self, state: State, ttl: &Duration) -> Result<SessionKey, SaveError> {
@@ -111,6 +132,7 @@ impl SessionStore for PgSessionStore {
         let (id, user_id) = columns(&state);
         let json =
             serde_json::to_value(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
+        self.cache.forget(crate::events::hub::AuthChange::Session(key_array(&key)));
         let mut conn = self.pool.get().await.map_err(|e| UpdateError::Other(e.into()))?;
         let n = diesel::update(
             sessions::table
@@ -140,21 +162,34 @@ impl SessionStore for PgSessionStore {
 
     async fn update_ttl(&self, key: &SessionKey, ttl: &Duration) -> Result<(), anyhow::Error> {
         // Called on every request: write only when the deadline moves by more than a minute,
-        // so that reading pages does not turn into a write each.
+        // so that reading pages does not turn into a write each. A cached deadline is never
+        // later than the row's, so when it is recent enough the row's is too.
         let deadline = expiry(ttl);
+        let slack = chrono::Duration::minutes(1);
+        let hash = hash(key);
+        if self
+            .cache
+            .session(&hash, self.lifetime)
+            .is_some_and(|e| e.expires_at >= deadline - slack)
+        {
+            return Ok(());
+        }
         let mut conn = self.pool.get().await?;
-        diesel::update(
+        let n = diesel::update(
             sessions::table
-                .filter(sessions::key_hash.eq(hash(key)))
-                .filter(sessions::expires_at.lt(deadline - chrono::Duration::minutes(1))),
+                .filter(sessions::key_hash.eq(&hash))
+                .filter(sessions::expires_at.lt(deadline - slack)),
         )
         .set(sessions::expires_at.eq(deadline))
         .execute(&mut conn)
         .await?;
+        // Either this moved it, or the row's is already within the slack of it.
+        self.cache.session_extended(&hash, if n == 1 { deadline } else { deadline - slack });
         Ok(())
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), anyhow::Error> {
+        self.cache.forget(crate::events::hub::AuthChange::Session(key_array(key)));
         let mut conn = self.pool.get().await?;
         diesel::delete(sessions::table.filter(sessions::key_hash.eq(hash(key))))
             .execute(&mut conn)

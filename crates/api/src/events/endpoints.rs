@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use actix_web::http::header;
+use actix_web::http::header::{self, EntityTag};
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use shared::events::TaskEvent;
@@ -33,30 +33,56 @@ pub struct EventsQuery {
     limit: Option<i64>,
 }
 
-/// A page of a task's events, oldest first. `next_cursor` is the seq to pass as `after`.
+/// A page of a task's events, oldest first. `next_cursor` is the seq to pass as `after`. A full
+/// page never changes (events are only appended, with consecutive seqs), so it carries an
+/// `ETag`, and a request naming it in `If-None-Match` gets `304` without the events being read.
 #[utoipa::path(
     tag = "tasks", operation_id = "list_task_events",
     params(("id" = Uuid, Path, description = "Task id"), EventsQuery),
-    responses((status = 200, body = Page<TaskEvent>), (status = 400, body = shared::Problem), (status = 401, body = shared::Problem), (status = 404, body = shared::Problem)),
+    responses(
+        (status = 200, body = Page<TaskEvent>), (status = 304, description = "Not modified: the full page named by If-None-Match"),
+        (status = 400, body = shared::Problem), (status = 401, body = shared::Problem), (status = 404, body = shared::Problem)
+    ),
     security(("bearer" = []), ("cookie" = []))
 )]
 #[get("/tasks/{id}/events")]
 async fn list_events(
     state: web::Data<AppState>,
+    pages: web::Data<super::pages::ClosedPages>,
     user: CurrentUser,
     id: web::Path<Uuid>,
     query: web::Query<EventsQuery>,
-) -> ApiResult<web::Json<Page<TaskEvent>>> {
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
     let limit = query.limit.unwrap_or(200);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::invalid("limit", "must be between 1 and 1000"));
     }
+    let after = query.after.unwrap_or(0).max(0);
     let mut conn = state.conn().await?;
-    tasks::owned(&mut conn, user.id, *id).await?;
-    let items = store::after(&mut conn, *id, query.after.unwrap_or(0).max(0), limit).await?;
-    let next_cursor =
-        (items.len() as i64 == limit).then(|| items.last().map(|e| e.seq.to_string())).flatten();
-    Ok(web::Json(Page { items, next_cursor }))
+    let last_seq =
+        store::owned_last_seq(&mut conn, user.id, *id).await?.ok_or(ApiError::NotFound)?;
+    // Seqs run 1, 2, 3, … with no gaps, so the page is full exactly when this holds.
+    let tag = (last_seq >= after.saturating_add(limit))
+        .then(|| EntityTag::new_weak(format!("events-v1-{after}-{limit}")));
+    if let Some(tag) = tag.as_ref().filter(|t| crate::etag::matches(&req, t)) {
+        return Ok(crate::etag::not_modified(tag.clone()));
+    }
+    let mut res = HttpResponse::Ok();
+    res.content_type(header::ContentType::json());
+    if let Some(tag) = &tag {
+        if let Some(body) = pages.get(*id, after, limit) {
+            return Ok(res.insert_header(header::ETag(tag.clone())).body(body));
+        }
+    }
+    let page = store::page_json(&mut conn, *id, after, limit).await?;
+    drop(conn);
+    let body = web::Bytes::from(page.body);
+    if let Some(tag) = tag.filter(|_| page.len == limit) {
+        pages.put(*id, after, limit, body.clone());
+        res.insert_header(header::ETag(tag));
+    }
+    Ok(res.body(body))
 }
 
 /// Query of the stream.

@@ -1,6 +1,7 @@
 //! One LISTEN connection per process, fanned out in memory: committed event batches (so SSE
 //! clients in any process see events written by any worker), stop requests (so any API process
-//! can stop a run held by a worker elsewhere) and new runs (so idle workers wake at once).
+//! can stop a run held by a worker elsewhere), new runs (so idle workers wake at once) and
+//! changes to tokens, users and sessions (so every process's auth cache forgets them at once).
 //!
 //! After a reconnect a `Resync` is broadcast: listeners re-read from the database, which is the
 //! truth; notifications only say "look now".
@@ -17,6 +18,19 @@ use super::store::EVENTS_CHANNEL;
 pub const STOP_CHANNEL: &str = "drydock_stop";
 /// Channel poked when a run becomes pending.
 pub const RUNS_CHANNEL: &str = "drydock_runs";
+/// Channel the database's triggers announce auth changes on (see [`AuthChange`]).
+pub const AUTH_CHANNEL: &str = "drydock_auth";
+
+/// A change that may end or narrow what a cached token or session grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthChange {
+    /// The token with this id.
+    Token(Uuid),
+    /// The user with this id (and so their tokens and sessions).
+    User(Uuid),
+    /// The session whose key has this SHA-256.
+    Session([u8; 32]),
+}
 
 /// What the hub broadcasts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +46,8 @@ pub enum Signal {
     Stop(Uuid),
     /// A run is waiting for a worker.
     RunPending,
+    /// A token, user or session changed.
+    Auth(AuthChange),
     /// Notifications may have been missed: re-read everything.
     Resync,
 }
@@ -89,7 +105,7 @@ async fn listen(url: &str, tx: &broadcast::Sender<Signal>) -> anyhow::Result<()>
     });
     client
         .batch_execute(&format!(
-            "LISTEN {EVENTS_CHANNEL}; LISTEN {STOP_CHANNEL}; LISTEN {RUNS_CHANNEL};"
+            "LISTEN {EVENTS_CHANNEL}; LISTEN {STOP_CHANNEL}; LISTEN {RUNS_CHANNEL}; LISTEN {AUTH_CHANNEL};"
         ))
         .await?;
     // Anything committed before LISTEN took effect is found by the resync readers do.
@@ -114,6 +130,48 @@ fn parse(channel: &str, payload: &str) -> Option<Signal> {
         }
         STOP_CHANNEL => Some(Signal::Stop(payload.parse().ok()?)),
         RUNS_CHANNEL => Some(Signal::RunPending),
+        AUTH_CHANNEL => parse_auth(payload).map(Signal::Auth),
         _ => None,
+    }
+}
+
+fn parse_auth(payload: &str) -> Option<AuthChange> {
+    let (what, id) = payload.split_once(':')?;
+    match what {
+        "t" => Some(AuthChange::Token(id.parse().ok()?)),
+        "u" => Some(AuthChange::User(id.parse().ok()?)),
+        "s" if id.len() == 64 => {
+            let mut hash = [0u8; 32];
+            for (i, byte) in hash.iter_mut().enumerate() {
+                *byte = u8::from_str_radix(id.get(2 * i..2 * i + 2)?, 16).ok()?;
+            }
+            Some(AuthChange::Session(hash))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_payloads_parse() {
+        let id = Uuid::new_v4();
+        assert_eq!(
+            parse(AUTH_CHANNEL, &format!("t:{id}")),
+            Some(Signal::Auth(AuthChange::Token(id)))
+        );
+        assert_eq!(
+            parse(AUTH_CHANNEL, &format!("u:{id}")),
+            Some(Signal::Auth(AuthChange::User(id)))
+        );
+        let hex = "ab".repeat(32);
+        assert_eq!(
+            parse(AUTH_CHANNEL, &format!("s:{hex}")),
+            Some(Signal::Auth(AuthChange::Session([0xab; 32])))
+        );
+        assert_eq!(parse(AUTH_CHANNEL, "s:abc"), None);
+        assert_eq!(parse(AUTH_CHANNEL, "x:1"), None);
     }
 }

@@ -4,6 +4,7 @@
 pub mod endpoints;
 pub mod feed;
 pub mod hub;
+pub mod pages;
 pub mod redact;
 pub mod store;
 pub mod writer;

@@ -146,12 +146,160 @@ pub async fn after(
     Ok(rows.into_iter().map(to_event).collect())
 }
 
+/// A page of events as the JSON of `Page<TaskEvent>`, built from the payloads' stored text
+/// rather than decoded and encoded again.
+#[derive(Debug)]
+pub struct PageJson {
+    /// `{"items":[…],"next_cursor":"…"}`.
+    pub body: String,
+    /// How many events it holds.
+    pub len: i64,
+}
+
+/// The kinds this build writes; a stored event of another kind goes through [`to_event`], which
+/// turns what it cannot read into a warning, as before.
+const KNOWN_KINDS: [&str; 13] = [
+    "status",
+    "stage",
+    "log",
+    "command",
+    "agent_message",
+    "tool_call",
+    "tool_result",
+    "file_change",
+    "usage",
+    "session",
+    "error",
+    "network",
+    "raw",
+];
+
+type TextRow = (i64, DateTime<Utc>, String, String);
+
+/// Events with `seq > after`, oldest first, at most `limit`, as a page whose `next_cursor` is
+/// set when it is full. PostgreSQL renders each stored payload (`jsonb`) as text; the text is
+/// compacted (its `": "` and `", "` separators) and spliced in.
+pub async fn page_json(
+    conn: &mut AsyncPgConnection,
+    task_id: Uuid,
+    after: i64,
+    limit: i64,
+) -> QueryResult<PageJson> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Text;
+    let rows: Vec<TextRow> = task_events::table
+        .filter(task_events::task_id.eq(task_id))
+        .filter(task_events::seq.gt(after))
+        .order(task_events::seq.asc())
+        .limit(limit)
+        .select((
+            task_events::seq,
+            task_events::at,
+            task_events::kind,
+            sql::<Text>("payload::text"),
+        ))
+        .load(conn)
+        .await?;
+    let len = rows.len() as i64;
+    let mut body = String::with_capacity(16 + rows.iter().map(|r| r.3.len() + 80).sum::<usize>());
+    body.push_str("{\"items\":[");
+    let mut last = None;
+    for (i, (seq, at, kind, payload)) in rows.into_iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        last = Some(seq);
+        write_event(&mut body, seq, at, kind, &payload);
+    }
+    body.push(']');
+    if let Some(seq) = last.filter(|_| len == limit) {
+        body.push_str(&format!(",\"next_cursor\":\"{seq}\""));
+    }
+    body.push('}');
+    Ok(PageJson { body, len })
+}
+
+fn write_event(out: &mut String, seq: i64, at: DateTime<Utc>, kind: String, payload: &str) {
+    if !KNOWN_KINDS.contains(&kind.as_str()) {
+        let value = serde_json::from_str(payload).unwrap_or(serde_json::Value::Null);
+        let event = to_event((seq, at, kind, value));
+        out.push_str(&serde_json::to_string(&event).unwrap_or_default());
+        return;
+    }
+    // The same text `TaskEvent` serialises to: seq, at, then the adjacently tagged body.
+    let at = serde_json::to_string(&at).unwrap_or_default();
+    out.push_str(&format!("{{\"seq\":{seq},\"at\":{at},\"kind\":\"{kind}\",\"payload\":"));
+    compact_into(out, payload);
+    out.push('}');
+}
+
+/// Appends JSON text without the whitespace between its tokens (strings are copied as they are).
+fn compact_into(out: &mut String, json: &str) {
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut start = 0;
+    for (i, b) in json.bytes().enumerate() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if matches!(b, b' ' | b'\n' | b'\t' | b'\r') {
+            out.push_str(&json[start..i]);
+            start = i + 1;
+        }
+    }
+    out.push_str(&json[start..]);
+}
+
+/// The task's last seq, if it is the user's and not deleted.
+pub async fn owned_last_seq(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    task_id: Uuid,
+) -> QueryResult<Option<i64>> {
+    tasks::table
+        .filter(tasks::id.eq(task_id))
+        .filter(tasks::user_id.eq(user_id))
+        .filter(tasks::deleted_at.is_null())
+        .select(tasks::last_seq)
+        .first(conn)
+        .await
+        .optional()
+}
+
 #[cfg(test)]
 mod tests {
     use shared::events::{LogLevel, Stream};
     use shared::tasks::TaskStatus;
 
     use super::*;
+
+    #[test]
+    fn compacting_keeps_strings_and_drops_the_separators() {
+        let mut out = String::new();
+        compact_into(&mut out, r#"{"a": "x, \"y\": z", "b": [1, 2, {"c": null}]}"#);
+        assert_eq!(out, r#"{"a":"x, \"y\": z","b":[1,2,{"c":null}]}"#);
+    }
+
+    #[test]
+    fn a_spliced_event_reads_back_as_the_event() {
+        let body = EventBody::Log { level: LogLevel::Info, message: "hi \"there\" you".into() };
+        let at = Utc::now();
+        let stored: serde_json::Value = serde_json::from_str(&payload_json(&body)).unwrap();
+        // What PostgreSQL's jsonb output looks like: spaces after separators, its own key order.
+        let text = stored.to_string().replace(':', ": ").replace(',', ", ");
+        let mut out = String::new();
+        write_event(&mut out, 7, at, body.kind().to_owned(), &text);
+        let read: TaskEvent = serde_json::from_str(&out).unwrap();
+        assert_eq!(read.seq, 7);
+        assert_eq!(read.at, at);
+        assert_eq!(serde_json::to_value(&read.body).unwrap(), serde_json::to_value(&body).unwrap());
+    }
 
     #[test]
     fn payload_text_equals_the_serialised_payload() {

@@ -127,10 +127,14 @@ async fn list_tasks(
     Ok(web::Json(Page { items: rows.iter().map(|r| r.to_dto()).collect(), next_cursor }))
 }
 
-/// One task.
+/// One task, with an `ETag`: a request naming it in `If-None-Match` gets `304` while the task
+/// is unchanged.
 #[utoipa::path(
     tag = "tasks", operation_id = "get_task", params(("id" = Uuid, Path, description = "Task id")),
-    responses((status = 200, body = Task), (status = 401, body = shared::Problem), (status = 404, body = shared::Problem)),
+    responses(
+        (status = 200, body = Task), (status = 304, description = "Not modified: the task is as If-None-Match names it"),
+        (status = 401, body = shared::Problem), (status = 404, body = shared::Problem)
+    ),
     security(("bearer" = []), ("cookie" = []))
 )]
 #[get("/tasks/{id}")]
@@ -138,9 +142,12 @@ async fn get_task(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<Uuid>,
-) -> ApiResult<web::Json<Task>> {
+    req: actix_web::HttpRequest,
+) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    Ok(web::Json(model::owned(&mut conn, user.id, *id).await?.to_dto()))
+    let task = model::owned(&mut conn, user.id, *id).await?.to_dto();
+    drop(conn);
+    crate::etag::json(&req, &task).map_err(|e| ApiError::Internal(e.into()))
 }
 
 /// Deletes a finished task (soft). A running task must be stopped first (409).

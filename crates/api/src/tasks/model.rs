@@ -424,6 +424,8 @@ pub async fn finish_task(
         }
         events.push(EventBody::Status { status, reason: reason.map(str::to_owned) });
         store::append_in_tx(conn, task_id, &events).await?;
+        // A run slot freed: idle workers anywhere may now take a run a cap held back.
+        wake_workers(conn).await?;
     }
     Ok(n == 1)
 }

@@ -116,9 +116,12 @@ async fn revoke_token(
     user: CurrentUser,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
     let mut conn = state.conn().await?;
-    if !model::revoke(&mut conn, user.id, id.into_inner()).await? {
+    if !model::revoke(&mut conn, user.id, id).await? {
         return Err(ApiError::NotFound);
     }
+    // Other processes hear it from the table's trigger; this one stops at once.
+    state.auth.forget(crate::events::hub::AuthChange::Token(id));
     Ok(HttpResponse::NoContent().finish())
 }

@@ -170,6 +170,15 @@ pub async fn authenticate(
     Ok(Some(Authenticated { token_id: id, user_id, scopes: parse_scopes(&scopes), expires_at }))
 }
 
+/// Records that token `id` was used just now.
+pub async fn record_use(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
+    diesel::update(api_tokens::table.find(id))
+        .set(api_tokens::last_used_at.eq(diesel::dsl::now))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Whether token `id` still authenticates (not revoked, not expired).
 pub async fn is_live(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
     let n: i64 = api_tokens::table

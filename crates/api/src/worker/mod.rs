@@ -95,6 +95,9 @@ fn hostname() -> String {
         .unwrap_or_else(|_| "host".into())
 }
 
+/// How often an idle worker looks at the queue without being told to.
+pub const IDLE_POLL: Duration = Duration::from_secs(30);
+
 async fn worker_loop(ctx: WorkerContext, worker_id: String, mut shutdown: watch::Receiver<bool>) {
     let mut signals = ctx.hub.subscribe();
     tracing::info!(%worker_id, "worker started");
@@ -102,19 +105,23 @@ async fn worker_loop(ctx: WorkerContext, worker_id: String, mut shutdown: watch:
         match claim::next(&ctx, &worker_id).await {
             Ok(Some(job)) => run::execute(&ctx, &worker_id, job, shutdown.clone()).await,
             Ok(None) => {
-                // Idle: wake on a new run, a finished run (a cap may have freed), or a poll tick.
+                // Idle: wake on a new run or a finished one (a cap may have freed), both
+                // notified, or when the hub reconnected and may have missed one. The slow poll
+                // only backs that up, so an idle server sends the database almost nothing.
                 let wait = async {
                     loop {
                         match signals.recv().await {
                             Ok(Signal::RunPending | Signal::Resync) => break,
-                            Ok(Signal::Events { .. } | Signal::Stop(_)) => continue,
+                            Ok(Signal::Events { .. } | Signal::Stop(_) | Signal::Auth(_)) => {
+                                continue
+                            }
                             Err(_) => break,
                         }
                     }
                 };
                 tokio::select! {
                     _ = wait => {}
-                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    _ = tokio::time::sleep(IDLE_POLL) => {}
                     _ = shutdown.changed() => {}
                 }
             }

@@ -24,6 +24,17 @@ pub const LOST_WORKER: &str =
 /// Ends every expired run; returns the task ids it ended.
 pub async fn recover_expired(ctx: &WorkerContext) -> anyhow::Result<Vec<Uuid>> {
     let mut conn = ctx.pool.get().await?;
+    // One cheap statement when nothing expired (the usual case), instead of a transaction.
+    let any_expired: bool = diesel::select(diesel::dsl::exists(
+        runs::table
+            .filter(runs::status.eq(Status(TaskStatus::Processing)))
+            .filter(runs::lease_expires_at.lt(diesel::dsl::now)),
+    ))
+    .get_result(&mut conn)
+    .await?;
+    if !any_expired {
+        return Ok(Vec::new());
+    }
     let ended = conn
         .transaction(|conn| {
             Box::pin(async move {
