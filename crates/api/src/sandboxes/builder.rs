@@ -65,6 +65,10 @@ pub(super) async fn run(state: AppState, task: TaskRow, marker: DateTime<Utc>) {
                 let message = format!("Sandbox {} is running{session}", handle.id);
                 service::record(&mut conn, task.id, SandboxAction::Started, message, expires_at)
                     .await?;
+                drop(conn);
+                // The preview comes back with the sandbox (when the operator turned that on).
+                crate::preview::autostart(&service::preview_deps(&state), task.id, &handle.id)
+                    .await;
             }
             Err(Failed { message, handle }) => {
                 if let Some(handle) = handle {

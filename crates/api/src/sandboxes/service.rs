@@ -80,6 +80,15 @@ fn starting_fresh(starting_at: Option<DateTime<Utc>>) -> Option<bool> {
     starting_at.map(|at| at > Utc::now() - chrono::Duration::minutes(START_TIMEOUT_MINUTES))
 }
 
+/// What the dev-server code needs from the state.
+pub(crate) fn preview_deps(state: &AppState) -> crate::preview::Deps {
+    crate::preview::Deps {
+        pool: state.pool.clone(),
+        sandbox: state.sandbox.clone(),
+        settings: state.settings.clone(),
+    }
+}
+
 /// The task's sandbox as `GET /tasks/{id}/sandbox` shows it.
 pub async fn status(state: &AppState, task: &TaskRow) -> ApiResult<TaskSandbox> {
     let mut view = TaskSandbox {
@@ -90,7 +99,6 @@ pub async fn status(state: &AppState, task: &TaskRow) -> ApiResult<TaskSandbox> 
         busy: false,
         usage: None,
         error: None,
-        // Filled by the dev-server feature.
         dev_server: None,
     };
     // One read of the sandbox and the start marker: a start finishing in between must not look
@@ -106,6 +114,11 @@ pub async fn status(state: &AppState, task: &TaskRow) -> ApiResult<TaskSandbox> 
         view.expires_at = Some(status.expires_at);
         view.busy = status.busy;
         view.usage = Some(usage(&status));
+        let dev =
+            crate::preview::dev_server_status(&preview_deps(state), task.id, Some(&handle.id))
+                .await?;
+        view.dev_server =
+            serde_json::to_value(dev.state).ok().and_then(|v| v.as_str().map(str::to_owned));
         return Ok(view);
     }
     match starting_fresh(start.starting_at) {
@@ -195,6 +208,8 @@ pub async fn stop(state: &AppState, user_id: Uuid, task_id: Uuid) -> ApiResult<T
         return Err(ApiError::Conflict("The task has no live sandbox.".into()));
     }
     if let Some(handle) = handle {
+        // Said first, so the dev server reads `stopped` rather than `exited`.
+        crate::preview::stop_dev_server(&preview_deps(state), task.id).await?;
         state.sandbox.destroy(&handle).await.map_err(|e| ApiError::Internal(e.into()))?;
         model::clear_sandbox(&mut conn, task.id, &handle.id).await?;
         let message = format!(

@@ -408,6 +408,11 @@ pub async fn sandbox_action(
     }
 }
 
+/// `POST /tasks/{id}/terminal/token`: a one-time token for opening the terminal's WebSocket.
+pub async fn terminal_token(id: Uuid) -> Result<TerminalToken, ApiError> {
+    call::<(), _>(Method::POST, &format!("/tasks/{id}/terminal/token"), None).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -420,9 +425,4 @@ mod tests {
             "/github/repos?owner=acme&q=my%20repo&cursor=c%2F2"
         );
     }
-}
-
-/// `POST /tasks/{id}/terminal/token`: a one-time token for opening the terminal's WebSocket.
-pub async fn terminal_token(id: Uuid) -> Result<TerminalToken, ApiError> {
-    call::<(), _>(Method::POST, &format!("/tasks/{id}/terminal/token"), None).await
 }

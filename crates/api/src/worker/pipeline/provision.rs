@@ -22,6 +22,13 @@ pub(crate) async fn provision(turn: &Turn<'_>) -> Result<Provisioned, RunError> 
         match backend.open(id).await {
             Ok(handle) => {
                 turn.run.log(format!("Reusing the kept-alive sandbox {id}"));
+                // The run owns the sandbox: a dev server or a terminal left running there would
+                // keep sandbox code alive while the host commits and pushes from the workspace.
+                // Both end here (the dev server comes back after the run when kept alive).
+                let _ = crate::preview::stop_dev_server(&turn.ctx.preview_deps(), task.id).await;
+                if let Err(e) = backend.kill(&handle).await {
+                    tracing::warn!(sandbox = %id, error = %e, "stopping what ran in the sandbox");
+                }
                 return Ok(Provisioned { handle, reused: true });
             }
             Err(e) => {
