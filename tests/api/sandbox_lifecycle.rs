@@ -86,7 +86,8 @@ async fn stop_then_start_rebuilds_from_the_branch_and_the_follow_up_resumes() {
     assert_eq!(running["busy"], false, "{running}");
     assert!(running["expires_at"].is_string() && running["started_at"].is_string(), "{running}");
     assert!(running["usage"]["disk_bytes"].as_u64().unwrap() > 0, "{running}");
-    assert!(running["dev_server"].is_null(), "{running}");
+    // The repository serves nothing: the status says so rather than leaving it unknown.
+    assert_eq!(running["dev_server"], "not_found", "{running}");
 
     let list = expect_json(call(&app, &token, "GET", "/api/v1/sandboxes", None).await, 200).await;
     spec::assert_valid("get", "/api/v1/sandboxes", 200, &list);

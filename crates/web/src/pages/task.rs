@@ -4,6 +4,7 @@
 use shared::events::EventBody;
 use shared::tasks::{CreateTask, Task, TaskStatus};
 use uuid::Uuid;
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
@@ -51,6 +52,24 @@ impl Tab {
     ];
 }
 
+/// The tab an Alt+digit shortcut opens: Alt+1 the first tab, and so on.
+fn tab_for_shortcut(key: &str, alt: bool, ctrl_or_meta: bool) -> Option<Tab> {
+    if !alt || ctrl_or_meta {
+        return None;
+    }
+    let n: usize = key.parse().ok()?;
+    Tab::ALL.get(n.checked_sub(1)?).map(|(tab, _, _)| *tab)
+}
+
+/// Whether a key event comes from inside the terminal (xterm.js's hidden textarea).
+fn in_terminal(event: &web_sys::KeyboardEvent) -> bool {
+    event
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .and_then(|el| el.closest(".terminal-host").ok().flatten())
+        .is_some()
+}
+
 /// The status to show: the latest status event, unless the task itself changed after it (a
 /// follow-up put it back to pending before the new run's first event).
 fn live_status(task: &Task, events: &TaskEvents) -> (TaskStatus, Option<shared::tasks::TaskStage>) {
@@ -73,6 +92,27 @@ pub fn TaskPage(props: &TaskPageProps) -> Html {
     let task = use_fetch(id, api::task);
     let events = use_task_events(id);
     let tab = use_state(|| Tab::Timeline);
+    {
+        // Alt+1…6 switch tabs, as the reference's Alt+1…4 switch its panes. Not while the
+        // terminal has the keyboard: there Alt+digit belongs to the shell.
+        let tab = tab.clone();
+        use_effect_with((), move |()| {
+            let listener = web_sys::window().map(|w| {
+                gloo_events::EventListener::new(&w, "keydown", move |e| {
+                    let Some(k) = e.dyn_ref::<web_sys::KeyboardEvent>() else { return };
+                    if let Some(pick) =
+                        tab_for_shortcut(&k.key(), k.alt_key(), k.ctrl_key() || k.meta_key())
+                    {
+                        if !in_terminal(k) {
+                            k.prevent_default();
+                            tab.set(pick);
+                        }
+                    }
+                })
+            });
+            move || drop(listener)
+        });
+    }
     let runs_finished = use_state(|| 0usize);
     let finished = events.state == StreamState::Finished;
     {
@@ -267,5 +307,21 @@ fn RetryForm(props: &RetryFormProps) -> Html {
                     disabled={retry.busy}>{ "Start new task" }</button>
             { maybe_error(&retry.error) }
         </form>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alt_digits_pick_tabs_in_order() {
+        assert_eq!(tab_for_shortcut("1", true, false), Some(Tab::Timeline));
+        assert_eq!(tab_for_shortcut("5", true, false), Some(Tab::Terminal));
+        assert_eq!(tab_for_shortcut("6", true, false), Some(Tab::Preview));
+        assert_eq!(tab_for_shortcut("7", true, false), None);
+        assert_eq!(tab_for_shortcut("0", true, false), None);
+        assert_eq!(tab_for_shortcut("1", false, false), None, "a plain digit is typing");
+        assert_eq!(tab_for_shortcut("1", true, true), None, "Ctrl/Cmd+Alt+1 is not ours");
     }
 }
