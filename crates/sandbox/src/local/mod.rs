@@ -846,6 +846,9 @@ impl Sandbox for LocalSandbox {
                 request.expose.as_ref(),
             )
             .await?;
+        // Which socket this command bound, so that it removes only its own at the end: a
+        // restart may already have bound a new one at the same path.
+        let bound = request.expose.as_ref().and_then(|e| socket_identity(&e.socket));
         command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -884,7 +887,9 @@ impl Sandbox for LocalSandbox {
         drop(lease);
         if let Some(expose) = &request.expose {
             // Nobody accepts there any more; a later command binds it afresh.
-            let _ = std::fs::remove_file(&expose.socket);
+            if bound.is_some() && socket_identity(&expose.socket) == bound {
+                let _ = std::fs::remove_file(&expose.socket);
+            }
         }
         outcome
     }
@@ -1106,6 +1111,12 @@ fn set_mode(path: &Path, mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .map_err(|e| SandboxError::io(format!("securing {}", path.display()), e))
+}
+
+/// Device and inode of the socket file at `path` (not followed), to tell one bind from the next.
+fn socket_identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 /// Resolves a program name against `PATH` once, so later spawns do not depend on the
