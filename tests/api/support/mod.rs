@@ -60,12 +60,16 @@ impl TestApp {
     pub async fn spawn_layers(layers: &[&str]) -> Self {
         let db = TestDb::new().await;
         let base = format!(
-            "listen = \"127.0.0.1:0\"\ndatabase_url = \"{}\"\nmaster_key = \"{TEST_MASTER_KEY}\"\ndata_dir = \"{}\"\n[tasks]\nworkers = 0\nsandbox_relay = \"{}\"\n",
+            "listen = \"127.0.0.1:0\"\ndatabase_url = \"{}\"\nmaster_key = \"{TEST_MASTER_KEY}\"\ndata_dir = \"{}\"\n[tasks]\nworkers = 0\nsandbox_relay = \"{}\"\nsandbox_uid_base = {}\nsandbox_uid_count = 64\n",
             db.url,
             std::env::temp_dir().join(format!("drydock-test-{}", db.name)).display(),
             // Brokered sandboxes run their commands under `drydock sandbox-relay`; the server
             // here is this test binary, so name the real one.
-            env!("CARGO_BIN_EXE_drydock")
+            env!("CARGO_BIN_EXE_drydock"),
+            // Host uids of this test process's own: leases are kept per data directory and
+            // releasing one kills every process of that uid, so tests running at once must never
+            // draw the same one (nextest runs each test in a process of its own).
+            1_000_000 + (std::process::id() % 100_000) * 64
         );
         let mut all = vec![base.as_str()];
         all.extend_from_slice(layers);

@@ -9,8 +9,23 @@ pub async fn local_sandbox(root: &Path) -> LocalSandbox {
     local_sandbox_with(LocalSandboxConfig::new(root)).await
 }
 
+/// Host uids of this test process's own, as root: uid leases are kept per data directory, and
+/// releasing one kills every process of that uid, so two tests running at once (each its own
+/// data directory) must never draw the same uid. nextest runs each test in a process of its
+/// own, and no two live processes share a pid.
+pub fn own_uids(mut config: LocalSandboxConfig) -> LocalSandboxConfig {
+    config.uid_base = 1_000_000 + (std::process::id() % 100_000) * 64;
+    config.uid_count = 64;
+    config
+}
+
 /// [`local_sandbox`] with a configuration of the test's own.
 pub async fn local_sandbox_with(config: LocalSandboxConfig) -> LocalSandbox {
+    let config = if config.uid_base == LocalSandboxConfig::new("/").uid_base {
+        own_uids(config)
+    } else {
+        config
+    };
     let sandbox = match LocalSandbox::new(config) {
         Ok(sandbox) => sandbox,
         Err(err) => panic!("bubblewrap is required for these tests: {err}"),

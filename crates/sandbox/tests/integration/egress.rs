@@ -23,7 +23,8 @@ async fn brokered_backend(root: &Path) -> LocalSandbox {
         program: env!("CARGO_BIN_EXE_drydock-sandbox-relay").into(),
         args: Vec::new(),
     });
-    let sandbox = LocalSandbox::new(config).expect("bubblewrap is required for these tests");
+    let sandbox = LocalSandbox::new(crate::common::own_uids(config))
+        .expect("bubblewrap is required for these tests");
     sandbox.check().await.expect("bubblewrap is required for these tests");
     sandbox
 }
@@ -205,7 +206,10 @@ async fn the_relay_passes_exit_codes_and_signals_and_kill_interrupts_once() {
 #[tokio::test]
 async fn brokered_sandboxes_need_a_relay_and_keep_their_socket_path() {
     let root = tempfile::tempdir().unwrap();
-    let plain = LocalSandbox::new(LocalSandboxConfig::new(root.path().join("plain"))).unwrap();
+    let plain = LocalSandbox::new(crate::common::own_uids(LocalSandboxConfig::new(
+        root.path().join("plain"),
+    )))
+    .unwrap();
     let mut spec = SandboxSpec::new("no-relay");
     spec.network = NetworkMode::Brokered;
     let err = plain.create(spec).await.unwrap_err().to_string();

@@ -51,7 +51,11 @@ async fn runs_as_the_leased_uid_never_root() {
     assert!(caps.own_uid && caps.syscall_filter, "{caps:?}");
     let handle = sandbox.create(SandboxSpec::new("uid-probe")).await.unwrap();
     let uid = sandbox.host_uid(&handle).unwrap();
-    assert!((200_000..201_000).contains(&uid), "leased uid {uid}");
+    let range = crate::common::own_uids(drydock_sandbox::LocalSandboxConfig::new("/"));
+    assert!(
+        (range.uid_base..range.uid_base + range.uid_count).contains(&uid),
+        "leased uid {uid} is from the configured range"
+    );
     let (_, inside) = sh(&sandbox, &handle, "id -u; id -g; id -G; echo $HOME").await;
     assert_eq!(inside, ["1000", "1000", "1000", "/home/agent"]);
 
