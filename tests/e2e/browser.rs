@@ -459,7 +459,7 @@ async fn the_preview_tab_shows_the_dev_server_of_a_kept_alive_task() {
     // A repository with a tiny node dev server (no dependencies): `npm run dev` on $PORT.
     let repo = fakes::dev_app::repo();
     let body = serde_json::json!({
-        "repo_url": repo.url(), "agent": "claude", "prompt": "Have a look [[write:notes.txt=seen]]", "keep_alive": true
+        "repo_url": repo.url(), "agent": "claude", "prompt": "Have a look", "keep_alive": true
     });
     let (status, task) = server.post(&token, "/api/v1/tasks", &body).await;
     assert_eq!(status, 201, "{task}");
@@ -499,39 +499,6 @@ async fn the_preview_tab_shows_the_dev_server_of_a_kept_alive_task() {
     b.click("[data-testid=timeline-filter] option[value=server]").await;
     b.wait_until("the server's lines in the timeline", Duration::from_secs(30), || async {
         !b.all("[data-kind=server_output]").await.is_empty()
-    })
-    .await;
-
-    // Stop the sandbox and start it again from the pushed branch (the agent's note made one):
-    // the dev server comes back with it, and so does the preview.
-    let sandbox = |action: &'static str| {
-        let path = format!("/api/v1/tasks/{id}/sandbox/{action}");
-        let (server, token) = (&server, &token);
-        async move { server.post(token, &path, &Value::Null).await }
-    };
-    let (code, stopped) = sandbox("stop").await;
-    assert_eq!(code, 200, "{stopped}");
-    let (code, started) = sandbox("start").await;
-    assert!(code == 200 || code == 202, "{code} {started}");
-    let deadline = std::time::Instant::now() + TASK_TIMEOUT;
-    loop {
-        let (_, dev) = server.get(&token, &format!("/api/v1/tasks/{id}/dev-server")).await;
-        if dev["state"] == "running" {
-            break;
-        }
-        let (_, status) = server.get(&token, &format!("/api/v1/tasks/{id}/sandbox")).await;
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the dev server did not come back with the sandbox: {dev}\n{status}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    b.click("[data-testid=tab-preview]").await;
-    b.wait("[data-testid=preview-frame]").await;
-    b.click("[data-testid=preview-refresh]").await;
-    b.wait_until("the app back after a stop and a start", Duration::from_secs(60), || async {
-        b.text_in_frame("[data-testid=preview-frame]", "#hello").await.as_deref()
-            == Some("Hello from the dev server")
     })
     .await;
     b.close().await;
