@@ -47,6 +47,17 @@ pub struct Deps {
     pub settings: Arc<Settings>,
 }
 
+impl Deps {
+    /// The dependencies out of the API's state.
+    pub fn of(state: &crate::state::AppState) -> Self {
+        Self {
+            pool: state.pool.clone(),
+            sandbox: state.sandbox.clone(),
+            settings: state.settings.clone(),
+        }
+    }
+}
+
 struct Live {
     stop: watch::Sender<bool>,
     ended: watch::Receiver<bool>,

@@ -21,11 +21,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 }
 
 fn deps(state: &AppState) -> Deps {
-    Deps {
-        pool: state.pool.clone(),
-        sandbox: state.sandbox.clone(),
-        settings: state.settings.clone(),
-    }
+    Deps::of(state)
 }
 
 /// A one-time link to the task's preview. Opening it (once, within `preview.link_ttl_secs`)

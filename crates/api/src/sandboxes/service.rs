@@ -82,11 +82,7 @@ fn starting_fresh(starting_at: Option<DateTime<Utc>>) -> Option<bool> {
 
 /// What the dev-server code needs from the state.
 pub(crate) fn preview_deps(state: &AppState) -> crate::preview::Deps {
-    crate::preview::Deps {
-        pool: state.pool.clone(),
-        sandbox: state.sandbox.clone(),
-        settings: state.settings.clone(),
-    }
+    crate::preview::Deps::of(state)
 }
 
 /// The task's sandbox as `GET /tasks/{id}/sandbox` shows it.
