@@ -23,6 +23,7 @@ mod openapi;
 mod ops;
 mod preview;
 mod queue;
+mod run_extend;
 mod sandbox_lifecycle;
 mod sealing;
 mod tasks_api;

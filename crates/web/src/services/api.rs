@@ -408,6 +408,12 @@ pub async fn sandbox_action(
     }
 }
 
+/// `POST /tasks/{id}/run/extend`: more time for the running agent (the server's default).
+pub async fn extend_run(id: Uuid) -> Result<shared::tasks::RunDeadline, ApiError> {
+    let body = shared::tasks::ExtendRun::default();
+    call(Method::POST, &format!("/tasks/{id}/run/extend"), Some(&body)).await
+}
+
 /// `POST /tasks/{id}/terminal/token`: a one-time token for opening the terminal's WebSocket.
 pub async fn terminal_token(id: Uuid) -> Result<TerminalToken, ApiError> {
     call::<(), _>(Method::POST, &format!("/tasks/{id}/terminal/token"), None).await
