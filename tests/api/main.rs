@@ -6,6 +6,7 @@
 
 mod support;
 
+mod account_linking;
 mod agents_real;
 mod auth_local;
 mod auth_oauth;

@@ -36,9 +36,16 @@ pub async fn setup(body: &SetupRequest) -> Result<Me, ApiError> {
     call(Method::POST, "/auth/setup", Some(body)).await
 }
 
-/// `POST /auth/logout`.
-pub async fn logout() -> Result<(), ApiError> {
-    call_empty::<()>(Method::POST, "/auth/logout", None).await
+/// `POST /auth/logout`, revoking the GitHub token at GitHub too when asked.
+pub async fn logout(revoke_github: bool) -> Result<(), ApiError> {
+    let path = if revoke_github { "/auth/logout?revoke_github=true" } else { "/auth/logout" };
+    call_empty::<()>(Method::POST, path, None).await
+}
+
+/// `DELETE /me/identities/{provider}`, revoking the token at the provider when asked.
+pub async fn disconnect_identity(provider: &str, revoke: bool) -> Result<(), ApiError> {
+    let path = format!("/me/identities/{provider}?revoke={revoke}");
+    call_empty::<()>(Method::DELETE, &path, None).await
 }
 
 /// `GET /me`.

@@ -1,5 +1,7 @@
-//! Settings: API tokens, provider keys and MCP connectors, one section per tab.
+//! Settings: API tokens, provider keys, MCP connectors and connected accounts, one section per
+//! tab.
 
+mod accounts;
 mod connectors;
 mod keys;
 mod tokens;
@@ -12,12 +14,16 @@ use crate::app::Route;
 /// Props of [`Settings`].
 #[derive(Properties, PartialEq)]
 pub struct SettingsProps {
-    /// `tokens`, `keys` or `connectors`.
+    /// `tokens`, `keys`, `connectors` or `accounts`.
     pub section: AttrValue,
 }
 
-const SECTIONS: [(&str, &str); 3] =
-    [("tokens", "API tokens"), ("keys", "API keys"), ("connectors", "MCP connectors")];
+const SECTIONS: [(&str, &str); 4] = [
+    ("tokens", "API tokens"),
+    ("keys", "API keys"),
+    ("connectors", "MCP connectors"),
+    ("accounts", "Accounts"),
+];
 
 /// The settings page.
 #[component]
@@ -37,6 +43,7 @@ pub fn Settings(props: &SettingsProps) -> Html {
             { match section {
                 "keys" => html! { <keys::Keys /> },
                 "connectors" => html! { <connectors::Connectors /> },
+                "accounts" => html! { <accounts::Accounts /> },
                 _ => html! { <tokens::Tokens /> },
             } }
         </section>
