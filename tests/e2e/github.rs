@@ -293,3 +293,31 @@ async fn a_local_user_connects_and_disconnects_github() {
     assert_eq!(gh.with(|s| s.revoked.clone()), [issued]);
     b.close().await;
 }
+
+/// "New repository" under the picker: a repository generated from a template in an
+/// organisation, picked into the form at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repository_is_created_from_a_template_in_the_picker() {
+    let gh = start_fake_github();
+    gh.with(|s| s.orgs = vec!["octo-org".into()]);
+    gh.add_repo("octo-org", "starter", false);
+    let server = Server::start_with(github_env(&gh)).await;
+    let b = Browser::start(&server.base, 1280, 900).await;
+    signed_in(&server, &b).await;
+    b.goto("/").await;
+    b.click("[data-testid=repo-owner] option[value=octo-org]").await;
+    b.click("[data-testid=new-repo]").await;
+    b.click("[data-testid=new-repo-owner] option[value=octo-org]").await;
+    b.fill("[data-testid=new-repo-name]", "fresh-app").await;
+    b.fill("[data-testid=new-repo-template]", "octo-org/starter").await;
+    b.click("[data-testid=new-repo-create]").await;
+    b.wait_until("the new repository in the form", Duration::from_secs(15), || async {
+        let url = b.wait("[data-testid=repo-url]").await.prop("value").await.ok().flatten();
+        url.as_deref() == Some(format!("{}/octo-org/fresh-app", gh.base).as_str())
+    })
+    .await;
+    let made = gh.repo("octo-org", "fresh-app", |r| r.template.clone());
+    assert_eq!(made.as_deref(), Some("octo-org/starter"));
+    assert!(!b.exists("[data-testid=new-repo-form]").await, "the form closes");
+    b.close().await;
+}

@@ -8,6 +8,7 @@ pub mod diff;
 pub mod forms;
 pub mod markdown;
 pub mod network_summary;
+pub mod new_repo;
 pub mod pr_panel;
 pub mod preview;
 pub mod repo_picker;

@@ -1,6 +1,7 @@
 //! The GitHub repository picker of the new-task form: an owner select, then a debounced search
 //! of that owner's repositories with "load more". Choosing one emits its `repo_url`. Without a
 //! GitHub token the API answers 422: its detail is shown and the pasted URL input still works.
+//! Below the list, "New repository" creates one and picks it.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -13,6 +14,7 @@ use yew_router::prelude::*;
 use crate::app::Route;
 use crate::components::async_content::{loading, maybe_error, ErrorBox};
 use crate::components::forms::target_value;
+use crate::components::new_repo::NewRepo;
 use crate::hooks::{use_fetch, FetchState};
 use crate::services::{api, ApiError};
 
@@ -208,6 +210,7 @@ pub fn RepoPicker(props: &RepoPickerProps) -> Html {
             if listing.next_cursor.is_some() && !listing.loading {
                 <button type="button" class="btn small" data-testid="repo-load-more" onclick={load_more}>{ "Load more" }</button>
             }
+            <NewRepo owners={list.clone()} owner={current_owner.clone()} on_created={props.on_pick.clone()} />
         </div>
     }
 }

@@ -118,6 +118,13 @@ pub async fn delete_connector(id: Uuid) -> Result<(), ApiError> {
     call_empty::<()>(Method::DELETE, &format!("/connectors/{id}"), None).await
 }
 
+/// `POST /github/repos`: a new repository (from a template when the body names one).
+pub async fn create_github_repo(
+    body: &shared::github::CreateRepo,
+) -> Result<shared::github::GithubRepo, ApiError> {
+    call(Method::POST, "/github/repos", Some(body)).await
+}
+
 /// `GET /github/owners`: the user and their organisations (422 without a GitHub token).
 pub async fn github_owners() -> Result<Vec<GithubOwner>, ApiError> {
     Ok(get::<Page<GithubOwner>>("/github/owners").await?.items)
