@@ -17,7 +17,11 @@ use crate::support::{json, spec, TestApp};
 async fn setup() -> (TestApp, FakeGitea) {
     let gt = FakeGitea::start().await;
     gt.with(|s| s.orgs = vec!["crew".into()]);
-    let app = TestApp::spawn_with(&with_http_repos(&format!("[tasks]\negress_allow = [\"{}\"]\n", gt.host()))).await;
+    let app = TestApp::spawn_with(&with_http_repos(&format!(
+        "[tasks]\negress_allow = [\"{}\"]\n",
+        gt.host()
+    )))
+    .await;
     (app, gt)
 }
 

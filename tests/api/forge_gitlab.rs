@@ -23,7 +23,11 @@ pub(crate) fn with_http_repos(settings: &str) -> String {
 pub(crate) async fn setup() -> (TestApp, FakeGitlab) {
     let gl = FakeGitlab::start().await;
     gl.with(|s| s.groups = vec!["team".into(), "team/sub".into()]);
-    let app = TestApp::spawn_with(&with_http_repos(&format!("[tasks]\negress_allow = [\"{}\"]\n", gl.host()))).await;
+    let app = TestApp::spawn_with(&with_http_repos(&format!(
+        "[tasks]\negress_allow = [\"{}\"]\n",
+        gl.host()
+    )))
+    .await;
     (app, gl)
 }
 

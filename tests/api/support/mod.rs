@@ -1,12 +1,12 @@
 //! Test harness: databases, the app, fake servers and spec validation.
 
 pub mod db;
+/// The fake Gitea, from `crates/fakes`.
+pub use fakes::gitea as fake_gitea;
 /// The fake GitHub, from `crates/fakes`.
 pub use fakes::github as fake_github;
 /// The fake GitLab, from `crates/fakes`.
 pub use fakes::gitlab as fake_gitlab;
-/// The fake Gitea, from `crates/fakes`.
-pub use fakes::gitea as fake_gitea;
 pub mod git;
 pub mod spec;
 pub mod typed;

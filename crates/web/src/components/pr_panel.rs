@@ -75,7 +75,9 @@ pub fn PrPanel(props: &PrPanelProps) -> Html {
     // The forge's words and merge methods; GitHub's until it answers.
     let forge = use_fetch(id, api::task_forge);
     let (noun, methods) = match &*forge.state {
-        FetchState::Ready(f) if f.kind.is_some() => (f.request_noun.clone(), f.merge_methods.clone()),
+        FetchState::Ready(f) if f.kind.is_some() => {
+            (f.request_noun.clone(), f.merge_methods.clone())
+        }
         _ => ("pull request".to_owned(), MERGE_METHODS.iter().map(|(m, ..)| *m).collect()),
     };
     let title = use_state(|| t.title.clone());
