@@ -15,6 +15,8 @@ mod connectors;
 mod contract;
 mod errors;
 mod escape;
+mod forge_gitea;
+mod forge_gitlab;
 mod github;
 mod host_attacks;
 mod hot_paths;

@@ -26,6 +26,8 @@ pub struct AppState {
     pub throttle: crate::throttle::Throttle,
     /// Who tokens and sessions belong to, for a few seconds (see [`crate::auth::cache`]).
     pub auth: crate::auth::cache::AuthCache,
+    /// Forge clients' outbound guard and the tokens granted per host (see [`crate::forges`]).
+    pub forges: crate::forges::access::Forges,
 }
 
 impl AppState {

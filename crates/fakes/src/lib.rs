@@ -17,11 +17,17 @@ mod anthropic;
 pub mod dev_app;
 mod gemini;
 pub mod git;
+#[cfg(feature = "gitea")]
+pub mod gitea;
 #[cfg(feature = "github")]
 pub mod github;
+#[cfg(feature = "gitlab")]
+pub mod gitlab;
 pub mod mcp;
 mod openai;
 pub mod planner;
+#[cfg(feature = "github")]
+pub mod smart_http;
 mod wire;
 
 use std::collections::BTreeMap;

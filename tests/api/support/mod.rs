@@ -1,8 +1,12 @@
 //! Test harness: databases, the app, fake servers and spec validation.
 
 pub mod db;
+/// The fake Gitea, from `crates/fakes`.
+pub use fakes::gitea as fake_gitea;
 /// The fake GitHub, from `crates/fakes`.
 pub use fakes::github as fake_github;
+/// The fake GitLab, from `crates/fakes`.
+pub use fakes::gitlab as fake_gitlab;
 pub mod git;
 pub mod spec;
 pub mod typed;
@@ -39,6 +43,9 @@ pub struct TestApp {
     pub sandbox: drydock_api::sandboxes::Backend,
     /// The server's auth cache.
     pub auth: drydock_api::auth::cache::AuthCache,
+    /// The server's forge tokens per user and host.
+    #[allow(dead_code)]
+    pub forge_grants: drydock_api::forges::access::Grants,
     _stop_workers: tokio::sync::watch::Sender<bool>,
 }
 
@@ -92,6 +99,7 @@ impl TestApp {
         .expect("build app");
         let port = app.port();
         let auth = app.auth_cache();
+        let forge_grants = app.forge_grants();
         settings.listen = format!("127.0.0.1:{port}").parse().expect("addr");
         let server = app.into_server();
         actix_web::rt::spawn(server);
@@ -119,6 +127,7 @@ impl TestApp {
             db,
             hub,
             auth,
+            forge_grants,
             _stop_workers: stop_workers,
         }
     }
@@ -135,6 +144,24 @@ impl TestApp {
             .expect("the server never heard of the change")
             .expect("auth cache gone");
         out
+    }
+
+    /// Lets `user_id` act on the forge at `api_url` with `token` (what storing a personal
+    /// access token for the host does).
+    #[allow(dead_code)]
+    pub fn grant_forge(
+        &self,
+        user_id: uuid::Uuid,
+        kind: drydock_api::forges::ForgeKind,
+        api_url: &str,
+        token: &str,
+    ) {
+        let access = drydock_api::forges::ForgeAccess::new(
+            kind,
+            api_url.parse().expect("api url"),
+            token.to_owned().into(),
+        );
+        self.forge_grants.grant(user_id, access);
     }
 
     /// Absolute URL of `path`.

@@ -1,15 +1,17 @@
-//! The automatic pull request: a task created with `create_pr` gets one when a run has pushed
-//! its branch. Called by the worker's publish stage, which logs the result on the task; this
-//! module knows nothing of the worker.
+//! The automatic pull request (merge request on GitLab): a task created with `create_pr` gets
+//! one when a run has pushed its branch, on whichever forge its repository is. Called by the
+//! worker's publish stage, which logs the result on the task; this module knows nothing of the
+//! worker.
 
 use shared::github::CreatePullRequest;
 use uuid::Uuid;
 
-use super::{remote, service};
 use crate::config::Settings;
 use crate::crypto::SecretBox;
 use crate::db::DbPool;
 use crate::error::ApiError;
+use crate::forges::access::{Forges, Sources};
+use crate::forges::service::open_pr;
 
 /// What the hook needs from the worker.
 pub struct Deps<'a> {
@@ -19,6 +21,8 @@ pub struct Deps<'a> {
     pub pool: &'a DbPool,
     /// Opens the user's sealed GitHub token.
     pub secrets: &'a SecretBox,
+    /// The process's forge plumbing, when the caller has it (fresh, without grants, if not).
+    pub forges: Option<&'a Forges>,
 }
 
 /// Opens the task's pull request if the task asked for one and has none yet. `agent_message`
@@ -47,16 +51,32 @@ async fn open(
     if !task.create_pr || task.pr_number().is_some() {
         return Ok(None);
     }
-    let repo = remote::require(&deps.settings.github.web_url, &task.repo_url)?;
+    let forges = deps.forges.cloned().unwrap_or_else(|| Forges::new(deps.settings));
+    let sources =
+        Sources { settings: deps.settings, secrets: deps.secrets, grants: &forges.grants };
+    let Some((access, repo)) =
+        sources.for_repo_url(&mut conn, task.user_id, &task.repo_url).await?
+    else {
+        return Err(ApiError::Unprocessable(format!(
+            "the repository ({}) is not on GitHub ({}) or on a GitLab or Gitea host you have a token for",
+            task.repo_url, deps.settings.github.web_url
+        )));
+    };
     let http = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(20))
         .redirect(reqwest::redirect::Policy::none())
         .user_agent("drydock")
         .build()
         .map_err(|e| ApiError::Internal(e.into()))?;
-    let gh =
-        service::client_for(&mut conn, deps.settings, deps.secrets, http, task.user_id).await?;
+    let forge = forges.client(deps.settings, &http, &access)?;
     let input = CreatePullRequest { body: agent_message.map(str::to_owned), ..Default::default() };
-    let (pr, _) = service::open_pr(&gh, &mut conn, &task, &repo, input).await?;
-    Ok(Some(format!("Opened pull request #{}: {}", pr.number, pr.url)))
+    let (pr, _) = open_pr(&*forge, &mut conn, &task, &repo, input).await?;
+    let kind = forge.kind();
+    Ok(Some(format!(
+        "Opened {} {}{}: {}",
+        kind.request_noun(),
+        kind.number_prefix(),
+        pr.number,
+        pr.url
+    )))
 }

@@ -6,5 +6,4 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub fn configure(cfg: &mut ServiceConfig) {
     super::repos::configure(cfg);
     super::tasks_from::configure(cfg);
-    super::pulls::configure(cfg);
 }

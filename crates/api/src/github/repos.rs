@@ -5,31 +5,40 @@ use actix_web::{get, post, web, HttpResponse};
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::json;
-use shared::github::{
-    CreateRepo, GithubCommit, GithubIssue, GithubOwner, GithubPull, GithubRepo, OwnerKind,
-};
+use shared::github::{CreateRepo, GithubCommit, GithubIssue, GithubOwner, GithubPull, GithubRepo};
 use shared::page::Page;
 use utoipa::IntoParams;
 
-use super::client::{GithubClient, GithubError};
+use super::client::GithubClient;
 use super::remote::{valid_name, RepoRef};
 use super::service::client;
 use super::wire;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
+use crate::forges::github::GithubForge;
+use crate::forges::{Forge, ForgeError, ForgeKind, Listing, RepoPath};
 use crate::state::AppState;
 
-/// Organisations listed at most (100 per page).
-const MAX_ORG_PAGES: usize = 5;
 /// Longest description GitHub accepts.
 const DESCRIPTION_MAX: usize = 350;
 
-fn encode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
 async fn me(gh: &GithubClient) -> ApiResult<wire::Account> {
     Ok(gh.get("/user").await?)
+}
+
+/// The user's GitHub behind the forge trait, which holds the listing calls.
+async fn forge(state: &AppState, user: &CurrentUser) -> ApiResult<GithubForge> {
+    Ok(GithubForge::new(client(state, user.id).await?, &state.settings.github.web_url))
+}
+
+fn github_problem(err: ForgeError) -> ApiError {
+    err.into_api(ForgeKind::Github)
+}
+
+/// Path parameters as a repository path, or a 404 for names GitHub cannot have.
+fn repo_path(owner: &str, name: &str) -> ApiResult<RepoPath> {
+    let repo = RepoRef::from_path(owner, name)?;
+    RepoPath::parse(ForgeKind::Github, &repo.full_name()).ok_or(ApiError::NotFound)
 }
 
 /// The signed-in user and their organisations.
@@ -46,10 +55,7 @@ async fn list_owners(
     state: web::Data<AppState>,
     user: CurrentUser,
 ) -> ApiResult<web::Json<Page<GithubOwner>>> {
-    let gh = client(&state, user.id).await?;
-    let mut items = vec![me(&gh).await?.owner(OwnerKind::User)];
-    let orgs: Vec<wire::Account> = gh.get_all("/user/orgs?per_page=100", MAX_ORG_PAGES).await?;
-    items.extend(orgs.into_iter().map(|o| o.owner(OwnerKind::Organization)));
+    let items = forge(&state, &user).await?.owners().await.map_err(github_problem)?;
     Ok(web::Json(Page { items, next_cursor: None }))
 }
 
@@ -112,45 +118,15 @@ async fn list_repos(
             return Err(ApiError::invalid("owner", "is not a GitHub login"));
         }
     }
-    let gh = client(&state, user.id).await?;
-    let paging = format!("per_page={per_page}&page={page}");
-    let search = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    let (repos, next) = match (search, query.owner.as_deref()) {
-        (Some(q), owner) => {
-            let owner = match owner {
-                Some(o) => o.to_owned(),
-                None => me(&gh).await?.login,
-            };
-            let terms = format!("{q} in:name user:{owner} fork:true");
-            let (found, next): (wire::RepoSearch, _) = gh
-                .get_page(&format!("/search/repositories?q={}&sort=updated&{paging}", encode(&terms)))
-                .await?;
-            (found.items, next)
-        }
-        (None, None) => {
-            gh.get_page(&format!(
-                "/user/repos?sort=updated&affiliation=owner,collaborator,organization_member&{paging}"
-            ))
-            .await?
-        }
-        (None, Some(owner)) if owner.eq_ignore_ascii_case(&me(&gh).await?.login) => {
-            gh.get_page(&format!("/user/repos?sort=updated&affiliation=owner&{paging}")).await?
-        }
-        (None, Some(owner)) => {
-            // Organisation first (includes private repositories the user can see), then user.
-            match gh.get_page(&format!("/orgs/{owner}/repos?sort=updated&{paging}")).await {
-                Err(GithubError::NotFound) => {
-                    gh.get_page(&format!("/users/{owner}/repos?sort=updated&{paging}")).await?
-                }
-                other => other?,
-            }
-        }
+    let listing = Listing {
+        owner: query.owner.clone(),
+        q: query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned),
+        page,
+        per_page,
     };
-    let web_url = &state.settings.github.web_url;
-    Ok(web::Json(Page {
-        items: repos.into_iter().map(|r: wire::Repo| r.into_dto(web_url)).collect(),
-        next_cursor: next.map(|_| (page + 1).to_string()),
-    }))
+    let (items, more) =
+        forge(&state, &user).await?.repos(&listing).await.map_err(github_problem)?;
+    Ok(web::Json(Page { items, next_cursor: more.then(|| (page + 1).to_string()) }))
 }
 
 /// One repository: proves the user's token can see it and gives its default branch.
@@ -170,10 +146,8 @@ async fn get_repo(
     user: CurrentUser,
     path: web::Path<(String, String)>,
 ) -> ApiResult<web::Json<GithubRepo>> {
-    let repo = RepoRef::from_path(&path.0, &path.1)?;
-    let gh = client(&state, user.id).await?;
-    let found: wire::Repo = gh.get(&repo.api_path()).await?;
-    Ok(web::Json(found.into_dto(&state.settings.github.web_url)))
+    let repo = repo_path(&path.0, &path.1)?;
+    Ok(web::Json(forge(&state, &user).await?.repo(&repo).await.map_err(github_problem)?))
 }
 
 fn check_create(body: &CreateRepo) -> ApiResult<Option<RepoRef>> {
@@ -277,15 +251,10 @@ async fn list_commits(
     path: web::Path<(String, String)>,
     query: web::Query<RecentQuery>,
 ) -> ApiResult<web::Json<Page<GithubCommit>>> {
-    let repo = RepoRef::from_path(&path.0, &path.1)?;
+    let repo = repo_path(&path.0, &path.1)?;
     let n = limit(query.limit)?;
-    let gh = client(&state, user.id).await?;
-    let commits: Vec<wire::Commit> =
-        gh.get(&format!("{}/commits?per_page={n}", repo.api_path())).await?;
-    Ok(web::Json(Page {
-        items: commits.into_iter().map(wire::Commit::into_dto).collect(),
-        next_cursor: None,
-    }))
+    let items = forge(&state, &user).await?.commits(&repo, n).await.map_err(github_problem)?;
+    Ok(web::Json(Page { items, next_cursor: None }))
 }
 
 /// The repository's most recently updated open issues (pull requests left out, so a page may
@@ -305,16 +274,9 @@ async fn list_issues(
     path: web::Path<(String, String)>,
     query: web::Query<RecentQuery>,
 ) -> ApiResult<web::Json<Page<GithubIssue>>> {
-    let repo = RepoRef::from_path(&path.0, &path.1)?;
+    let repo = repo_path(&path.0, &path.1)?;
     let n = limit(query.limit)?;
-    let gh = client(&state, user.id).await?;
-    let issues: Vec<wire::Issue> =
-        gh.get(&format!("{}/issues?state=open&sort=updated&per_page={n}", repo.api_path())).await?;
-    let items = issues
-        .into_iter()
-        .filter(|i| i.pull_request.is_none())
-        .map(wire::Issue::into_dto)
-        .collect();
+    let items = forge(&state, &user).await?.issues(&repo, n).await.map_err(github_problem)?;
     Ok(web::Json(Page { items, next_cursor: None }))
 }
 
@@ -334,19 +296,10 @@ async fn list_pulls(
     path: web::Path<(String, String)>,
     query: web::Query<RecentQuery>,
 ) -> ApiResult<web::Json<Page<GithubPull>>> {
-    let repo = RepoRef::from_path(&path.0, &path.1)?;
+    let repo = repo_path(&path.0, &path.1)?;
     let n = limit(query.limit)?;
-    let gh = client(&state, user.id).await?;
-    let pulls: Vec<wire::Pull> = gh
-        .get(&format!(
-            "{}/pulls?state=open&sort=updated&direction=desc&per_page={n}",
-            repo.api_path()
-        ))
-        .await?;
-    Ok(web::Json(Page {
-        items: pulls.into_iter().map(wire::Pull::into_dto).collect(),
-        next_cursor: None,
-    }))
+    let items = forge(&state, &user).await?.pulls(&repo, n).await.map_err(github_problem)?;
+    Ok(web::Json(Page { items, next_cursor: None }))
 }
 
 /// Registers this module's routes.

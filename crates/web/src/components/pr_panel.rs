@@ -1,5 +1,5 @@
-//! Pull request actions: open, merge (squash / merge / rebase), close, reopen; checks and
-//! comments as the API reports them.
+//! Pull request (GitLab: merge request) actions: open, merge (squash / merge / rebase, as the
+//! forge offers them), close, reopen; checks and comments as the API reports them.
 
 use shared::github::{
     CommentKind, CreatePullRequest, MergeMethod, MergePullRequest, PrComment, PrStatus, PullRequest,
@@ -10,7 +10,7 @@ use yew::prelude::*;
 use crate::components::async_content::{async_content, maybe_error};
 use crate::components::forms::{bind, target_value};
 use crate::components::markdown::Markdown;
-use crate::hooks::{use_action, use_fetch};
+use crate::hooks::{use_action, use_fetch, FetchState};
 use crate::services::api;
 
 /// The follow-up that asks the agent to act on a pull request comment.
@@ -72,6 +72,14 @@ pub fn PrPanel(props: &PrPanelProps) -> Html {
     let pr = use_fetch(id, api::pull_request);
     let checks = use_fetch(id, api::task_checks);
     let comments = use_fetch(id, api::pr_comments);
+    // The forge's words and merge methods; GitHub's until it answers.
+    let forge = use_fetch(id, api::task_forge);
+    let (noun, methods) = match &*forge.state {
+        FetchState::Ready(f) if f.kind.is_some() => {
+            (f.request_noun.clone(), f.merge_methods.clone())
+        }
+        _ => ("pull request".to_owned(), MERGE_METHODS.iter().map(|(m, ..)| *m).collect()),
+    };
     let title = use_state(|| t.title.clone());
     let body = use_state(|| t.prompt.clone());
     let method = use_state(MergeMethod::default);
@@ -136,7 +144,7 @@ pub fn PrPanel(props: &PrPanelProps) -> Html {
             <input id="pr-title" value={(*title).clone()} oninput={bind(&title)} />
             <label for="pr-body">{ "Description" }</label>
             <textarea id="pr-body" rows="5" value={(*body).clone()} oninput={bind(&body)} />
-            <button class="btn primary" id="create-pr" data-testid="create-pr" type="submit" disabled={act.busy}>{ "Open pull request" }</button>
+            <button class="btn primary" id="create-pr" data-testid="create-pr" type="submit" disabled={act.busy}>{ format!("Open {noun}") }</button>
         </form>
     };
     let on_method = {
@@ -159,7 +167,7 @@ pub fn PrPanel(props: &PrPanelProps) -> Html {
                 if p.status == PrStatus::Open {
                     <div class="row wrap">
                         <select id="merge-method" data-testid="merge-method" onchange={on_method.clone()}>
-                            { for MERGE_METHODS.iter().map(|(m, key, label)| html! {
+                            { for MERGE_METHODS.iter().filter(|(m, ..)| methods.contains(m)).map(|(m, key, label)| html! {
                                 <option value={*key} selected={*method == *m}>{ *label }</option>
                             }) }
                         </select>

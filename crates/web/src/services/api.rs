@@ -257,6 +257,11 @@ pub async fn diff(id: Uuid, path: &str) -> Result<FileDiff, ApiError> {
     get(&format!("/tasks/{id}/diff?path={}", enc(path))).await
 }
 
+/// `GET /tasks/{id}/forge`: the task's forge, and its words ("pull request", "merge request").
+pub async fn task_forge(id: Uuid) -> Result<shared::forges::TaskForge, ApiError> {
+    get(&format!("/tasks/{id}/forge")).await
+}
+
 /// `GET /tasks/{id}/pull-request`; `None` when there is none yet (404).
 pub async fn pull_request(id: Uuid) -> Result<Option<PullRequest>, ApiError> {
     match get(&format!("/tasks/{id}/pull-request")).await {

@@ -46,6 +46,7 @@ pub(crate) async fn publish(
         settings: &ctx.settings,
         pool: &ctx.pool,
         secrets: &ctx.secrets,
+        forges: None,
     };
     match crate::github::auto_pr::open_if_requested(deps, turn.job.task.id, agent_message).await {
         Ok(Some(opened)) => turn.run.log(opened),
