@@ -237,6 +237,36 @@ async fn a_follow_up_resumes_the_session_in_a_kept_alive_sandbox() {
         .unwrap()
         .to_owned();
     assert_eq!(last, "Resumed: second", "the agent resumed its session");
+
+    // Every message and event names its run: 1 for the prompt, 2 for the follow-up.
+    let runs: Vec<i64> =
+        messages["items"].as_array().unwrap().iter().map(|m| m["run"].as_i64().unwrap()).collect();
+    assert_eq!(runs, vec![1, 1, 2, 2], "{messages}");
+    let events = app.events(&token, id).await;
+    let follow = events
+        .iter()
+        .position(|e| e["kind"] == "log" && e["payload"]["message"] == "Follow-up #1")
+        .expect("the follow-up's first event");
+    assert!(events[..follow].iter().all(|e| e["run"] == 1), "run 1 until the follow-up");
+    assert!(events[follow..].iter().all(|e| e["run"] == 2), "run 2 from the follow-up on");
+    // The live stream carries the same reference (it closes after the terminal status).
+    let text = app
+        .client
+        .get(app.url(&format!("/api/v1/tasks/{id}/events/stream?after={follow}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let streamed: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    assert_eq!(streamed.first().map(|e| e["seq"].clone()), Some(events[follow]["seq"].clone()));
+    assert!(streamed.iter().all(|e| e["run"] == 2), "{text}");
 }
 
 async fn wait_runs(app: &TestApp, token: &str, id: &str, runs: usize) {

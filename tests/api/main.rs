@@ -33,3 +33,4 @@ mod tasks_api;
 mod terminal;
 mod titles;
 mod tokens;
+mod user_events;

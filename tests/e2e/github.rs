@@ -321,3 +321,67 @@ async fn a_repository_is_created_from_a_template_in_the_picker() {
     assert!(!b.exists("[data-testid=new-repo-form]").await, "the form closes");
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_github_sign_in_lands_on_a_page_that_says_what_went_wrong() {
+    let gh = start_fake_github();
+    gh.with(|s| s.deny_consent = true);
+    let server = Server::start_with(github_env(&gh)).await;
+    let b = Browser::start(&server.base, 1280, 900).await;
+
+    // Consent denied at GitHub: back on the sign-in page, which says so and offers GitHub again.
+    b.goto("/").await;
+    b.click("[data-testid=provider-github]").await;
+    let error = b.wait("[data-testid=sign-in-error]").await;
+    assert_eq!(error.attr("data-error").await.unwrap().as_deref(), Some("access_denied"));
+    let text = error.text().await.unwrap();
+    assert!(text.contains("cancelled at the provider"), "{text}");
+    assert!(!b.exists("[data-testid=not-found]").await, "{}", b.describe().await);
+    assert!(b.exists("[data-testid=provider-github]").await, "the way to try again");
+    b.screenshot("sign-in-error").await;
+
+    // A callback this browser never started (a stale or forged one) is explained too.
+    gh.with(|s| s.deny_consent = false);
+    b.goto("/api/v1/auth/github/callback?code=stale&state=not-ours").await;
+    let error = b.wait("[data-testid=sign-in-error]").await;
+    assert_eq!(error.attr("data-error").await.unwrap().as_deref(), Some("state_mismatch"));
+    assert!(error.text().await.unwrap().contains("could not be matched"));
+
+    // The page also answers under /login, and an unknown reason still reads as a failure.
+    b.goto("/login?error=something_new").await;
+    let text = b.wait("[data-testid=sign-in-error]").await.text().await.unwrap();
+    assert!(text.contains("failed"), "{text}");
+
+    // The second attempt, allowed, signs in.
+    b.goto("/sign-in").await;
+    b.click("[data-testid=provider-github]").await;
+    b.wait("[data-testid=user-menu-button]").await;
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_and_repo_path_opens_the_task_form_on_that_repository() {
+    let gh = start_fake_github();
+    gh.with(|s| s.orgs = vec!["octo-org".into()]);
+    gh.git_repo("octo-org", "web.app");
+    let server = Server::start_with(github_env(&gh)).await;
+    let b = Browser::start(&server.base, 1280, 900).await;
+    signed_in(&server, &b).await;
+
+    b.goto("/octo-org/web.app?prompt=Fix%20the%20footer&agent=claude").await;
+    let want = format!("{}/octo-org/web.app", gh.base);
+    b.wait_until("the repository from the path in the form", Duration::from_secs(20), || async {
+        b.wait("[data-testid=repo-url]").await.prop("value").await.unwrap().as_deref()
+            == Some(want.as_str())
+    })
+    .await;
+    let prompt = b.wait("[data-testid=prompt]").await.prop("value").await.unwrap();
+    assert_eq!(prompt.as_deref(), Some("Fix the footer"));
+
+    // A repository GitHub does not know is said so, above a form that still works.
+    b.goto("/octo-org/no-such-repo").await;
+    let error = b.wait("[data-testid=deep-link-error]").await.text().await.unwrap();
+    assert!(error.contains("octo-org/no-such-repo"), "{error}");
+    assert!(b.exists("[data-testid=task-form]").await);
+    b.close().await;
+}

@@ -14,6 +14,8 @@ use utoipa::Modify;
         description = "Run AI coding agents against your repositories in isolated sandboxes.\n\nErrors are `application/problem+json` (RFC 9457). Authenticate with a personal API token (`Authorization: Bearer dd_...`) or the browser session cookie; cookie-authenticated POST, PUT, PATCH and DELETE requests must also send the `X-CSRF-Token` header with the `csrf_token` from `GET /api/v1/me`."
     ),
     modifiers(&SecuritySchemes),
+    // Sent as SSE `data:` on `/me/events/stream`, so no operation names it as a body.
+    components(schemas(shared::user_events::UserEvent)),
     tags(
         (name = "auth", description = "Sign-in and the current user"),
         (name = "tokens", description = "Personal API tokens"),

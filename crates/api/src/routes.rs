@@ -18,6 +18,7 @@ fn api_v1(cfg: &mut ServiceConfig) {
     crate::admin::users::configure(cfg);
     crate::admin::invites::configure(cfg);
     crate::events::endpoints::configure(cfg);
+    crate::events::user_endpoints::configure(cfg);
     crate::changes::endpoints::configure(cfg);
     crate::sandboxes::endpoints::configure(cfg);
     crate::keys::endpoints::configure(cfg);

@@ -95,3 +95,67 @@ pub struct Me {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csrf_token: Option<String>,
 }
+
+/// Why a provider sign-in failed: the `error` of the web app's `/sign-in?error=<reason>`, where
+/// the API's OAuth callback sends the browser after every failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInFailure {
+    /// The person declined consent at the provider.
+    AccessDenied,
+    /// The provider answered with another error (a misconfigured or suspended application).
+    ProviderError,
+    /// The callback's state matched no sign-in started in this browser (expired, another tab,
+    /// or a forged callback).
+    StateMismatch,
+    /// Trading the provider's code for a token failed.
+    TokenExchangeFailed,
+    /// Reading the person's profile from the provider failed.
+    ProfileFailed,
+    /// The account exists and is disabled.
+    AccountDisabled,
+    /// The server takes no new accounts and nothing admitted this one.
+    RegistrationClosed,
+    /// The invitation brought along is invalid, expired or used.
+    InviteInvalid,
+    /// Connecting an identity: it is another account's here.
+    IdentityInUse,
+    /// Connecting an identity: the account has another one of that provider connected.
+    OtherIdentityLinked,
+}
+
+impl SignInFailure {
+    /// Every reason.
+    pub const ALL: [Self; 10] = [
+        Self::AccessDenied,
+        Self::ProviderError,
+        Self::StateMismatch,
+        Self::TokenExchangeFailed,
+        Self::ProfileFailed,
+        Self::AccountDisabled,
+        Self::RegistrationClosed,
+        Self::InviteInvalid,
+        Self::IdentityInUse,
+        Self::OtherIdentityLinked,
+    ];
+
+    /// The reason as it appears in the URL.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AccessDenied => "access_denied",
+            Self::ProviderError => "provider_error",
+            Self::StateMismatch => "state_mismatch",
+            Self::TokenExchangeFailed => "token_exchange_failed",
+            Self::ProfileFailed => "profile_failed",
+            Self::AccountDisabled => "account_disabled",
+            Self::RegistrationClosed => "registration_closed",
+            Self::InviteInvalid => "invite_invalid",
+            Self::IdentityInUse => "identity_in_use",
+            Self::OtherIdentityLinked => "other_identity_linked",
+        }
+    }
+
+    /// Parses the reason from the URL.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}

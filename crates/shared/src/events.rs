@@ -17,6 +17,11 @@ pub struct TaskEvent {
     pub seq: i64,
     /// When the event was recorded.
     pub at: DateTime<Utc>,
+    /// The run of the task it belongs to: `1` for the first prompt, then one more per
+    /// follow-up (events between runs belong to the run before). Absent only on events stored
+    /// before runs were recorded on events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<i32>,
     /// What happened.
     #[serde(flatten)]
     pub body: EventBody,

@@ -18,5 +18,6 @@ pub mod sandboxes;
 pub mod tasks;
 pub mod terminal;
 pub mod tokens;
+pub mod user_events;
 
 pub use error::Problem;

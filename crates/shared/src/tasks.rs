@@ -240,6 +240,9 @@ pub struct TaskMessage {
     pub content: String,
     /// When written.
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// The run it started (a user's) or ended (the agent's): the `run` of the task's events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<i32>,
 }
 
 /// Body of `POST /api/v1/tasks/{id}/messages`.

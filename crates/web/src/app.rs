@@ -11,6 +11,7 @@ use yew_router::prelude::*;
 
 use crate::components::async_content::loading;
 use crate::components::sandboxes_dialog::SandboxesButton;
+use crate::components::shortcuts::ShortcutHelp;
 use crate::components::sidebar::Sidebar;
 use crate::components::user_menu::UserMenu;
 use crate::hooks::{Session, SessionState};
@@ -33,9 +34,12 @@ pub enum Route {
     /// New task form.
     #[at("/")]
     Home,
-    /// Sign-in page (`?redirect=/path`).
+    /// Sign-in page (`?redirect=/path`, `?error=<reason>` after a failed provider sign-in).
     #[at("/sign-in")]
     SignIn,
+    /// The same page under the name links elsewhere use.
+    #[at("/login")]
+    Login,
     /// First-run setup (`?token=...`, the link printed by `drydock serve`).
     #[at("/setup")]
     Setup,
@@ -71,6 +75,14 @@ pub enum Route {
         /// Section name.
         section: String,
     },
+    /// The new-task form for a GitHub repository (`?agent=&model=&prompt=&branch=` too).
+    #[at("/:owner/:repo")]
+    RepoLink {
+        /// Owner login.
+        owner: String,
+        /// Repository name.
+        repo: String,
+    },
     /// Anything else.
     #[not_found]
     #[at("/404")]
@@ -80,14 +92,15 @@ pub enum Route {
 impl Route {
     /// Routes shown without signing in.
     pub fn is_public(&self) -> bool {
-        matches!(self, Self::SignIn | Self::Setup | Self::Invite | Self::NotFound)
+        matches!(self, Self::SignIn | Self::Login | Self::Setup | Self::Invite | Self::NotFound)
     }
 }
 
 fn switch(route: Route) -> Html {
     match route {
         Route::Home => html! { <Home /> },
-        Route::SignIn => html! { <SignIn /> },
+        Route::RepoLink { owner, repo } => html! { <Home github={Some((owner, repo))} /> },
+        Route::SignIn | Route::Login => html! { <SignIn /> },
         Route::Setup => html! { <Setup /> },
         Route::Invite => html! { <Invite /> },
         Route::Admin => html! { <Admin /> },
@@ -228,6 +241,7 @@ fn Shell() -> Html {
                 <span class="spacer" />
                 <Link<Route> to={Route::Home} classes="btn small" >{ "+ New task" }</Link<Route>>
                 <SandboxesButton />
+                <ShortcutHelp />
                 <UserMenu me={me} />
             </header>
             if open {

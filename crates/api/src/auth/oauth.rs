@@ -1,8 +1,9 @@
 //! OAuth2 sign-in: authorization code with state and PKCE, then the provider's profile.
 //!
-//! Every failure of the callback (denied consent, a state that does not match, a failed token
-//! exchange, an unreadable profile, an account that may not be made or is disabled) ends at
-//! the web app's `/sign-in?error=<reason>`, signed out.
+//! Every failure of the callback (denied consent, a provider error, a state that does not
+//! match, a failed token exchange, an unreadable profile, an account that may not be made or is
+//! disabled) ends at the web app's `/sign-in?error=<reason>` (`shared::auth::SignInFailure`),
+//! signed out; the page says what went wrong and what to do.
 //!
 //! With `?link=true` a signed-in user connects the provider's identity to their account (a
 //! local or OIDC user gets GitHub's repositories this way); the callback then stores the
@@ -24,6 +25,7 @@ use oauth2::{
 };
 use secrecy::ExposeSecret;
 use serde::Deserialize;
+use shared::auth::SignInFailure;
 use subtle::ConstantTimeEq;
 use utoipa::IntoParams;
 
@@ -154,34 +156,42 @@ async fn oauth_callback(
 ) -> ApiResult<HttpResponse> {
     let provider = find(&state, &path)?;
     let web = state.settings.web_base();
-    let fail = |reason: &str| {
+    let fail = |reason: SignInFailure| {
+        let reason = reason.as_str();
         tracing::info!(provider = %provider.id, reason, "OAuth sign-in failed");
         Ok(found(&format!("{web}/sign-in?error={reason}")))
     };
     let pending = session.take_pending_oauth();
-    if query.error.is_some() {
-        return fail("access_denied");
+    if let Some(error) = &query.error {
+        // RFC 6749 §4.1.2.1: `access_denied` is the person saying no; anything else is the
+        // provider refusing the application. Its code is logged, never put in our URL.
+        if error == "access_denied" {
+            return fail(SignInFailure::AccessDenied);
+        }
+        let code: String = error.chars().take(64).filter(char::is_ascii_graphic).collect();
+        tracing::warn!(provider = %provider.id, code, "the provider refused the sign-in");
+        return fail(SignInFailure::ProviderError);
     }
     let Some(pending) = pending.filter(|p| p.provider == provider.id) else {
-        return fail("state_mismatch");
+        return fail(SignInFailure::StateMismatch);
     };
     let sent_state = query.state.as_deref().unwrap_or_default();
     if !bool::from(sent_state.as_bytes().ct_eq(pending.state.as_bytes())) {
-        return fail("state_mismatch");
+        return fail(SignInFailure::StateMismatch);
     }
-    let Some(code) = query.code.clone() else { return fail("access_denied") };
+    let Some(code) = query.code.clone() else { return fail(SignInFailure::AccessDenied) };
     let token = match exchange(&state, &provider, code, pending.pkce_verifier.clone()).await {
         Ok(token) => token,
         Err(e) => {
             tracing::warn!(provider = %provider.id, error = %e, "token exchange failed");
-            return fail("token_exchange_failed");
+            return fail(SignInFailure::TokenExchangeFailed);
         }
     };
     let profile = match fetch_profile(&state, &provider, token.access_token().secret()).await {
         Ok(profile) => profile,
         Err(e) => {
             tracing::warn!(provider = %provider.id, error = %e, "reading the profile failed");
-            return fail("profile_failed");
+            return fail(SignInFailure::ProfileFailed);
         }
     };
     let tokens = ProviderTokens {
@@ -195,7 +205,7 @@ async fn oauth_callback(
         // The session must still be that user's: a sign-out or another sign-in since then
         // ends the connection attempt.
         if session.user_id()? != Some(user_id) {
-            return fail("state_mismatch");
+            return fail(SignInFailure::StateMismatch);
         }
         let mut conn = state.conn().await?;
         let linked =
@@ -206,8 +216,8 @@ async fn oauth_callback(
                 tracing::info!(%user_id, provider = %provider.id, "identity connected");
                 Ok(found(&format!("{web}{}", pending.redirect)))
             }
-            ExternalLink::InUse => fail("identity_in_use"),
-            ExternalLink::OtherLinked => fail("other_identity_linked"),
+            ExternalLink::InUse => fail(SignInFailure::IdentityInUse),
+            ExternalLink::OtherLinked => fail(SignInFailure::OtherIdentityLinked),
         };
     }
     let mut conn = state.conn().await?;
@@ -224,9 +234,9 @@ async fn oauth_callback(
         users::sign_in_external(&mut conn, &state.secrets, &profile, &tokens, admission).await?;
     let user = match outcome {
         ExternalSignIn::SignedIn(user) => user,
-        ExternalSignIn::Disabled => return fail("account_disabled"),
-        ExternalSignIn::Refused => return fail("registration_closed"),
-        ExternalSignIn::InviteInvalid => return fail("invite_invalid"),
+        ExternalSignIn::Disabled => return fail(SignInFailure::AccountDisabled),
+        ExternalSignIn::Refused => return fail(SignInFailure::RegistrationClosed),
+        ExternalSignIn::InviteInvalid => return fail(SignInFailure::InviteInvalid),
     };
     // The identity's tokens changed: other processes hear it from the trigger, this one now.
     state.auth.forget(crate::events::hub::AuthChange::User(user.id));

@@ -162,6 +162,7 @@ diesel::table! {
         at -> Timestamptz,
         kind -> Text,
         payload -> Jsonb,
+        run -> Nullable<Int4>,
     }
 }
 
@@ -197,6 +198,24 @@ diesel::joinable!(tasks -> users (user_id));
 diesel::joinable!(task_pull_requests -> tasks (task_id));
 diesel::joinable!(runs -> tasks (task_id));
 diesel::joinable!(task_messages -> tasks (task_id));
+diesel::joinable!(task_messages -> runs (run_id));
+diesel::table! {
+    user_event_seqs (user_id) {
+        user_id -> Uuid,
+        last_seq -> Int8,
+    }
+}
+
+diesel::table! {
+    user_events (user_id, seq) {
+        user_id -> Uuid,
+        seq -> Int8,
+        at -> Timestamptz,
+        kind -> Text,
+        payload -> Jsonb,
+    }
+}
+
 diesel::joinable!(task_events -> tasks (task_id));
 diesel::allow_tables_to_appear_in_same_query!(
     tasks,

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::feed::{Feed, Feeds, Frame, Next};
+use super::feed::{Feed, Feeds, Frame, Log, Next};
 use super::store;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
@@ -64,7 +64,7 @@ async fn list_events(
         store::owned_last_seq(&mut conn, user.id, *id).await?.ok_or(ApiError::NotFound)?;
     // Seqs run 1, 2, 3, … with no gaps, so the page is full exactly when this holds.
     let tag = (last_seq >= after.saturating_add(limit))
-        .then(|| EntityTag::new_weak(format!("events-v1-{after}-{limit}")));
+        .then(|| EntityTag::new_weak(format!("events-v2-{after}-{limit}")));
     if let Some(tag) = tag.as_ref().filter(|t| crate::etag::matches(&req, t)) {
         return Ok(crate::etag::not_modified(tag.clone()));
     }
@@ -117,6 +117,26 @@ async fn stream_events(
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     let task_id = *id;
+    let after = resume_point(&req, query.after)?;
+    let feed = {
+        let mut conn = state.conn().await?;
+        tasks::owned(&mut conn, user.id, task_id).await?;
+        feeds.get(&mut conn, Log::Task(task_id)).await?
+    };
+    serve(state, feed, Log::Task(task_id), after, user)
+}
+
+/// Where a stream resumes: after `Last-Event-ID` when sent, else after `?after=`, else from the
+/// start.
+fn resume_point(req: &HttpRequest, query_after: Option<i64>) -> ApiResult<i64> {
+    Ok(asked_resume_point(req, query_after)?.unwrap_or(0))
+}
+
+/// `Last-Event-ID` when sent, else `?after=`, when either is.
+pub(super) fn asked_resume_point(
+    req: &HttpRequest,
+    query_after: Option<i64>,
+) -> ApiResult<Option<i64>> {
     let header_after = req
         .headers()
         .get("last-event-id")
@@ -127,17 +147,22 @@ async fn stream_events(
                 .map_err(|_| ApiError::invalid("Last-Event-ID", "must be an event seq"))
         })
         .transpose()?;
-    let after = header_after.or(query.after).unwrap_or(0).max(0);
-    let feed = {
-        let mut conn = state.conn().await?;
-        tasks::owned(&mut conn, user.id, task_id).await?;
-        feeds.get(&mut conn, task_id).await?
-    };
+    Ok(header_after.or(query_after).map(|after| after.max(0)))
+}
+
+/// The SSE response following `feed` (of `log`) for `user` from `after` on.
+pub(super) fn serve(
+    state: web::Data<AppState>,
+    feed: std::sync::Arc<Feed>,
+    log: Log,
+    after: i64,
+    user: CurrentUser,
+) -> ApiResult<HttpResponse> {
     // Held for as long as the stream is open: a user may hold only so many.
     let permit = crate::throttle::StreamPermit::acquire(&state.throttle, user.id)?;
     let (tx, mut rx) = mpsc::channel::<web::Bytes>(64);
     let client = Client { user, _permit: permit };
-    actix_web::rt::spawn(pump(state.into_inner(), feed, task_id, after, tx, client));
+    actix_web::rt::spawn(pump(state.into_inner(), feed, log, after, tx, client));
     let body = futures_util::stream::poll_fn(move |cx| {
         rx.poll_recv(cx).map(|b| b.map(Ok::<_, actix_web::Error>))
     });
@@ -159,18 +184,24 @@ struct Client {
     _permit: crate::throttle::StreamPermit,
 }
 
-/// Feeds one client: from the task's in-memory tail when it holds what comes next, from the
+/// Feeds one client: from the log's in-memory tail when it holds what comes next, from the
 /// database otherwise. Each client has its own bounded channel, so a slow one only ever waits
 /// on itself.
 async fn pump(
     state: std::sync::Arc<AppState>,
     feed: std::sync::Arc<Feed>,
-    task_id: Uuid,
+    log: Log,
     mut last: i64,
     tx: mpsc::Sender<web::Bytes>,
     client: Client,
 ) {
-    if tx.send(web::Bytes::from_static(b"retry: 1000\n\n")).await.is_err() {
+    // A user's stream names where it starts (an `id:` with no data sets the browser's
+    // `lastEventId` without an event), so a reconnect before the first change still resumes.
+    let hello = match log {
+        Log::Task(_) => web::Bytes::from_static(b"retry: 1000\n\n"),
+        Log::User(_) => web::Bytes::from(format!("retry: 1000\nid: {last}\n\n")),
+    };
+    if tx.send(hello).await.is_err() {
         return;
     }
     let mut changed = feed.watch();
@@ -186,7 +217,7 @@ async fn pump(
         changed.borrow_and_update();
         let frames = match feed.next(last) {
             Next::Frames(frames) => frames,
-            Next::Behind => match read(&state, task_id, last).await {
+            Next::Behind => match read(&state, log, last).await {
                 Some(frames) if !frames.is_empty() => frames,
                 Some(_) => Vec::new(),
                 None => return,
@@ -225,13 +256,10 @@ async fn pump(
 }
 
 /// A page of older events from the database, for a client behind the tail.
-async fn read(state: &AppState, task_id: Uuid, after: i64) -> Option<Vec<Frame>> {
+async fn read(state: &AppState, log: Log, after: i64) -> Option<Vec<Frame>> {
     loop {
         match state.conn().await {
-            Ok(mut conn) => {
-                let events = store::after(&mut conn, task_id, after, PAGE).await.ok()?;
-                return Some(events.iter().map(Frame::new).collect());
-            }
+            Ok(mut conn) => return log.frames_after(&mut conn, after, PAGE).await.ok(),
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }

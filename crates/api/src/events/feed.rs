@@ -1,7 +1,10 @@
-//! One reader per task per process for live events: when a batch is committed, its rows are read
+//! One reader per log per process for live events: when a batch is committed, its rows are read
 //! once, framed as SSE once, and kept in a bounded in-memory tail that every subscriber of the
-//! task in this process serves from. A subscriber that falls behind the tail (a slow client, or
+//! log in this process serves from. A subscriber that falls behind the tail (a slow client, or
 //! one resuming from long ago) reads the database on its own, so it never holds anyone up.
+//!
+//! A log is a task's events or a user's own events ([`Log`]); both have consecutive seqs
+//! allocated in commit order, which is all the tail relies on.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -10,12 +13,14 @@ use std::time::Duration;
 use actix_web::web::Bytes;
 use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
+use serde::Serialize;
 use shared::events::TaskEvent;
+use shared::user_events::UserEvent;
 use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
 use super::hub::{Hub, Signal};
-use super::store;
+use super::{store, user_store};
 use crate::db::DbPool;
 
 /// Frames kept per task; older ones are read from the database by whoever still needs them.
@@ -38,13 +43,67 @@ pub struct Frame {
 }
 
 impl Frame {
-    /// Frames an event.
+    /// Frames a task event.
     pub fn new(event: &TaskEvent) -> Self {
+        Self::of(event.seq, event, event.body.is_terminal())
+    }
+
+    /// Frames a user event (a user's stream never ends by itself).
+    pub fn user(event: &UserEvent) -> Self {
+        Self::of(event.seq, event, false)
+    }
+
+    fn of(seq: i64, event: &impl Serialize, terminal: bool) -> Self {
         let data = serde_json::to_string(event).unwrap_or_default();
-        Self {
-            seq: event.seq,
-            bytes: Bytes::from(format!("id: {}\ndata: {data}\n\n", event.seq)),
-            terminal: event.body.is_terminal(),
+        Self { seq, bytes: Bytes::from(format!("id: {seq}\ndata: {data}\n\n")), terminal }
+    }
+}
+
+/// A log that can be followed live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Log {
+    /// A task's events (`/tasks/{id}/events/stream`).
+    Task(Uuid),
+    /// A user's own events (`/me/events/stream`).
+    User(Uuid),
+}
+
+impl Log {
+    /// The seq of its last committed event (0 when it has none).
+    pub async fn last_seq(self, conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+        match self {
+            Self::Task(id) => store::last_seq(conn, id).await,
+            Self::User(id) => user_store::last_seq(conn, id).await,
+        }
+    }
+
+    /// Frames of the events with `seq > after`, oldest first, at most `limit`.
+    pub async fn frames_after(
+        self,
+        conn: &mut AsyncPgConnection,
+        after: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<Frame>> {
+        Ok(match self {
+            Self::Task(id) => {
+                store::after(conn, id, after, limit).await?.iter().map(Frame::new).collect()
+            }
+            Self::User(id) => {
+                user_store::after(conn, id, after, limit).await?.iter().map(Frame::user).collect()
+            }
+        })
+    }
+
+    /// The seq a notification says this log has committed up to, if it is about this log.
+    fn announced(self, signal: &Signal) -> Option<i64> {
+        match (self, signal) {
+            (Self::Task(id), Signal::Events { task_id, last_seq }) if *task_id == id => {
+                Some(*last_seq)
+            }
+            (Self::User(id), Signal::UserEvents { user_id, last_seq }) if *user_id == id => {
+                Some(*last_seq)
+            }
+            _ => None,
         }
     }
 }
@@ -106,11 +165,10 @@ impl Feed {
         self.lock().last
     }
 
-    fn extend(&self, events: &[TaskEvent]) {
+    fn extend(&self, frames: Vec<Frame>) {
         let mut tail = self.lock();
         let held = tail.last;
-        for event in events.iter().filter(|e| e.seq > held) {
-            let frame = Frame::new(event);
+        for frame in frames.into_iter().filter(|f| f.seq > held) {
             tail.bytes += frame.bytes.len();
             tail.last = frame.seq;
             tail.frames.push_back(frame);
@@ -127,12 +185,12 @@ impl Feed {
     }
 }
 
-/// The process's feeds, one per task with live subscribers.
+/// The process's feeds, one per log with live subscribers.
 #[derive(Clone)]
 pub struct Feeds {
     pool: DbPool,
     hub: Hub,
-    feeds: Arc<Mutex<HashMap<Uuid, Weak<Feed>>>>,
+    feeds: Arc<Mutex<HashMap<Log, Weak<Feed>>>>,
 }
 
 impl Feeds {
@@ -141,21 +199,21 @@ impl Feeds {
         Self { pool, hub, feeds: Arc::default() }
     }
 
-    fn map(&self) -> MutexGuard<'_, HashMap<Uuid, Weak<Feed>>> {
+    fn map(&self) -> MutexGuard<'_, HashMap<Log, Weak<Feed>>> {
         self.feeds.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The feed of a task, started if nobody in this process follows it yet. Subscribers hold
+    /// The feed of a log, started if nobody in this process follows it yet. Subscribers hold
     /// the returned `Arc`; the follower stops once the last one is gone.
-    pub async fn get(&self, conn: &mut AsyncPgConnection, task_id: Uuid) -> QueryResult<Arc<Feed>> {
-        if let Some(feed) = self.map().get(&task_id).and_then(Weak::upgrade) {
+    pub async fn get(&self, conn: &mut AsyncPgConnection, log: Log) -> QueryResult<Arc<Feed>> {
+        if let Some(feed) = self.map().get(&log).and_then(Weak::upgrade) {
             return Ok(feed);
         }
         // Subscribe before reading where the log ends, so no commit falls in between.
         let signals = self.hub.subscribe();
-        let last = store::last_seq(conn, task_id).await?;
+        let last = log.last_seq(conn).await?;
         let mut map = self.map();
-        if let Some(feed) = map.get(&task_id).and_then(Weak::upgrade) {
+        if let Some(feed) = map.get(&log).and_then(Weak::upgrade) {
             return Ok(feed);
         }
         let feed = Arc::new(Feed {
@@ -163,17 +221,17 @@ impl Feeds {
             changed: watch::channel(last).0,
         });
         map.retain(|_, f| f.strong_count() > 0);
-        map.insert(task_id, Arc::downgrade(&feed));
+        map.insert(log, Arc::downgrade(&feed));
         drop(map);
-        tokio::spawn(follow(self.pool.clone(), task_id, Arc::downgrade(&feed), signals));
+        tokio::spawn(follow(self.pool.clone(), log, Arc::downgrade(&feed), signals));
         Ok(feed)
     }
 }
 
-/// Reads each committed batch once for every subscriber of the task in this process.
+/// Reads each committed batch once for every subscriber of the log in this process.
 async fn follow(
     pool: DbPool,
-    task_id: Uuid,
+    log: Log,
     feed: Weak<Feed>,
     mut signals: broadcast::Receiver<Signal>,
 ) {
@@ -181,30 +239,29 @@ async fn follow(
         let signal = tokio::time::timeout(IDLE_CHECK, signals.recv()).await;
         let Some(feed) = feed.upgrade() else { return };
         let read = match signal {
-            Ok(Ok(Signal::Events { task_id: t, last_seq })) => {
-                t == task_id && last_seq > feed.last()
-            }
             Ok(Ok(Signal::Resync)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => true,
+            Ok(Ok(signal)) => log.announced(&signal).is_some_and(|last| last > feed.last()),
             Ok(Err(broadcast::error::RecvError::Closed)) => return,
-            Ok(Ok(_)) | Err(_) => false,
+            Err(_) => false,
         };
         if read {
-            catch_up(&pool, task_id, &feed).await;
+            catch_up(&pool, log, &feed).await;
         }
     }
 }
 
-async fn catch_up(pool: &DbPool, task_id: Uuid, feed: &Feed) {
+async fn catch_up(pool: &DbPool, log: Log, feed: &Feed) {
     let mut failures = 0u32;
     loop {
         let page = match pool.get().await {
-            Ok(mut conn) => store::after(&mut conn, task_id, feed.last(), PAGE).await.ok(),
+            Ok(mut conn) => log.frames_after(&mut conn, feed.last(), PAGE).await.ok(),
             Err(_) => None,
         };
         match page {
-            Some(events) => {
-                feed.extend(&events);
-                if (events.len() as i64) < PAGE {
+            Some(frames) => {
+                let n = frames.len() as i64;
+                feed.extend(frames);
+                if n < PAGE {
                     return;
                 }
             }
@@ -233,12 +290,13 @@ mod tests {
         }
     }
 
-    fn log(seq: i64) -> TaskEvent {
-        TaskEvent {
+    fn log(seq: i64) -> Frame {
+        Frame::new(&TaskEvent {
             seq,
             at: Utc::now(),
+            run: Some(1),
             body: EventBody::Log { level: LogLevel::Info, message: format!("line {seq}") },
-        }
+        })
     }
 
     fn seqs(next: Next) -> Vec<i64> {
@@ -253,7 +311,7 @@ mod tests {
         let feed = feed(10);
         assert!(matches!(feed.next(10), Next::Wait));
         assert!(matches!(feed.next(3), Next::Behind));
-        feed.extend(&[log(11), log(12), log(13)]);
+        feed.extend(vec![log(11), log(12), log(13)]);
         assert_eq!(seqs(feed.next(10)), vec![11, 12, 13]);
         assert_eq!(seqs(feed.next(12)), vec![13]);
         assert!(matches!(feed.next(13), Next::Wait));
@@ -265,16 +323,16 @@ mod tests {
     #[test]
     fn rows_already_held_are_not_added_twice() {
         let feed = feed(0);
-        feed.extend(&[log(1), log(2)]);
-        feed.extend(&[log(2), log(3)]);
+        feed.extend(vec![log(1), log(2)]);
+        feed.extend(vec![log(2), log(3)]);
         assert_eq!(seqs(feed.next(0)), vec![1, 2, 3]);
     }
 
     #[test]
     fn the_tail_is_bounded() {
         let feed = feed(0);
-        let events: Vec<TaskEvent> = (1..=(TAIL_FRAMES as i64 + 10)).map(log).collect();
-        feed.extend(&events);
+        let frames: Vec<Frame> = (1..=(TAIL_FRAMES as i64 + 10)).map(log).collect();
+        feed.extend(frames);
         assert!(matches!(feed.next(0), Next::Behind));
         assert_eq!(seqs(feed.next(10))[0], 11);
         assert_eq!(feed.lock().frames.len(), TAIL_FRAMES);
@@ -287,9 +345,10 @@ mod tests {
         let done = TaskEvent {
             seq: 1,
             at: Utc::now(),
+            run: Some(1),
             body: EventBody::Status { status: TaskStatus::Completed, reason: None },
         };
-        feed.extend(&[done]);
+        feed.extend(vec![Frame::new(&done)]);
         assert!(watch.has_changed().unwrap_or(false));
         assert_eq!(*watch.borrow_and_update(), 1);
         let Next::Frames(frames) = feed.next(0) else { panic!("expected frames") };

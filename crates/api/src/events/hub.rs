@@ -1,5 +1,6 @@
 //! One LISTEN connection per process, fanned out in memory: committed event batches (so SSE
-//! clients in any process see events written by any worker), stop requests (so any API process
+//! clients in any process see events written by any worker), committed user events (the
+//! per-user stream of task changes, written by a trigger on `tasks`), stop requests (so any API process
 //! can stop a run held by a worker elsewhere), new runs (so idle workers wake at once) and
 //! changes to tokens, users and sessions (so every process's auth cache forgets them at once).
 //!
@@ -18,6 +19,8 @@ use super::store::EVENTS_CHANNEL;
 pub const STOP_CHANNEL: &str = "drydock_stop";
 /// Channel poked when a run becomes pending.
 pub const RUNS_CHANNEL: &str = "drydock_runs";
+/// Channel the `tasks` trigger announces user events on, as `<user id>:<seq>`.
+pub const USER_EVENTS_CHANNEL: &str = "drydock_user_events";
 /// Channel the database's triggers announce auth changes on (see [`AuthChange`]).
 pub const AUTH_CHANNEL: &str = "drydock_auth";
 
@@ -40,6 +43,13 @@ pub enum Signal {
         /// The task.
         task_id: Uuid,
         /// Its last committed seq.
+        last_seq: i64,
+    },
+    /// User events up to `last_seq` of `user_id` are committed.
+    UserEvents {
+        /// The user.
+        user_id: Uuid,
+        /// The last committed seq of their log.
         last_seq: i64,
     },
     /// Stop the run of this task.
@@ -105,7 +115,7 @@ async fn listen(url: &str, tx: &broadcast::Sender<Signal>) -> anyhow::Result<()>
     });
     client
         .batch_execute(&format!(
-            "LISTEN {EVENTS_CHANNEL}; LISTEN {STOP_CHANNEL}; LISTEN {RUNS_CHANNEL}; LISTEN {AUTH_CHANNEL};"
+            "LISTEN {EVENTS_CHANNEL}; LISTEN {USER_EVENTS_CHANNEL}; LISTEN {STOP_CHANNEL}; LISTEN {RUNS_CHANNEL}; LISTEN {AUTH_CHANNEL};"
         ))
         .await?;
     // Anything committed before LISTEN took effect is found by the resync readers do.
@@ -127,6 +137,10 @@ fn parse(channel: &str, payload: &str) -> Option<Signal> {
         EVENTS_CHANNEL => {
             let (task, seq) = payload.split_once(':')?;
             Some(Signal::Events { task_id: task.parse().ok()?, last_seq: seq.parse().ok()? })
+        }
+        USER_EVENTS_CHANNEL => {
+            let (user, seq) = payload.split_once(':')?;
+            Some(Signal::UserEvents { user_id: user.parse().ok()?, last_seq: seq.parse().ok()? })
         }
         STOP_CHANNEL => Some(Signal::Stop(payload.parse().ok()?)),
         RUNS_CHANNEL => Some(Signal::RunPending),
@@ -172,6 +186,11 @@ mod tests {
             Some(Signal::Auth(AuthChange::Session([0xab; 32])))
         );
         assert_eq!(parse(AUTH_CHANNEL, "s:abc"), None);
+        assert_eq!(
+            parse(USER_EVENTS_CHANNEL, &format!("{id}:7")),
+            Some(Signal::UserEvents { user_id: id, last_seq: 7 })
+        );
+        assert_eq!(parse(USER_EVENTS_CHANNEL, "nope:7"), None);
         assert_eq!(parse(AUTH_CHANNEL, "x:1"), None);
     }
 }

@@ -7,6 +7,8 @@ pub mod hub;
 pub mod pages;
 pub mod redact;
 pub mod store;
+pub mod user_endpoints;
+pub mod user_store;
 pub mod writer;
 
 pub use store::Encoded;

@@ -95,9 +95,12 @@ async fn insert(
     let payloads: Vec<&str> = events.iter().map(|e| e.payload.as_str()).collect();
     // Two array parameters rather than binds per row: one small statement whatever the batch
     // size, and no limit of 65,535 parameters to split around.
+    // Events belong to the task's latest run: a run and its first events commit together, and
+    // one task's runs never overlap. The subquery is uncorrelated, so it runs once per batch.
     diesel::sql_query(
-        "INSERT INTO task_events (task_id, seq, kind, payload) \
-         SELECT $1, $2 + t.ord - 1, t.kind, t.payload::jsonb \
+        "INSERT INTO task_events (task_id, seq, kind, payload, run) \
+         SELECT $1, $2 + t.ord - 1, t.kind, t.payload::jsonb, \
+                (SELECT max(number) FROM runs WHERE task_id = $1) \
          FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS t(kind, payload, ord)",
     )
     .bind::<diesel::sql_types::Uuid, _>(task_id)
@@ -117,15 +120,15 @@ pub async fn last_seq(conn: &mut AsyncPgConnection, task_id: Uuid) -> QueryResul
     tasks::table.find(task_id).select(tasks::last_seq).get_result(conn).await
 }
 
-type EventRow = (i64, DateTime<Utc>, String, serde_json::Value);
+type EventRow = (i64, DateTime<Utc>, Option<i32>, String, serde_json::Value);
 
-fn to_event((seq, at, kind, payload): EventRow) -> TaskEvent {
+fn to_event((seq, at, run, kind, payload): EventRow) -> TaskEvent {
     let body = serde_json::from_value(serde_json::json!({"kind": kind, "payload": payload}))
         .unwrap_or_else(|_| EventBody::Log {
             level: shared::events::LogLevel::Warn,
             message: format!("unreadable {kind} event"),
         });
-    TaskEvent { seq, at, body }
+    TaskEvent { seq, at, run, body }
 }
 
 /// Events with `seq > after`, oldest first, at most `limit`.
@@ -140,7 +143,13 @@ pub async fn after(
         .filter(task_events::seq.gt(after))
         .order(task_events::seq.asc())
         .limit(limit)
-        .select((task_events::seq, task_events::at, task_events::kind, task_events::payload))
+        .select((
+            task_events::seq,
+            task_events::at,
+            task_events::run,
+            task_events::kind,
+            task_events::payload,
+        ))
         .load(conn)
         .await?;
     Ok(rows.into_iter().map(to_event).collect())
@@ -174,7 +183,7 @@ const KNOWN_KINDS: [&str; 13] = [
     "raw",
 ];
 
-type TextRow = (i64, DateTime<Utc>, String, String);
+type TextRow = (i64, DateTime<Utc>, Option<i32>, String, String);
 
 /// Events with `seq > after`, oldest first, at most `limit`, as a page whose `next_cursor` is
 /// set when it is full. PostgreSQL renders each stored payload (`jsonb`) as text; the text is
@@ -195,21 +204,22 @@ pub async fn page_json(
         .select((
             task_events::seq,
             task_events::at,
+            task_events::run,
             task_events::kind,
             sql::<Text>("payload::text"),
         ))
         .load(conn)
         .await?;
     let len = rows.len() as i64;
-    let mut body = String::with_capacity(16 + rows.iter().map(|r| r.3.len() + 80).sum::<usize>());
+    let mut body = String::with_capacity(16 + rows.iter().map(|r| r.4.len() + 90).sum::<usize>());
     body.push_str("{\"items\":[");
     let mut last = None;
-    for (i, (seq, at, kind, payload)) in rows.into_iter().enumerate() {
+    for (i, (seq, at, run, kind, payload)) in rows.into_iter().enumerate() {
         if i > 0 {
             body.push(',');
         }
         last = Some(seq);
-        write_event(&mut body, seq, at, kind, &payload);
+        write_event(&mut body, seq, at, run, kind, &payload);
     }
     body.push(']');
     if let Some(seq) = last.filter(|_| len == limit) {
@@ -219,16 +229,25 @@ pub async fn page_json(
     Ok(PageJson { body, len })
 }
 
-fn write_event(out: &mut String, seq: i64, at: DateTime<Utc>, kind: String, payload: &str) {
+fn write_event(
+    out: &mut String,
+    seq: i64,
+    at: DateTime<Utc>,
+    run: Option<i32>,
+    kind: String,
+    payload: &str,
+) {
     if !KNOWN_KINDS.contains(&kind.as_str()) {
         let value = serde_json::from_str(payload).unwrap_or(serde_json::Value::Null);
-        let event = to_event((seq, at, kind, value));
+        let event = to_event((seq, at, run, kind, value));
         out.push_str(&serde_json::to_string(&event).unwrap_or_default());
         return;
     }
-    // The same text `TaskEvent` serialises to: seq, at, then the adjacently tagged body.
+    // The same text `TaskEvent` serialises to: seq, at, run (when known), then the adjacently
+    // tagged body.
     let at = serde_json::to_string(&at).unwrap_or_default();
-    out.push_str(&format!("{{\"seq\":{seq},\"at\":{at},\"kind\":\"{kind}\",\"payload\":"));
+    let run = run.map(|r| format!(",\"run\":{r}")).unwrap_or_default();
+    out.push_str(&format!("{{\"seq\":{seq},\"at\":{at}{run},\"kind\":\"{kind}\",\"payload\":"));
     compact_into(out, payload);
     out.push('}');
 }
@@ -294,10 +313,13 @@ mod tests {
         // What PostgreSQL's jsonb output looks like: spaces after separators, its own key order.
         let text = stored.to_string().replace(':', ": ").replace(',', ", ");
         let mut out = String::new();
-        write_event(&mut out, 7, at, body.kind().to_owned(), &text);
+        write_event(&mut out, 7, at, Some(2), body.kind().to_owned(), &text);
         let read: TaskEvent = serde_json::from_str(&out).unwrap();
         assert_eq!(read.seq, 7);
         assert_eq!(read.at, at);
+        assert_eq!(read.run, Some(2));
+        let whole = TaskEvent { seq: 7, at, run: Some(2), body: body.clone() };
+        assert_eq!(out, serde_json::to_string(&whole).unwrap(), "spliced text = serialised text");
         assert_eq!(serde_json::to_value(&read.body).unwrap(), serde_json::to_value(&body).unwrap());
     }
 

@@ -234,12 +234,16 @@ pub async fn insert_message(
     Ok(())
 }
 
+/// A message row: id, role, content, when, and its run's number.
+type MessageRow = (Uuid, String, String, DateTime<Utc>, Option<i32>);
+
 /// The conversation, oldest first.
 pub async fn messages(
     conn: &mut AsyncPgConnection,
     task_id: Uuid,
 ) -> QueryResult<Vec<TaskMessage>> {
-    let rows: Vec<(Uuid, String, String, DateTime<Utc>)> = task_messages::table
+    let rows: Vec<MessageRow> = task_messages::table
+        .left_join(runs::table)
         .filter(task_messages::task_id.eq(task_id))
         .order((task_messages::created_at.asc(), task_messages::id.asc()))
         .select((
@@ -247,16 +251,18 @@ pub async fn messages(
             task_messages::role,
             task_messages::content,
             task_messages::created_at,
+            runs::number.nullable(),
         ))
         .load(conn)
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, role, content, created_at)| TaskMessage {
+        .map(|(id, role, content, created_at, run)| TaskMessage {
             id,
             role: if role == "agent" { MessageRole::Agent } else { MessageRole::User },
             content,
             created_at,
+            run,
         })
         .collect())
 }

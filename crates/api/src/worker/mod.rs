@@ -112,9 +112,12 @@ async fn worker_loop(ctx: WorkerContext, worker_id: String, mut shutdown: watch:
                     loop {
                         match signals.recv().await {
                             Ok(Signal::RunPending | Signal::Resync) => break,
-                            Ok(Signal::Events { .. } | Signal::Stop(_) | Signal::Auth(_)) => {
-                                continue
-                            }
+                            Ok(
+                                Signal::Events { .. }
+                                | Signal::UserEvents { .. }
+                                | Signal::Stop(_)
+                                | Signal::Auth(_),
+                            ) => continue,
                             Err(_) => break,
                         }
                     }

@@ -14,6 +14,7 @@ pub mod preview;
 pub mod repo_picker;
 pub mod sandbox;
 pub mod sandboxes_dialog;
+pub mod shortcuts;
 pub mod sidebar;
 pub mod status_badge;
 pub mod task_form;

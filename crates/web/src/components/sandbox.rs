@@ -217,7 +217,7 @@ mod tests {
     use super::*;
 
     fn event(seq: i64, body: EventBody) -> TaskEvent {
-        TaskEvent { seq, at: Utc.timestamp_opt(1_000, 0).unwrap(), body }
+        TaskEvent { seq, at: Utc.timestamp_opt(1_000, 0).unwrap(), run: Some(1), body }
     }
 
     #[test]

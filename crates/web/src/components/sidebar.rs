@@ -1,18 +1,16 @@
-//! The sidebar: the latest tasks with their live status (polled), and navigation.
+//! The sidebar: the latest tasks with their live status, and navigation. The list is read once
+//! and then follows the caller's event stream (one SSE for all rows), so a status change shows
+//! as it happens and nothing polls.
 
-use gloo_timers::callback::Interval;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::app::Route;
-use crate::components::async_content::async_content;
+use crate::components::async_content::{loading, ErrorBox};
 use crate::components::status_badge::StatusBadge;
-use crate::hooks::use_fetch;
-use crate::services::api::{self, TaskQuery};
+use crate::hooks::use_live_tasks;
 use crate::util::{repo_label, truncate};
 
-/// How often the task list refreshes. Polling one cheap list beats one SSE stream per row.
-const POLL_MS: u32 = 5_000;
 /// How many tasks the sidebar shows.
 const RECENT: u32 = 15;
 
@@ -20,17 +18,7 @@ const RECENT: u32 = 15;
 #[component]
 pub fn Sidebar() -> Html {
     let route = use_route::<Route>();
-    // Reloading on navigation shows a task created a moment ago without waiting for the poll.
-    let tasks = use_fetch(route.clone(), |_| async {
-        api::tasks(&TaskQuery { limit: Some(RECENT), ..TaskQuery::default() }).await
-    });
-    {
-        let reload = tasks.reload.clone();
-        use_effect_with((), move |()| {
-            let interval = Interval::new(POLL_MS, move || reload.emit(()));
-            move || drop(interval)
-        });
-    }
+    let tasks = use_live_tasks(RECENT);
     let current = match &route {
         Some(Route::Task { id }) => Some(*id),
         _ => None,
@@ -43,12 +31,13 @@ pub fn Sidebar() -> Html {
                 <Link<Route> to={Route::Settings} classes="nav-link">{ "Settings" }</Link<Route>>
             </div>
             <h2 class="sidebar-title">{ "Recent tasks" }</h2>
-            { async_content(&tasks.state, |page| html! {
+            if let Some(e) = &tasks.error { <ErrorBox error={e.clone()} /> }
+            if let Some(items) = &tasks.items {
                 <ul class="task-links" data-testid="sidebar-tasks">
-                    if page.items.is_empty() {
+                    if items.is_empty() {
                         <li class="muted">{ "No tasks yet." }</li>
                     }
-                    { for page.items.iter().map(|t| {
+                    { for items.iter().map(|t| {
                         let active = current == Some(t.id);
                         html! {
                             <li key={t.id.to_string()} class={classes!(active.then_some("active"))}
@@ -64,7 +53,9 @@ pub fn Sidebar() -> Html {
                         }
                     }) }
                 </ul>
-            }) }
+            } else if tasks.error.is_none() {
+                { loading() }
+            }
         </nav>
     }
 }

@@ -1,4 +1,5 @@
-//! The live event timeline: one row per event (`data-kind`, `data-seq`), a kind filter and copy.
+//! The live event timeline: one row per event (`data-kind`, `data-seq`) under a divider per run
+//! (the first prompt, then each follow-up), a kind filter, copy, and a client-side clear.
 
 use shared::events::{EventBody, LogLevel, TaskEvent};
 use yew::prelude::*;
@@ -271,25 +272,46 @@ pub struct TimelineProps {
 #[component]
 pub fn Timeline(props: &TimelineProps) -> Html {
     let filter = use_state(|| Filter::All);
+    // Clearing hides what is on screen now, in this page only (the log itself is append-only).
+    let cleared = use_state(|| 0i64);
     let f = *filter;
-    let (rows, text): (Html, String) = props.events.with_log(|log| {
-        let shown: Vec<&TaskEvent> = log.events().iter().filter(|e| f.accepts(&e.body)).collect();
+    let after = *cleared;
+    let (rows, text, last_seq): (Html, String, i64) = props.events.with_log(|log| {
+        let shown: Vec<&TaskEvent> =
+            log.events().iter().filter(|e| e.seq > after && f.accepts(&e.body)).collect();
         let text = shown.iter().map(|e| event_text(e)).collect::<Vec<_>>().join("\n");
-        let rows = shown
-            .iter()
-            .map(|e| {
-                let kind = e.body.kind();
-                html! {
-                    <li key={e.seq} class={classes!("event", format!("kind-{kind}"), is_error(&e.body).then_some("is-error"))}
-                        data-testid="event" data-kind={kind} data-seq={e.seq.to_string()}>
-                        <span class="seq muted">{ e.seq }</span>
-                        <div class="event-body">{ row_body(e) }</div>
+        let mut run = None;
+        let mut rows = Vec::with_capacity(shown.len() + 4);
+        for e in &shown {
+            if e.run.is_some() && e.run != run {
+                run = e.run;
+                let n = e.run.unwrap_or_default();
+                rows.push(html! {
+                    <li key={format!("run-{n}-{}", e.seq)} class="run-divider" data-testid="run-divider" data-run={n.to_string()}>
+                        { if n <= 1 { "Run 1".to_owned() } else { format!("Run {n} · follow-up {}", n - 1) } }
                     </li>
-                }
-            })
-            .collect::<Html>();
-        (rows, text)
+                });
+            }
+            let kind = e.body.kind();
+            rows.push(html! {
+                <li key={e.seq.to_string()} class={classes!("event", format!("kind-{kind}"), is_error(&e.body).then_some("is-error"))}
+                    data-testid="event" data-kind={kind} data-seq={e.seq.to_string()} data-run={e.run.map(|r| r.to_string())}>
+                    <span class="seq muted">{ e.seq }</span>
+                    <div class="event-body">{ row_body(e) }</div>
+                </li>
+            });
+        }
+        let rows = rows.into_iter().collect::<Html>();
+        (rows, text, log.last_seq())
     });
+    let clear = {
+        let cleared = cleared.clone();
+        Callback::from(move |_: MouseEvent| cleared.set(last_seq))
+    };
+    let unclear = {
+        let cleared = cleared.clone();
+        Callback::from(move |_: MouseEvent| cleared.set(0))
+    };
     let (state_name, state_text) = match &props.events.state {
         StreamState::Connecting => ("connecting", "Connecting…".to_owned()),
         StreamState::Live => ("live", "Live".to_owned()),
@@ -313,7 +335,15 @@ pub fn Timeline(props: &TimelineProps) -> Html {
                     }) }
                 </select>
                 <button class="btn small" data-testid="copy-timeline" onclick={copy}>{ "Copy" }</button>
+                <button class="btn small" data-testid="clear-timeline" title="Hide the events shown so far (this page only)"
+                        onclick={clear}>{ "Clear" }</button>
             </div>
+            if after > 0 {
+                <p class="muted" data-testid="timeline-cleared">
+                    { format!("Cleared up to event #{after}. ") }
+                    <button class="btn small" data-testid="unclear-timeline" onclick={unclear}>{ "Show all" }</button>
+                </p>
+            }
             <NetworkSummary events={props.events.clone()} />
             <ol class="events" data-testid="events">
                 { rows }

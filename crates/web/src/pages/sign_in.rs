@@ -1,7 +1,7 @@
 //! Sign-in (OAuth providers and the local form) and first-run setup.
 
 use serde::Deserialize;
-use shared::auth::{LocalLogin, SetupRequest};
+use shared::auth::{LocalLogin, SetupRequest, SignInFailure};
 use yew::prelude::*;
 use yew_router::prelude::*;
 
@@ -21,18 +21,51 @@ struct SignInQuery {
     error: Option<String>,
 }
 
-/// What a failed provider sign-in means, for people.
-fn sign_in_error(code: &str) -> &'static str {
-    match code {
-        "registration_closed" => {
-            "This server does not take new accounts. Ask an administrator for an invitation link."
+/// What a failed provider sign-in means, for people: what went wrong, then what to do.
+fn sign_in_error(code: &str) -> (&'static str, &'static str) {
+    let Some(reason) = SignInFailure::parse(code) else {
+        return ("Signing in with the provider failed.", "Try again.");
+    };
+    match reason {
+        SignInFailure::AccessDenied => (
+            "Signing in was cancelled at the provider.",
+            "To sign in, continue again and allow Drydock access.",
+        ),
+        SignInFailure::ProviderError => (
+            "The provider refused to sign you in to Drydock.",
+            "The server's OAuth application may be misconfigured or suspended: tell an administrator.",
+        ),
+        SignInFailure::StateMismatch => (
+            "This sign-in could not be matched to one started in this browser.",
+            "It may have expired or been started in another tab or browser. Start again from this page.",
+        ),
+        SignInFailure::TokenExchangeFailed => (
+            "The provider did not confirm the sign-in.",
+            "It may be unreachable for a moment. Try again; if it keeps failing, tell an administrator.",
+        ),
+        SignInFailure::ProfileFailed => (
+            "Your profile could not be read from the provider.",
+            "Try again; if it keeps failing, tell an administrator.",
+        ),
+        SignInFailure::AccountDisabled => {
+            ("This account is disabled.", "Ask an administrator to enable it.")
         }
-        "account_disabled" => "This account is disabled. Ask an administrator.",
-        "invite_invalid" => {
-            "That invitation is invalid, expired or already used. Ask for a new one."
-        }
-        "access_denied" => "Signing in was cancelled at the provider.",
-        _ => "Signing in with the provider failed. Try again.",
+        SignInFailure::RegistrationClosed => (
+            "This server does not take new accounts.",
+            "Ask an administrator for an invitation link.",
+        ),
+        SignInFailure::InviteInvalid => (
+            "That invitation is invalid, expired or already used.",
+            "Ask for a new one.",
+        ),
+        SignInFailure::IdentityInUse => (
+            "That GitHub account is connected to another Drydock account.",
+            "Sign in with it instead, or disconnect it there first.",
+        ),
+        SignInFailure::OtherIdentityLinked => (
+            "Another GitHub account is connected to this one already.",
+            "Disconnect it in Settings → Accounts first.",
+        ),
     }
 }
 
@@ -46,7 +79,7 @@ struct SetupQuery {
 fn redirect_target(q: &SignInQuery) -> String {
     q.redirect
         .clone()
-        .filter(|r| is_safe_redirect(r) && !r.starts_with("/sign-in"))
+        .filter(|r| is_safe_redirect(r) && !r.starts_with("/sign-in") && !r.starts_with("/login"))
         .unwrap_or_else(|| "/".to_owned())
 }
 
@@ -71,9 +104,12 @@ pub fn SignIn() -> Html {
     let username = use_state(String::new);
     let password = use_state(String::new);
     {
-        let target = target.clone();
+        // Someone already signed in who lands here with an error (a failed second sign-in)
+        // reads it first: the page offers the way on instead of leaving at once.
+        let (target, failed) = (target.clone(), query.error.is_some());
+        let navigator = navigator.clone();
         use_effect_with(session.me().is_some(), move |signed_in| {
-            if *signed_in {
+            if *signed_in && !failed {
                 go(&navigator, &target);
             }
         });
@@ -101,7 +137,16 @@ pub fn SignIn() -> Html {
         <section class="card narrow sign-in" id="sign-in" data-testid="sign-in">
             <h1>{ "Sign in to Drydock" }</h1>
             if let Some(code) = &query.error {
-                <p class="error-box" data-testid="sign-in-error" data-error={code.clone()}>{ sign_in_error(code) }</p>
+                <div class="error-box" role="alert" data-testid="sign-in-error" data-error={code.clone()}>
+                    <strong>{ sign_in_error(code).0 }</strong>
+                    <p data-testid="sign-in-error-hint">{ sign_in_error(code).1 }</p>
+                </div>
+            }
+            if session.me().is_some() && query.error.is_some() {
+                <p data-testid="signed-in-already">
+                    { "You are still signed in. " }
+                    <a href={target.clone()} onclick={let (n, t) = (navigator.clone(), target.clone()); move |e: MouseEvent| { e.prevent_default(); go(&n, &t); }}>{ "Continue to Drydock" }</a>
+                </p>
             }
             { async_content(&methods.state, |m| html! {
                 <>
@@ -224,5 +269,20 @@ pub fn Setup() -> Html {
             </form>
             <p><Link<Route> to={Route::SignIn}>{ "Back to sign in" }</Link<Route>></p>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_the_api_sends_has_its_own_explanation() {
+        let fallback = sign_in_error("no-such-reason");
+        for reason in SignInFailure::ALL {
+            let (what, next) = sign_in_error(reason.as_str());
+            assert_ne!((what, next), fallback, "{reason:?} falls back to the generic text");
+            assert!(!next.is_empty());
+        }
     }
 }

@@ -18,6 +18,7 @@ use crate::components::pr_panel::PrPanel;
 use crate::components::preview::Preview;
 use crate::components::sandbox::SandboxLine;
 use crate::components::status_badge::StatusBadge;
+use crate::components::task_form::Prefill;
 use crate::components::terminal::Terminal;
 use crate::components::timeline::Timeline;
 use crate::hooks::{use_action, use_fetch, use_task_events, StreamState, TaskEvents};
@@ -169,7 +170,7 @@ pub fn TaskPage(props: &TaskPageProps) -> Html {
                 </nav>
                 { match *tab {
                     Tab::Timeline => html! { <Timeline events={events.clone()} /> },
-                    Tab::Chat => html! { <Chat task_id={id} {running} refresh={*runs_finished} on_sent={on_sent.clone()} on_stop={on_stop.clone()} /> },
+                    Tab::Chat => html! { <Chat task_id={id} events={events.clone()} {running} refresh={*runs_finished} on_sent={on_sent.clone()} on_stop={on_stop.clone()} /> },
                     Tab::Changes => html! { <Changes task_id={id} refresh={*runs_finished} /> },
                     Tab::Pr => html! { <PrPanel task={t.clone()} on_sent={on_sent.clone()} /> },
                     Tab::Terminal => html! { <Terminal task_id={id} /> },
@@ -217,6 +218,14 @@ fn TaskActions(props: &TaskActionsProps) -> Html {
             }
         })
     };
+    let new_task = {
+        let (navigator, prefill) = (navigator.clone(), Prefill::from_task(&props.task));
+        Callback::from(move |_: MouseEvent| {
+            if let Some(n) = &navigator {
+                let _ = n.push_with_query(&Route::Home, &prefill);
+            }
+        })
+    };
     let on_delete = {
         let run = delete.run.clone();
         Callback::from(move |_: MouseEvent| {
@@ -232,6 +241,9 @@ fn TaskActions(props: &TaskActionsProps) -> Html {
                     <button class="btn danger" id="stop-task" data-testid="stop-task" disabled={stop.busy}
                             onclick={stop.run.reform(|_: MouseEvent| ())}>{ "Stop" }</button>
                 }
+                <button class="btn" id="new-task-from" data-testid="new-task-from"
+                        title="A new task on the same repository, agent, model and base branch"
+                        onclick={new_task}>{ "New task…" }</button>
                 <button class="btn" id="try-again" data-testid="try-again"
                         onclick={let o = retry_open.clone(); move |_| o.set(!*o)}>{ "Try again…" }</button>
                 <button class="btn danger-text" id="delete-task" data-testid="delete-task" disabled={delete.busy}

@@ -314,6 +314,11 @@ fn repo_path(owner: &str, repo: &str) -> String {
     format!("/github/repos/{}/{}", enc(owner), enc(repo))
 }
 
+/// `GET /github/repos/{owner}/{repo}`: one repository (its task URL and default branch).
+pub async fn github_repo(owner: &str, repo: &str) -> Result<GithubRepo, ApiError> {
+    get(&repo_path(owner, repo)).await
+}
+
 /// `GET /github/repos/{owner}/{repo}/issues`.
 pub async fn github_issues(owner: &str, repo: &str) -> Result<Vec<GithubIssue>, ApiError> {
     let path = format!("{}/issues", repo_path(owner, repo));

@@ -5,6 +5,7 @@
 //! then opens the stream with `?after=SEQ`; the browser's own reconnects send `Last-Event-ID`.
 //! Whatever arrives twice (overlap between backfill and stream) is dropped by `seq`.
 
+use serde::de::DeserializeOwned;
 use shared::events::{EventBody, TaskEvent};
 use shared::tasks::{TaskStage, TaskStatus};
 use wasm_bindgen::closure::Closure;
@@ -81,14 +82,27 @@ pub struct EventStream {
     source: EventSource,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(web_sys::Event)>,
+    _on_open: Option<Closure<dyn FnMut(web_sys::Event)>>,
 }
 
 impl EventStream {
-    /// Opens `url` with credentials. `on_event` gets each decoded event; `on_error` gets whether
-    /// the browser gave up (`true`: closed, reconnect by hand) or is retrying by itself.
+    /// Opens a task's stream at `url` with credentials. `on_event` gets each decoded event;
+    /// `on_error` gets whether the browser gave up (`true`: closed, reconnect by hand) or is
+    /// retrying by itself.
     pub fn open(
         url: &str,
-        mut on_event: impl FnMut(TaskEvent) + 'static,
+        on_event: impl FnMut(TaskEvent) + 'static,
+        on_error: impl FnMut(bool) + 'static,
+    ) -> Result<Self, String> {
+        Self::open_json(url, None, on_event, on_error)
+    }
+
+    /// Opens any stream of JSON events at `url` with credentials; `on_open` runs each time the
+    /// connection is (re)established, once the server has fixed where the stream starts.
+    pub fn open_json<T: DeserializeOwned + 'static>(
+        url: &str,
+        on_open: Option<Box<dyn FnMut()>>,
+        mut on_event: impl FnMut(T) + 'static,
         mut on_error: impl FnMut(bool) + 'static,
     ) -> Result<Self, String> {
         let init = EventSourceInit::new();
@@ -96,7 +110,8 @@ impl EventStream {
         let source = EventSource::new_with_event_source_init_dict(url, &init)
             .map_err(|e| format!("{e:?}"))?;
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |m: MessageEvent| {
-            if let Some(event) = m.data().as_string().as_deref().and_then(parse_event) {
+            let data = m.data().as_string();
+            if let Some(event) = data.as_deref().and_then(|d| serde_json::from_str(d).ok()) {
                 on_event(event);
             }
         });
@@ -104,9 +119,14 @@ impl EventStream {
         let on_err = Closure::<dyn FnMut(web_sys::Event)>::new(move |_e: web_sys::Event| {
             on_error(es.ready_state() == EventSource::CLOSED);
         });
+        let on_open = on_open
+            .map(|mut f| Closure::<dyn FnMut(web_sys::Event)>::new(move |_e: web_sys::Event| f()));
         source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         source.set_onerror(Some(on_err.as_ref().unchecked_ref()));
-        Ok(Self { source, _on_message: on_message, _on_error: on_err })
+        if let Some(f) = &on_open {
+            source.set_onopen(Some(f.as_ref().unchecked_ref()));
+        }
+        Ok(Self { source, _on_message: on_message, _on_error: on_err, _on_open: on_open })
     }
 
     /// Stops the browser from reconnecting (the closures stay alive until drop).
@@ -119,6 +139,7 @@ impl Drop for EventStream {
     fn drop(&mut self) {
         self.source.set_onmessage(None);
         self.source.set_onerror(None);
+        self.source.set_onopen(None);
         self.source.close();
     }
 }

@@ -6,6 +6,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod live_tasks;
 pub mod storage;
 
 pub use error::ApiError;

@@ -10,6 +10,11 @@ fn model_key(agent: &str) -> String {
     format!("drydock-last-model-{agent}")
 }
 
+/// Remembers `model` as the one last chosen for `agent` (a link choosing both).
+pub fn remember_model(agent: &str, model: &str) {
+    storage::set(&model_key(agent), model);
+}
+
 /// The stored choice and its setters.
 pub struct AgentChoice {
     /// The agent's wire name, or `compare`.

@@ -5,6 +5,7 @@
 mod choice;
 mod compare;
 mod options;
+mod prefill;
 mod prompt;
 
 use std::collections::BTreeSet;
@@ -17,8 +18,9 @@ use yew_router::prelude::*;
 
 pub use self::compare::parse_pair;
 pub use self::options::chosen_connectors;
+pub use self::prefill::Prefill;
 
-use self::choice::use_agent_choice;
+use self::choice::{remember_model, use_agent_choice};
 use self::compare::ComparePairs;
 use self::options::{use_task_options, OptionsPanel, TaskOptions};
 use self::prompt::PromptInput;
@@ -60,14 +62,21 @@ pub fn runs(agent: &str, model: &str, pairs: &BTreeSet<String>) -> Vec<Run> {
     }
 }
 
-/// The request body shared by every run (agent and model are filled in per run).
-fn base_request(repo: &str, prompt: &str, o: &TaskOptions, connector_ids: Vec<Uuid>) -> CreateTask {
+/// The request body shared by every run (agent and model are filled in per run). An empty
+/// branch leaves the choice to the server: the repository's default branch.
+fn base_request(
+    repo: &str,
+    branch: &str,
+    prompt: &str,
+    o: &TaskOptions,
+    connector_ids: Vec<Uuid>,
+) -> CreateTask {
     CreateTask {
         repo_url: repo.trim().to_owned(),
         prompt: prompt.to_owned(),
         agent: String::new(),
         model: None,
-        base_branch: None,
+        base_branch: Some(branch.trim()).filter(|b| !b.is_empty()).map(str::to_owned),
         install_dependencies: o.install_dependencies,
         max_duration_minutes: o.max_duration_minutes,
         keep_alive: o.keep_alive,
@@ -106,8 +115,12 @@ fn key_warning(agent: Option<&AgentInfo>) -> Html {
     }
 }
 
-/// The repository: picked from GitHub or pasted.
-fn repo_field(repo: &str, set_repo: &Callback<String>) -> Html {
+/// The repository: picked from GitHub or pasted, and the branch to start from.
+fn repo_field(repo: &str, set_repo: &Callback<String>, branch: &UseStateHandle<String>) -> Html {
+    let set_branch = {
+        let branch = branch.clone();
+        Callback::from(move |e: InputEvent| branch.set(target_value(&e)))
+    };
     html! {
         <>
             <label for="repo-url">{ "Repository" }</label>
@@ -116,8 +129,19 @@ fn repo_field(repo: &str, set_repo: &Callback<String>) -> Html {
             <input id="repo-url" data-testid="repo-url" type="text" inputmode="url" autocomplete="off"
                    placeholder="https://github.com/owner/repo.git" value={repo.to_owned()}
                    oninput={set_repo.reform(|e: InputEvent| target_value(&e))} />
+            <label for="base-branch" class="muted small">{ "Base branch" }</label>
+            <input id="base-branch" data-testid="base-branch" type="text" autocomplete="off" spellcheck="false"
+                   placeholder="the repository's default branch" value={(**branch).clone()} oninput={set_branch} />
         </>
     }
+}
+
+/// Props of [`TaskForm`].
+#[derive(Properties, PartialEq)]
+pub struct TaskFormProps {
+    /// Fields a link fills in (applied whenever it changes).
+    #[prop_or_default]
+    pub prefill: Prefill,
 }
 
 fn submit_row(busy: bool, compare: bool) -> Html {
@@ -134,7 +158,7 @@ fn submit_row(busy: bool, compare: bool) -> Html {
 
 /// The new-task form.
 #[component]
-pub fn TaskForm() -> Html {
+pub fn TaskForm(props: &TaskFormProps) -> Html {
     let agents = use_agents();
     let catalogue: Vec<AgentInfo> = agents.data().cloned().unwrap_or_default();
     let choice = use_agent_choice();
@@ -148,6 +172,34 @@ pub fn TaskForm() -> Html {
         .map(|l| l.iter().filter(|c| c.enabled).cloned().collect())
         .unwrap_or_default();
     let local_error = use_state(|| None::<String>);
+    let branch = use_state(String::new);
+    {
+        // A link's fields win over the remembered ones; the rest stay as remembered.
+        let (set_repo, set_prompt, branch) = (set_repo.clone(), set_prompt.clone(), branch.clone());
+        let (set_agent, set_model) = (choice.set_agent.clone(), choice.set_model.clone());
+        use_effect_with(props.prefill.clone(), move |p| {
+            if let Some(repo) = &p.repo {
+                set_repo.emit(repo.clone());
+            }
+            if let Some(prompt) = &p.prompt {
+                set_prompt.emit(prompt.clone());
+            }
+            match (&p.agent, &p.model) {
+                (Some(agent), model) => {
+                    // Choosing an agent recalls its remembered model: remember the link's first.
+                    if let Some(model) = model {
+                        remember_model(agent, model);
+                    }
+                    set_agent.emit(agent.clone());
+                }
+                (None, Some(model)) => set_model.emit(model.clone()),
+                (None, None) => {}
+            }
+            if let Some(b) = &p.branch {
+                branch.set(b.clone());
+            }
+        });
+    }
 
     let compare = choice.agent == COMPARE;
     // A remembered agent this server cannot run (any more) gives way to one it can.
@@ -173,7 +225,7 @@ pub fn TaskForm() -> Html {
         let (run, local_error) = (create.run.clone(), local_error.clone());
         let runs = runs(&agent, &model, &pairs);
         let ids = chosen_connectors(&enabled_connectors, &options.connectors);
-        let base = base_request(&repo, &prompt, &options, ids);
+        let base = base_request(&repo, &branch, &prompt, &options, ids);
         Callback::from(move |()| {
             let compare_count = compare.then_some(runs.len());
             match validate(&base.repo_url, &base.prompt, compare_count) {
@@ -188,7 +240,7 @@ pub fn TaskForm() -> Html {
     let onsubmit = submit.reform(|e: SubmitEvent| e.prevent_default());
     html! {
         <form class="task-form card" id="task-form" data-testid="task-form" {onsubmit}>
-            { repo_field(&repo, &set_repo) }
+            { repo_field(&repo, &set_repo, &branch) }
             <PromptInput value={AttrValue::from((*prompt).clone())} on_input={set_prompt.clone()} on_submit={submit} />
             <div class="row wrap">
                 <AgentPicker agents={agents.clone()} agent={AttrValue::from(agent)} on_agent={choice.set_agent.clone()}
@@ -244,8 +296,10 @@ mod tests {
             connectors: BTreeSet::new(),
         };
         let id = Uuid::from_u128(5);
-        let body = base_request(" https://x/r.git ", "do it", &o, vec![id]);
+        let body = base_request(" https://x/r.git ", " dev ", "do it", &o, vec![id]);
         assert_eq!(body.repo_url, "https://x/r.git");
+        assert_eq!(body.base_branch.as_deref(), Some("dev"));
+        assert_eq!(base_request("r", "  ", "p", &o, Vec::new()).base_branch, None);
         assert!(body.install_dependencies && body.create_pr && !body.keep_alive);
         assert_eq!((body.max_duration_minutes, body.connector_ids), (Some(30), vec![id]));
     }
