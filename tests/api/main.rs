@@ -29,3 +29,4 @@ mod tasks_api;
 mod terminal;
 mod titles;
 mod tokens;
+mod workspace;

@@ -38,3 +38,4 @@ pub mod throttle;
 pub mod titles;
 pub mod tokens;
 pub mod worker;
+pub mod workspace;

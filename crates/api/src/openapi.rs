@@ -23,6 +23,7 @@ use utoipa::Modify;
         (name = "connectors", description = "MCP servers (connectors) offered to agents; secrets are write-only"),
         (name = "agents", description = "The agent catalogue"),
         (name = "preview", description = "A task's dev server in its kept-alive sandbox, and one-time links to its preview (served outside /api/v1: see docs/preview.md)"),
+        (name = "workspace", description = "The live sandbox's working tree for the web editor: folders, files, moves, copies, deletes (see docs/workspace.md)"),
         (name = "github", description = "GitHub repositories, tasks from issues, pull requests and commits, and task pull requests, comments and checks"),
         (name = "admin", description = "Administration"),
         (name = "ops", description = "Health and metrics")

@@ -15,6 +15,7 @@ mod error;
 pub mod files;
 pub mod git;
 pub mod ingress;
+pub mod workspace;
 pub mod install_plan;
 mod local;
 pub mod relay;

@@ -17,5 +17,6 @@ pub mod sandboxes;
 pub mod tasks;
 pub mod terminal;
 pub mod tokens;
+pub mod workspace;
 
 pub use error::Problem;

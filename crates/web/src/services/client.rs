@@ -99,3 +99,17 @@ pub async fn call_empty<B: Serialize + ?Sized>(
 ) -> Result<(), ApiError> {
     send(method, path, body).await.map(|_| ())
 }
+
+/// `PUT`s a raw body (`application/octet-stream`), for saving a file as it is.
+pub async fn put_raw(path: &str, body: String) -> Result<(), ApiError> {
+    let request = builder(Method::PUT, path)
+        .header("Content-Type", "application/octet-stream")
+        .body(body)
+        .map_err(|e| ApiError::Network(e.to_string()))?;
+    let resp = request.send().await.map_err(|e| ApiError::Network(e.to_string()))?;
+    if resp.ok() {
+        return Ok(());
+    }
+    let text = resp.text().await.unwrap_or_default();
+    Err(decode_error(resp.status(), &resp.status_text(), &text))
+}

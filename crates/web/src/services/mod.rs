@@ -7,5 +7,6 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod storage;
+pub mod workspace;
 
 pub use error::ApiError;
