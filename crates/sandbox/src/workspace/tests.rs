@@ -101,3 +101,21 @@ fn folders_moves_copies_and_removals_stay_beneath() {
     assert!(matches!(fs.remove("docs"), Err(EditError::NotFound(_))));
     invalid(fs.remove("inner/x"));
 }
+
+#[test]
+fn what_the_host_creates_belongs_to_the_owner_of_the_root() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    // As root, the tree belongs to another uid, as a sandbox's does; otherwise it is ours.
+    if rustix::process::geteuid().is_root() {
+        std::os::unix::fs::chown(dir.path(), Some(4242), Some(4242)).unwrap();
+    }
+    let owner = std::fs::metadata(dir.path()).unwrap().uid();
+    let fs = Beneath::open(dir.path()).unwrap();
+    fs.create_dir("made").unwrap();
+    fs.write("made/new.txt", b"x", true).unwrap();
+    fs.copy("made/new.txt", "copy.txt", 10).unwrap();
+    for path in ["made", "made/new.txt", "copy.txt"] {
+        assert_eq!(std::fs::metadata(dir.path().join(path)).unwrap().uid(), owner, "{path}");
+    }
+}

@@ -98,8 +98,10 @@ pub fn ChangesTab(props: &ChangesTabProps) -> Html {
                     { pick(true, "Sandbox", "changes-sandbox") }
                 </nav>
                 if *live {
+                    <>
                     { pick_against(Against::Head, "vs HEAD", "changes-vs-head") }
                     { pick_against(Against::Base, "vs base", "changes-vs-base") }
+                    </>
                 }
             </div>
             if *live {
@@ -116,10 +118,12 @@ pub fn ChangesTab(props: &ChangesTabProps) -> Html {
                         { if sync.busy { "Syncing…" } else { "Sync (commit and push)" } }
                     </button>
                     if *confirming {
+                        <>
                         <span>{ "Throw away every change not pushed? A checkpoint keeps them." }</span>
                         <button type="button" class="btn danger" data-testid="reset-confirm" disabled={reset.busy}
                                 onclick={let run = reset.run.clone(); move |_| run.emit(())}>{ "Reset" }</button>
                         <button type="button" onclick={let c = confirming.clone(); move |_| c.set(false)}>{ "Cancel" }</button>
+                        </>
                     } else {
                         <button type="button" data-testid="reset" onclick={let c = confirming.clone(); move |_| c.set(true)}>
                             { "Reset to pushed branch…" }

@@ -100,16 +100,15 @@ pub async fn call_empty<B: Serialize + ?Sized>(
     send(method, path, body).await.map(|_| ())
 }
 
-/// `PUT`s a raw body (`application/octet-stream`), for saving a file as it is.
-pub async fn put_raw(path: &str, body: String) -> Result<(), ApiError> {
-    let request = builder(Method::PUT, path)
-        .header("Content-Type", "application/octet-stream")
-        .body(body)
-        .map_err(|e| ApiError::Network(e.to_string()))?;
-    let resp = request.send().await.map_err(|e| ApiError::Network(e.to_string()))?;
-    if resp.ok() {
-        return Ok(());
+/// The session's CSRF token, for code outside this module that sends its own requests (the
+/// editor's script).
+pub fn csrf_token() -> Option<String> {
+    CSRF_TOKEN.with(|t| t.borrow().clone())
+}
+
+/// What a 401 means for the app (see [`set_unauthorized_handler`]), for that same code.
+pub fn unauthorized() {
+    if let Some(cb) = ON_UNAUTHORIZED.with(|h| h.borrow().clone()) {
+        cb.emit(());
     }
-    let text = resp.text().await.unwrap_or_default();
-    Err(decode_error(resp.status(), &resp.status_text(), &text))
 }
