@@ -30,10 +30,10 @@ async fn call(
     app: &TestApp,
     token: &str,
     method: Method,
-    path: &str,
+    path: impl AsRef<str>,
     body: Option<Value>,
 ) -> reqwest::Response {
-    let mut req = app.client.request(method, app.url(path)).bearer_auth(token);
+    let mut req = app.client.request(method, app.url(path.as_ref())).bearer_auth(token);
     if let Some(body) = body {
         req = req.json(&body);
     }
@@ -60,41 +60,96 @@ async fn refused(res: reqwest::Response, field: &str) -> String {
 #[actix_web::test]
 async fn the_owner_lists_reads_and_changes_the_live_tree_and_nobody_else_sees_it() {
     let app = TestApp::with_workers(1, "").await;
-    let (token, id, task, _repo) = live_task(&app, "editor", "first [[sh:mkdir src && printf alpha > src/a.txt]]").await;
+    let (token, id, task, _repo) =
+        live_task(&app, "editor", "first [[sh:mkdir src && printf alpha > src/a.txt]]").await;
     let dir = host_repo(&app, &task);
     let base = format!("/api/v1/tasks/{id}/workspace");
 
-    let root = expect_json(call(&app, &token, Method::GET, &format!("{base}/entries"), None).await, 200).await;
-    let names: Vec<_> = root["entries"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+    let root =
+        expect_json(call(&app, &token, Method::GET, &format!("{base}/entries"), None).await, 200)
+            .await;
+    let names: Vec<_> =
+        root["entries"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
     assert!(names.contains(&"src") && names.contains(&".git"), "{root}");
-    let src = expect_json(call(&app, &token, Method::GET, &format!("{base}/entries?path=src"), None).await, 200).await;
-    assert_eq!(src["entries"], json!([{"name": "a.txt", "path": "src/a.txt", "kind": "file", "size": 5}]));
-    let file = expect_json(call(&app, &token, Method::GET, &format!("{base}/file?path=src/a.txt"), None).await, 200).await;
+    let src = expect_json(
+        call(&app, &token, Method::GET, &format!("{base}/entries?path=src"), None).await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        src["entries"],
+        json!([{"name": "a.txt", "path": "src/a.txt", "kind": "file", "size": 5}])
+    );
+    let file = expect_json(
+        call(&app, &token, Method::GET, &format!("{base}/file?path=src/a.txt"), None).await,
+        200,
+    )
+    .await;
     assert_eq!((file["content"].as_str(), file["binary"].as_bool()), (Some("alpha"), Some(false)));
 
     assert_eq!(put(&app, &token, &id, "src/a.txt", "beta").await.status(), 204);
     assert_eq!(std::fs::read_to_string(dir.join("src/a.txt")).unwrap(), "beta");
-    let created = call(&app, &token, Method::POST, &format!("{base}/files"), Some(json!({"path": "src/b.txt", "content": "bee"}))).await;
+    let created = call(
+        &app,
+        &token,
+        Method::POST,
+        &format!("{base}/files"),
+        Some(json!({"path": "src/b.txt", "content": "bee"})),
+    )
+    .await;
     assert_eq!(created.status(), 201);
-    let again = call(&app, &token, Method::POST, &format!("{base}/files"), Some(json!({"path": "src/b.txt"}))).await;
+    let again = call(
+        &app,
+        &token,
+        Method::POST,
+        &format!("{base}/files"),
+        Some(json!({"path": "src/b.txt"})),
+    )
+    .await;
     expect_json(again, 409).await;
-    let folder = call(&app, &token, Method::POST, &format!("{base}/folders"), Some(json!({"path": "docs"}))).await;
+    let folder =
+        call(&app, &token, Method::POST, &format!("{base}/folders"), Some(json!({"path": "docs"})))
+            .await;
     assert_eq!(folder.status(), 201);
-    let moved = call(&app, &token, Method::POST, &format!("{base}/moves"), Some(json!({"from": "src/b.txt", "to": "docs/b.txt"}))).await;
+    let moved = call(
+        &app,
+        &token,
+        Method::POST,
+        &format!("{base}/moves"),
+        Some(json!({"from": "src/b.txt", "to": "docs/b.txt"})),
+    )
+    .await;
     assert_eq!(moved.status(), 204);
-    let copied = call(&app, &token, Method::POST, &format!("{base}/copies"), Some(json!({"from": "docs/b.txt", "to": "docs/c.txt"}))).await;
+    let copied = call(
+        &app,
+        &token,
+        Method::POST,
+        &format!("{base}/copies"),
+        Some(json!({"from": "docs/b.txt", "to": "docs/c.txt"})),
+    )
+    .await;
     assert_eq!(copied.status(), 201);
     assert_eq!(std::fs::read_to_string(dir.join("docs/c.txt")).unwrap(), "bee");
     assert!(!dir.join("src/b.txt").exists());
-    let deleted = call(&app, &token, Method::DELETE, &format!("{base}/entries?path=docs"), None).await;
+    let deleted =
+        call(&app, &token, Method::DELETE, &format!("{base}/entries?path=docs"), None).await;
     assert_eq!(deleted.status(), 204);
     assert!(!dir.join("docs").exists());
     // What the host creates belongs to the sandbox's owner at once, so that the agent can
     // change it while its commands run (as root each sandbox has a uid of its own).
     use std::os::unix::fs::MetadataExt;
-    let made = call(&app, &token, Method::POST, &format!("{base}/files"), Some(json!({"path": "src/new.txt"}))).await;
+    let made = call(
+        &app,
+        &token,
+        Method::POST,
+        &format!("{base}/files"),
+        Some(json!({"path": "src/new.txt"})),
+    )
+    .await;
     assert_eq!(made.status(), 201);
-    let made = call(&app, &token, Method::POST, &format!("{base}/folders"), Some(json!({"path": "made"}))).await;
+    let made =
+        call(&app, &token, Method::POST, &format!("{base}/folders"), Some(json!({"path": "made"})))
+            .await;
     assert_eq!(made.status(), 201);
     let owner = std::fs::metadata(&dir).unwrap().uid();
     for path in ["src/new.txt", "made"] {
@@ -133,7 +188,7 @@ async fn links_fifos_folders_huge_files_and_escapes_are_refused() {
     let (token, id, task, _repo) = live_task(&app, "attacker", &prompt).await;
     let dir = host_repo(&app, &task);
     let base = format!("/api/v1/tasks/{id}/workspace");
-    let get = |path: String| call(&app, &token, Method::GET, &path, None);
+    let get = |path: String| call(&app, &token, Method::GET, path, None);
 
     for path in ["../etc/passwd", "/etc/passwd", "dir/../../x"] {
         let reason = refused(get(format!("{base}/file?path={path}")).await, "path").await;
@@ -157,21 +212,46 @@ async fn links_fifos_folders_huge_files_and_escapes_are_refused() {
     refused(get(format!("{base}/entries?path=out")).await, "path").await;
     let listed = expect_json(get(format!("{base}/entries")).await, 200).await;
     let kind = |name: &str| {
-        listed["entries"].as_array().unwrap().iter().find(|e| e["name"] == name).map(|e| e["kind"].clone())
+        listed["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .map(|e| e["kind"].clone())
     };
-    assert_eq!((kind("out"), kind("pipe"), kind("dir")), (Some(json!("symlink")), Some(json!("other")), Some(json!("directory"))));
+    assert_eq!(
+        (kind("out"), kind("pipe"), kind("dir")),
+        (Some(json!("symlink")), Some(json!("other")), Some(json!("directory")))
+    );
 
-    let post = |route: &str, body: Value| call(&app, &token, Method::POST, &format!("{base}/{route}"), Some(body));
+    let post = |route: &str, body: Value| {
+        call(&app, &token, Method::POST, format!("{base}/{route}"), Some(body))
+    };
     refused(post("files", json!({"path": "out/new", "content": "x"})).await, "path").await;
     refused(post("folders", json!({"path": "out/new"})).await, "path").await;
     refused(post("moves", json!({"from": "dir/f", "to": "out/f"})).await, "from").await;
     refused(post("copies", json!({"from": "secret", "to": "stolen"})).await, "from").await;
     refused(post("moves", json!({"from": "dir", "to": ".git/hooks/dir"})).await, "to").await;
-    refused(post("files", json!({"path": ".git/hooks/pre-commit", "content": "x"})).await, "path").await;
-    refused(call(&app, &token, Method::DELETE, &format!("{base}/entries?path=.git"), None).await, "path").await;
+    refused(post("files", json!({"path": ".git/hooks/pre-commit", "content": "x"})).await, "path")
+        .await;
+    refused(
+        call(&app, &token, Method::DELETE, &format!("{base}/entries?path=.git"), None).await,
+        "path",
+    )
+    .await;
     // Deleting a link deletes the link, never what it points at.
-    assert_eq!(call(&app, &token, Method::DELETE, &format!("{base}/entries?path=out"), None).await.status(), 204);
-    assert_eq!(call(&app, &token, Method::DELETE, &format!("{base}/entries?path=secret"), None).await.status(), 204);
+    assert_eq!(
+        call(&app, &token, Method::DELETE, &format!("{base}/entries?path=out"), None)
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        call(&app, &token, Method::DELETE, &format!("{base}/entries?path=secret"), None)
+            .await
+            .status(),
+        204
+    );
     // A body over the cap is refused whole.
     let res = put(&app, &token, &id, "dir/f", &"x".repeat(1001)).await;
     expect_json(res, 413).await;
@@ -192,30 +272,42 @@ async fn during_a_run_the_tree_is_read_but_not_changed_and_without_a_sandbox_nei
         e["kind"] == "tool_result" && e["payload"].to_string().contains("b.txt")
     })
     .await;
-    let file = expect_json(call(&app, &token, Method::GET, &format!("{base}/file?path=a.txt"), None).await, 200).await;
+    let file = expect_json(
+        call(&app, &token, Method::GET, &format!("{base}/file?path=a.txt"), None).await,
+        200,
+    )
+    .await;
     assert_eq!(file["content"], "a");
     let problem = expect_json(put(&app, &token, &id, "a.txt", "changed").await, 409).await;
     assert!(problem["detail"].as_str().unwrap().contains("run is active"), "{problem}");
-    let done = app.wait_for(&token, &id, "the follow-up", |t| finished(t) && t["status"] != "pending").await;
+    let done = app
+        .wait_for(&token, &id, "the follow-up", |t| finished(t) && t["status"] != "pending")
+        .await;
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(put(&app, &token, &id, "a.txt", "changed").await.status(), 204);
 
     // A stopped sandbox: 409, pointing at start.
-    let stop = call(&app, &token, Method::POST, &format!("/api/v1/tasks/{id}/sandbox/stop"), None).await;
+    let stop =
+        call(&app, &token, Method::POST, &format!("/api/v1/tasks/{id}/sandbox/stop"), None).await;
     assert_eq!(stop.status(), 200, "{}", stop.text().await.unwrap());
-    let problem = expect_json(call(&app, &token, Method::GET, &format!("{base}/entries"), None).await, 409).await;
+    let problem =
+        expect_json(call(&app, &token, Method::GET, &format!("{base}/entries"), None).await, 409)
+            .await;
     assert!(problem["detail"].as_str().unwrap().contains("sandbox/start"), "{problem}");
 }
 
 #[actix_web::test]
 async fn uncommitted_changes_sync_and_a_reset_that_can_be_undone() {
     let app = TestApp::with_workers(1, "").await;
-    let (token, id, task, repo) = live_task(&app, "syncer", "first [[write:agent.txt=agent]]").await;
+    let (token, id, task, repo) =
+        live_task(&app, "syncer", "first [[write:agent.txt=agent]]").await;
     let branch = task["branch_name"].as_str().unwrap().to_owned();
     let dir = host_repo(&app, &task);
     let base = format!("/api/v1/tasks/{id}/workspace");
-    let get = |path: String| call(&app, &token, Method::GET, &path, None);
-    let post = |route: &str, body: Option<Value>| call(&app, &token, Method::POST, &format!("{base}/{route}"), body);
+    let get = |path: String| call(&app, &token, Method::GET, path, None);
+    let post = |route: &str, body: Option<Value>| {
+        call(&app, &token, Method::POST, format!("{base}/{route}"), body)
+    };
 
     // Nothing uncommitted after the run; against the base, the agent's file.
     let head = expect_json(get(format!("{base}/changes")).await, 200).await;
@@ -225,9 +317,17 @@ async fn uncommitted_changes_sync_and_a_reset_that_can_be_undone() {
 
     // Edits by hand show up against HEAD, with a diff.
     assert_eq!(put(&app, &token, &id, "agent.txt", "agent\nand me\n").await.status(), 204);
-    assert_eq!(post("files", Some(json!({"path": "mine.txt", "content": "mine\n"}))).await.status(), 201);
+    assert_eq!(
+        post("files", Some(json!({"path": "mine.txt", "content": "mine\n"}))).await.status(),
+        201
+    );
     let head = expect_json(get(format!("{base}/changes")).await, 200).await;
-    let seen: Vec<_> = head["files"].as_array().unwrap().iter().map(|f| (f["path"].as_str().unwrap(), f["status"].as_str().unwrap())).collect();
+    let seen: Vec<_> = head["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap(), f["status"].as_str().unwrap()))
+        .collect();
     assert_eq!(seen, [("agent.txt", "modified"), ("mine.txt", "added")], "{head}");
     let diff = expect_json(get(format!("{base}/diff?path=agent.txt")).await, 200).await;
     assert!(diff["patch"].as_str().unwrap().contains("+and me"), "{diff}");
@@ -239,7 +339,10 @@ async fn uncommitted_changes_sync_and_a_reset_that_can_be_undone() {
 
     // Sync: a commit with the typed message on the remote branch.
     let synced = expect_json(post("sync", Some(json!({"message": "Hand edits"}))).await, 200).await;
-    assert_eq!((synced["message"].as_str(), synced["files"].clone()), (Some("Hand edits"), json!(["agent.txt"])));
+    assert_eq!(
+        (synced["message"].as_str(), synced["files"].clone()),
+        (Some("Hand edits"), json!(["agent.txt"]))
+    );
     assert_eq!(repo.show(&branch, "agent.txt"), "agent\nand me\n");
     let log = fakes::git::git(&repo.path, &["log", "-1", "--format=%s", &branch]);
     assert_eq!(log.trim(), "Hand edits");
@@ -247,7 +350,10 @@ async fn uncommitted_changes_sync_and_a_reset_that_can_be_undone() {
 
     // Reset: unpushed edits and new files go, a checkpoint keeps them, and undo restores them.
     assert_eq!(put(&app, &token, &id, "agent.txt", "scribbles\n").await.status(), 204);
-    assert_eq!(post("files", Some(json!({"path": "scratch.txt", "content": "x"}))).await.status(), 201);
+    assert_eq!(
+        post("files", Some(json!({"path": "scratch.txt", "content": "x"}))).await.status(),
+        201
+    );
     let reset = expect_json(post("reset", None).await, 200).await;
     assert_eq!(std::fs::read_to_string(dir.join("agent.txt")).unwrap(), "agent\nand me\n");
     assert!(!dir.join("scratch.txt").exists());
@@ -290,11 +396,19 @@ async fn during_a_run_the_live_changes_show_and_sync_waits() {
         e["kind"] == "tool_result" && e["payload"].to_string().contains("b.txt")
     })
     .await;
-    let live = expect_json(call(&app, &token, Method::GET, &format!("{base}/changes"), None).await, 200).await;
+    let live =
+        expect_json(call(&app, &token, Method::GET, &format!("{base}/changes"), None).await, 200)
+            .await;
     assert_eq!(live["files"][0]["path"], "b.txt", "the run's edit, live: {live}");
-    let problem = expect_json(call(&app, &token, Method::POST, &format!("{base}/sync"), Some(json!({}))).await, 409).await;
+    let problem = expect_json(
+        call(&app, &token, Method::POST, &format!("{base}/sync"), Some(json!({}))).await,
+        409,
+    )
+    .await;
     assert!(problem["detail"].as_str().unwrap().contains("run is active"), "{problem}");
     expect_json(call(&app, &token, Method::POST, &format!("{base}/reset"), None).await, 409).await;
-    let done = app.wait_for(&token, &id, "the follow-up", |t| finished(t) && t["status"] != "pending").await;
+    let done = app
+        .wait_for(&token, &id, "the follow-up", |t| finished(t) && t["status"] != "pending")
+        .await;
     assert_eq!(done["status"], "completed", "{done}");
 }

@@ -82,8 +82,9 @@ async fn the_editor_opens_edits_saves_and_manages_files_in_the_live_sandbox() {
     b.wait("[data-testid=editor-tab][data-path='src/a.ts'][data-dirty=false]").await;
     support::eventually("the save to reach the sandbox", Duration::from_secs(20), || async {
         let (status, file) = live_file(&server, &token, &id, "src/a.ts").await;
-        (status == 200 && file["content"].as_str().is_some_and(|c| c.starts_with("// edited by hand\n")))
-            .then_some(())
+        (status == 200
+            && file["content"].as_str().is_some_and(|c| c.starts_with("// edited by hand\n")))
+        .then_some(())
     })
     .await;
     b.screenshot("editor").await;

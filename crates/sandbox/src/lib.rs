@@ -15,7 +15,6 @@ mod error;
 pub mod files;
 pub mod git;
 pub mod ingress;
-pub mod workspace;
 pub mod install_plan;
 mod local;
 pub mod relay;
@@ -23,6 +22,7 @@ mod spec;
 pub mod terminal;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod workspace;
 
 pub use backend::Sandbox;
 pub use error::{Result, SandboxError};

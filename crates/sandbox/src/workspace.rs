@@ -110,8 +110,12 @@ impl Beneath {
     /// Opens `root`, which must be a directory. Blocking, like every method: call from a
     /// blocking thread.
     pub fn open(root: &Path) -> EditResult<Self> {
-        let fd = rustix::fs::open(root, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-            .map_err(|e| io(format!("opening {}", root.display()), e))?;
+        let fd = rustix::fs::open(
+            root,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| io(format!("opening {}", root.display()), e))?;
         let stat = rustix::fs::fstat(&fd).map_err(|e| io("inspecting the root", e))?;
         let me = rustix::process::geteuid();
         let owner = (me.is_root() && stat.st_uid != me.as_raw()).then(|| owner_of(&stat));
@@ -155,7 +159,8 @@ impl Beneath {
                 truncated = true;
                 break;
             }
-            let Ok(stat) = rustix::fs::statat(&stat_dir, entry.file_name(), AtFlags::SYMLINK_NOFOLLOW)
+            let Ok(stat) =
+                rustix::fs::statat(&stat_dir, entry.file_name(), AtFlags::SYMLINK_NOFOLLOW)
             else {
                 continue; // gone since it was listed
             };
@@ -166,7 +171,8 @@ impl Beneath {
             });
         }
         entries.sort_by(|a, b| {
-            (a.kind != EntryKind::Directory, &a.name).cmp(&(b.kind != EntryKind::Directory, &b.name))
+            (a.kind != EntryKind::Directory, &a.name)
+                .cmp(&(b.kind != EntryKind::Directory, &b.name))
         });
         Ok(Listing { entries, truncated })
     }

@@ -39,4 +39,3 @@ fn unified(path: &str, old: &str, new: &str) -> String {
         .header(&format!("a/{path}"), &format!("b/{path}"))
         .to_string()
 }
-

@@ -203,8 +203,17 @@ mod tests {
     #[test]
     fn the_three_sections_make_one_list() {
         let lines: Vec<String> = [
-            "@numstat", "3\t1\tsrc/a.rs", "-\t-\tlogo.png", "0\t2\told.txt", "@status", "M\tsrc/a.rs",
-            "A\tlogo.png", "D\told.txt", "@untracked", "new.txt", "\"odd\\tname\"",
+            "@numstat",
+            "3\t1\tsrc/a.rs",
+            "-\t-\tlogo.png",
+            "0\t2\told.txt",
+            "@status",
+            "M\tsrc/a.rs",
+            "A\tlogo.png",
+            "D\told.txt",
+            "@untracked",
+            "new.txt",
+            "\"odd\\tname\"",
         ]
         .map(String::from)
         .to_vec();

@@ -50,7 +50,7 @@ pub struct EntryQuery {
 }
 
 async fn owned(state: &AppState, user: &CurrentUser, id: Uuid) -> ApiResult<tasks::TaskRow> {
-    tasks::owned(&mut *state.conn().await?, user.id, id).await
+    Ok(tasks::owned(&mut *state.conn().await?, user.id, id).await?)
 }
 
 /// One folder of the live sandbox's working tree, folders first. Links are listed, never
@@ -76,7 +76,8 @@ async fn list_entries(
     let repo = live_repo(&state, &task, Access::Read).await?;
     let dir = folder.clone();
     let listing = on_tree(repo, "path", move |fs| fs.list(&dir, MAX_ENTRIES)).await?;
-    let join = |name: &str| if folder.is_empty() { name.to_owned() } else { format!("{folder}/{name}") };
+    let join =
+        |name: &str| if folder.is_empty() { name.to_owned() } else { format!("{folder}/{name}") };
     Ok(web::Json(WorkspaceListing {
         entries: listing
             .entries

@@ -58,18 +58,19 @@ pub async fn run(
         let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
         while let Some(line) = rx.recv().await {
             let sandbox::OutputLine { stream, line } = line;
-            let into = if matches!(stream, shared::events::Stream::Stdout) { &mut stdout } else { &mut stderr };
+            let into = if matches!(stream, shared::events::Stream::Stdout) {
+                &mut stdout
+            } else {
+                &mut stderr
+            };
             if into.len() < MAX_LINES {
                 into.push(line);
             }
         }
         (stdout, stderr)
     });
-    let outcome = state
-        .sandbox
-        .exec(handle, request, tx)
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+    let outcome =
+        state.sandbox.exec(handle, request, tx).await.map_err(|e| ApiError::Internal(e.into()))?;
     let (stdout, stderr) = collect.await.map_err(|e| ApiError::Internal(e.into()))?;
     Ok(Output { ok: outcome.success(), code: outcome.exit_code, stdout, stderr })
 }

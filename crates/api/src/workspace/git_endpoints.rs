@@ -47,7 +47,7 @@ pub struct DiffQuery {
 }
 
 async fn owned(state: &AppState, user: &CurrentUser, id: Uuid) -> ApiResult<tasks::TaskRow> {
-    tasks::owned(&mut *state.conn().await?, user.id, id).await
+    Ok(tasks::owned(&mut *state.conn().await?, user.id, id).await?)
 }
 
 /// The live tree's changes against HEAD or the base branch, untracked files included. Works
@@ -68,7 +68,8 @@ async fn list_changes(
     let task = owned(&state, &user, *id).await?;
     let (handle, _) = live_sandbox(&state, &task, Access::Read).await?;
     let files = changes::list(&state, &handle, &task, query.against).await?;
-    let body = Changes { source: ChangesSource::Sandbox, base_branch: task.base_branch.clone(), files };
+    let body =
+        Changes { source: ChangesSource::Sandbox, base_branch: task.base_branch.clone(), files };
     Ok(HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(body))
 }
 

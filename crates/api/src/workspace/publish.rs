@@ -90,16 +90,21 @@ async fn credentials(state: &AppState, task: &TaskRow) -> Option<Credentials> {
 }
 
 /// The commit subject, generated through the owner's key when `typed` is blank.
-async fn message(state: &AppState, task: &TaskRow, typed: Option<&str>, files: &[String]) -> String {
+async fn message(
+    state: &AppState,
+    task: &TaskRow,
+    typed: Option<&str>,
+    files: &[String],
+) -> String {
     if let Some(typed) = typed.map(str::trim).filter(|t| !t.is_empty()) {
         return typed.to_owned();
     }
     let fallback = "Manual edits".to_owned();
     let Some(kind) = AgentKind::parse(&task.agent) else { return fallback };
     let keys = match state.pool.get().await {
-        Ok(mut conn) => {
-            crate::keys::opened::load(&mut conn, &state.secrets, task.user_id).await.unwrap_or_default()
-        }
+        Ok(mut conn) => crate::keys::opened::load(&mut conn, &state.secrets, task.user_id)
+            .await
+            .unwrap_or_default(),
         Err(_) => return fallback,
     };
     let tasks = &state.settings.tasks;
@@ -134,14 +139,24 @@ pub async fn sync(
     }
     let message = message(state, task, typed, &files).await;
     let tasks = &state.settings.tasks;
-    let author = Author { name: tasks.git_author_name.clone(), email: tasks.git_author_email.clone() };
+    let author =
+        Author { name: tasks.git_author_name.clone(), email: tasks.git_author_email.clone() };
     let commit = git
         .commit_all(&repo, &message, &author)
         .await
         .map_err(git_refusal)?
         .ok_or_else(|| ApiError::Conflict("There are no changes to sync.".into()))?;
     git.push(&repo, credentials(state, task).await.as_ref()).await.map_err(git_refusal)?;
-    log(state, task, format!("Synced manual edits as {} ({message}) and pushed {}.", short(&commit), repo.branch)).await;
+    log(
+        state,
+        task,
+        format!(
+            "Synced manual edits as {} ({message}) and pushed {}.",
+            short(&commit),
+            repo.branch
+        ),
+    )
+    .await;
     Ok(SyncResult { commit, message, files })
 }
 
@@ -156,20 +171,37 @@ pub async fn reset(
     let head = {
         let _hold = hold(state, handle).await?;
         let git = crate::changes::view::reader(state);
-        git.fetch_pushed(&repo, credentials(state, task).await.as_ref()).await.map_err(git_refusal)?
+        git.fetch_pushed(&repo, credentials(state, task).await.as_ref())
+            .await
+            .map_err(git_refusal)?
     };
     // Sortable and unique enough for one person's resets.
     let name = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ").to_string();
-    let out = git::run(state, handle, RESET, &[name.as_str(), PUSHED_REF], git::identity(state)).await?;
+    let out =
+        git::run(state, handle, RESET, &[name.as_str(), PUSHED_REF], git::identity(state)).await?;
     let commit = out.stdout.last().cloned().filter(|_| out.ok).ok_or_else(|| {
         ApiError::Conflict(format!("The reset failed in the sandbox: {}", out.stderr.join(" ")))
     })?;
-    log(state, task, format!("Reset the sandbox to the pushed {} ({}); checkpoint {name} keeps what was there.", repo.branch, short(&head))).await;
+    log(
+        state,
+        task,
+        format!(
+            "Reset the sandbox to the pushed {} ({}); checkpoint {name} keeps what was there.",
+            repo.branch,
+            short(&head)
+        ),
+    )
+    .await;
     Ok(ResetResult { checkpoint: Checkpoint { name, commit }, head })
 }
 
 /// Puts the tree back as a checkpoint saved it.
-pub async fn restore(state: &AppState, handle: &SandboxHandle, task: &TaskRow, name: &str) -> ApiResult<()> {
+pub async fn restore(
+    state: &AppState,
+    handle: &SandboxHandle,
+    task: &TaskRow,
+    name: &str,
+) -> ApiResult<()> {
     let out = git::run(state, handle, RESTORE, &[name], Vec::new()).await?;
     match out.code {
         Some(0) => {
@@ -177,7 +209,10 @@ pub async fn restore(state: &AppState, handle: &SandboxHandle, task: &TaskRow, n
             Ok(())
         }
         Some(3) => Err(ApiError::NotFound),
-        _ => Err(ApiError::Conflict(format!("The restore failed in the sandbox: {}", out.stderr.join(" ")))),
+        _ => Err(ApiError::Conflict(format!(
+            "The restore failed in the sandbox: {}",
+            out.stderr.join(" ")
+        ))),
     }
 }
 
@@ -195,7 +230,9 @@ pub async fn checkpoints(state: &AppState, handle: &SandboxHandle) -> ApiResult<
 
 /// Whether `name` is one [`reset`] makes.
 pub fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 40 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
+    !name.is_empty()
+        && name.len() <= 40
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
 }
 
 fn short(commit: &str) -> &str {

@@ -79,7 +79,8 @@ fn refusal(err: EditError, field: &str) -> ApiError {
 pub fn checked(field: &str, path: &str, access: Access) -> ApiResult<String> {
     let clean = sandbox::files::validate_relative(path)
         .map_err(|e| ApiError::invalid(field, reason_of(e)))?;
-    if access == Access::Change && clean.components().next().is_some_and(|c| c.as_os_str() == ".git")
+    if access == Access::Change
+        && clean.components().next().is_some_and(|c| c.as_os_str() == ".git")
     {
         return Err(ApiError::invalid(field, "the repository's .git is changed only by git"));
     }

@@ -19,9 +19,15 @@ impl Git {
         self.sanitize(repo)?;
         let location = classify(&repo.url, self.allow_local, self.allow_http)?;
         let refspec = format!("+refs/heads/{}:{PUSHED_REF}", repo.branch);
-        let mut fetch =
-            GitCommand::new(["fetch", "--no-tags", "--quiet", "--", repo.url.as_str(), refspec.as_str()])
-                .in_repo(&repo.dir);
+        let mut fetch = GitCommand::new([
+            "fetch",
+            "--no-tags",
+            "--quiet",
+            "--",
+            repo.url.as_str(),
+            refspec.as_str(),
+        ])
+        .in_repo(&repo.dir);
         fetch.credentials = match (&location, credentials) {
             (Location::Http { .. }, Some(c)) => Some((&location, c)),
             _ => None,

@@ -63,13 +63,14 @@ pub fn Changes(props: &ChangesProps) -> Html {
     let path = (*selected)
         .clone()
         .or_else(|| files.data().and_then(|f| f.first()).map(|f| f.path.clone()));
-    let diff = use_fetch((id, path.clone(), props.refresh, live), |(id, path, _, live)| async move {
-        match (path, live) {
-            (Some(p), Some(against)) => workspace::diff(id, &p, against).await.map(Some),
-            (Some(p), None) => api::diff(id, &p).await.map(Some),
-            (None, _) => Ok(None),
-        }
-    });
+    let diff =
+        use_fetch((id, path.clone(), props.refresh, live), |(id, path, _, live)| async move {
+            match (path, live) {
+                (Some(p), Some(against)) => workspace::diff(id, &p, against).await.map(Some),
+                (Some(p), None) => api::diff(id, &p).await.map(Some),
+                (None, _) => Ok(None),
+            }
+        });
     html! {
         <div class="changes" data-testid="changes">
             { async_content(&files.state, |list| html! {

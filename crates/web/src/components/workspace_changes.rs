@@ -40,20 +40,29 @@ pub fn ChangesTab(props: &ChangesTabProps) -> Html {
                 let typed = Some(typed).filter(|t| !t.trim().is_empty());
                 let done = workspace::sync(id, typed).await?;
                 message.set(String::new());
-                note.set(Some(format!("Committed {} and pushed: {}", &done.commit[..done.commit.len().min(12)], done.message)));
+                note.set(Some(format!(
+                    "Committed {} and pushed: {}",
+                    &done.commit[..done.commit.len().min(12)],
+                    done.message
+                )));
                 bump.set(*bump + 1);
                 Ok(())
             }
         })
     };
     let reset = {
-        let (note, bump, undo, confirming) = (note.clone(), bump.clone(), undo.clone(), confirming.clone());
+        let (note, bump, undo, confirming) =
+            (note.clone(), bump.clone(), undo.clone(), confirming.clone());
         use_action(move |_: ()| {
-            let (note, bump, undo, confirming) = (note.clone(), bump.clone(), undo.clone(), confirming.clone());
+            let (note, bump, undo, confirming) =
+                (note.clone(), bump.clone(), undo.clone(), confirming.clone());
             async move {
                 let done = workspace::reset(id).await?;
                 confirming.set(false);
-                note.set(Some(format!("Reset to the pushed branch; checkpoint {} keeps what was there.", done.checkpoint.name)));
+                note.set(Some(format!(
+                    "Reset to the pushed branch; checkpoint {} keeps what was there.",
+                    done.checkpoint.name
+                )));
                 undo.set(Some(done.checkpoint.name));
                 bump.set(*bump + 1);
                 Ok(())
@@ -88,7 +97,11 @@ pub fn ChangesTab(props: &ChangesTabProps) -> Html {
                     aria-pressed={(*against == value).to_string()} onclick={move |_| against.set(value)}>{ label }</button>
         }
     };
-    let error = [&sync.error, &reset.error, &restore.error].into_iter().flatten().next().map(|e| e.message());
+    let error = [&sync.error, &reset.error, &restore.error]
+        .into_iter()
+        .flatten()
+        .next()
+        .map(|e| e.message());
     let refresh = props.refresh + *bump;
     html! {
         <div class="changes-tab" data-testid="changes-tab" data-view={if *live { "sandbox" } else { "remote" }}>
