@@ -58,7 +58,8 @@ async fn the_editor_opens_edits_saves_and_manages_files_in_the_live_sandbox() {
     b.click("[data-testid=tab-editor]").await;
     b.wait("[data-testid=editor-pane][data-source=sandbox]").await;
     b.wait("#drydock-editor-js[data-loaded]").await;
-    b.wait("[data-testid=editor] .monaco-editor").await;
+    // Monaco draws nothing until a file is open; it says when it is ready.
+    b.wait("[data-testid=editor][data-ready=true]").await;
 
     // Open a file: a tab, Monaco's TypeScript mode, the sandbox's content.
     b.click(&entry("src")).await;
