@@ -122,7 +122,7 @@ async fn the_editor_opens_edits_saves_and_manages_files_in_the_live_sandbox() {
     b.fill("[data-testid=sync-message]", "Edited in the browser").await;
     b.click("[data-testid=sync]").await;
     b.wait_until("the sync to finish", Duration::from_secs(30), || async {
-        b.all("[data-testid=workspace-note]").await.first().is_some()
+        b.exists("[data-testid=workspace-note]").await
     })
     .await;
     let (_, task) = server.get(&token, &format!("/api/v1/tasks/{id}")).await;
