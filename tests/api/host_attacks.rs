@@ -17,7 +17,7 @@ async fn get(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
 }
 
 /// The kept-alive sandbox's repository on the host.
-fn host_repo(app: &TestApp, task: &Value) -> PathBuf {
+pub(crate) fn host_repo(app: &TestApp, task: &Value) -> PathBuf {
     let sandbox = task["id"].as_str().unwrap().replace('-', "");
     let root = app.settings.data_dir.join("sandboxes");
     let dir = std::fs::read_dir(&root)
@@ -28,7 +28,7 @@ fn host_repo(app: &TestApp, task: &Value) -> PathBuf {
     dir.path().join("work/repo")
 }
 
-async fn follow_up(app: &TestApp, token: &str, id: &str, content: &str) {
+pub(crate) async fn follow_up(app: &TestApp, token: &str, id: &str, content: &str) {
     let res = app
         .client
         .post(app.url(&format!("/api/v1/tasks/{id}/messages")))

@@ -34,3 +34,4 @@ mod terminal;
 mod titles;
 mod tokens;
 mod user_events;
+mod workspace;

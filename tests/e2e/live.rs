@@ -213,7 +213,7 @@ async fn question_mark_opens_the_shortcut_help_except_while_typing() {
     for row in b.all("[data-testid=shortcut-help] [data-testid=shortcut]").await {
         keys.push(row.attr("data-keys").await.unwrap().unwrap_or_default());
     }
-    for k in ["?", "Ctrl/Cmd+B", "Alt+1 … Alt+6", "Ctrl/Cmd+Enter", "Shift+Enter"] {
+    for k in ["?", "Ctrl/Cmd+B", "Alt+1 … Alt+7", "Ctrl/Cmd+Enter", "Shift+Enter", "F2"] {
         assert!(keys.iter().any(|x| x == k), "{k} is not listed: {keys:?}");
     }
     b.screenshot("shortcut-help").await;

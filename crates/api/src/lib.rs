@@ -39,3 +39,4 @@ pub mod throttle;
 pub mod titles;
 pub mod tokens;
 pub mod worker;
+pub mod workspace;

@@ -27,6 +27,7 @@ use utoipa::Modify;
         (name = "preview", description = "A task's dev server in its kept-alive sandbox, and one-time links to its preview (served outside /api/v1: see docs/preview.md)"),
         (name = "github", description = "GitHub repositories, creating them, and tasks from issues, pull requests and commits"),
         (name = "forges", description = "Any forge the user has a token for (GitHub, GitLab, Gitea/Forgejo): the repository picker and browser, tasks from issues, pull or merge requests and commits, and a task's pull or merge request with its comments and checks"),
+        (name = "workspace", description = "The live sandbox's working tree for the web editor: folders, files, moves, copies, deletes (see docs/workspace.md)"),
         (name = "admin", description = "Administration"),
         (name = "ops", description = "Health and metrics")
     )

@@ -28,4 +28,6 @@ fn api_v1(cfg: &mut ServiceConfig) {
     crate::forges::endpoints::configure(cfg);
     crate::terminal::configure(cfg);
     crate::preview::endpoints::configure(cfg);
+    crate::workspace::endpoints::configure(cfg);
+    crate::workspace::git_endpoints::configure(cfg);
 }

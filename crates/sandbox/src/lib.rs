@@ -22,6 +22,7 @@ mod spec;
 pub mod terminal;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod workspace;
 
 pub use backend::Sandbox;
 pub use error::{Result, SandboxError};

@@ -19,5 +19,6 @@ pub mod tasks;
 pub mod terminal;
 pub mod tokens;
 pub mod user_events;
+pub mod workspace;
 
 pub use error::Problem;

@@ -7,6 +7,7 @@ use shared::changes::{ChangedFile, Changes, ChangesSource, FileContent, FileDiff
 use utoipa::IntoParams;
 use uuid::Uuid;
 
+use super::diff::{file_diff_of, is_binary};
 use super::view;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
@@ -30,17 +31,6 @@ fn checked(path: &str) -> ApiResult<String> {
     sandbox::files::validate_relative(path)
         .map(|p| p.to_string_lossy().into_owned())
         .map_err(|e| ApiError::invalid("path", e.to_string()))
-}
-
-const IMAGE_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "gif", "webp", "bmp", "ico", "svg"];
-
-fn is_image(path: &str) -> bool {
-    path.rsplit_once('.')
-        .is_some_and(|(_, ext)| IMAGE_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))
-}
-
-fn is_binary(bytes: &[u8]) -> bool {
-    bytes.iter().take(8000).any(|b| *b == 0) || std::str::from_utf8(bytes).is_err()
 }
 
 /// The files the task changed against its base, with additions and deletions.
@@ -104,35 +94,7 @@ async fn file_diff(
     if old.is_none() && new.is_none() {
         return Err(ApiError::NotFound);
     }
-    let binary = old.as_deref().is_some_and(is_binary) || new.as_deref().is_some_and(is_binary);
-    let text = |b: Option<Vec<u8>>| {
-        if binary {
-            None
-        } else {
-            b.map(|b| String::from_utf8_lossy(&b).into_owned())
-        }
-    };
-    let (old_content, new_content) = (text(old), text(new));
-    let patch = (!binary).then(|| {
-        unified(&path, old_content.as_deref().unwrap_or(""), new_content.as_deref().unwrap_or(""))
-    });
-    Ok(web::Json(FileDiff {
-        image: is_image(&path),
-        path,
-        old_content,
-        new_content,
-        patch,
-        binary,
-    }))
-}
-
-/// A unified diff of two texts, with three lines of context.
-fn unified(path: &str, old: &str, new: &str) -> String {
-    similar::TextDiff::from_lines(old, new)
-        .unified_diff()
-        .context_radius(3)
-        .header(&format!("a/{path}"), &format!("b/{path}"))
-        .to_string()
+    Ok(web::Json(file_diff_of(path, old, new)))
 }
 
 /// Every file of the task's repository (the live sandbox's working tree, or the branch).

@@ -18,6 +18,7 @@ mod clone;
 mod command;
 mod commit;
 mod diff;
+mod fetch;
 mod inspect;
 mod remote;
 
@@ -30,6 +31,7 @@ use serde::{Deserialize, Serialize};
 pub use branch::{branch_name, branch_name_with_suffix};
 pub use clone::CloneRequest;
 pub use diff::{ChangeStatus, ChangedFile};
+pub use fetch::PUSHED_REF;
 pub use remote::Credentials;
 
 /// A git command Drydock ran, for the task's event log.

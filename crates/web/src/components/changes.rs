@@ -3,13 +3,14 @@
 use std::collections::BTreeMap;
 
 use shared::changes::ChangedFile;
+use shared::workspace::Against;
 use uuid::Uuid;
 use yew::prelude::*;
 
 use crate::components::async_content::async_content;
 use crate::components::diff::DiffView;
 use crate::hooks::use_fetch;
-use crate::services::api;
+use crate::services::{api, workspace};
 
 /// Files grouped by their directory (`""` for the root), both sorted.
 pub fn group_by_dir(files: &[ChangedFile]) -> BTreeMap<String, Vec<ChangedFile>> {
@@ -40,25 +41,36 @@ pub struct ChangesProps {
     pub task_id: Uuid,
     /// Changes whenever the files may have changed (a run ended).
     pub refresh: usize,
+    /// The live sandbox's uncommitted changes against this, instead of the pushed branch's
+    /// (`components::workspace_changes`).
+    #[prop_or_default]
+    pub live: Option<Against>,
 }
 
 /// The changed-files tree and diff viewer.
 #[component]
 pub fn Changes(props: &ChangesProps) -> Html {
     let id = props.task_id;
-    let files =
-        use_fetch((id, props.refresh), |(id, _)| async move { Ok(api::changes(id).await?.files) });
+    let live = props.live;
+    let files = use_fetch((id, props.refresh, live), |(id, _, live)| async move {
+        match live {
+            Some(against) => Ok(workspace::changes(id, against).await?.files),
+            None => Ok(api::changes(id).await?.files),
+        }
+    });
     let selected = use_state(|| None::<String>);
     // The first file is selected by default, as a reviewer starts there anyway.
     let path = (*selected)
         .clone()
         .or_else(|| files.data().and_then(|f| f.first()).map(|f| f.path.clone()));
-    let diff = use_fetch((id, path.clone(), props.refresh), |(id, path, _)| async move {
-        match path {
-            Some(p) => api::diff(id, &p).await.map(Some),
-            None => Ok(None),
-        }
-    });
+    let diff =
+        use_fetch((id, path.clone(), props.refresh, live), |(id, path, _, live)| async move {
+            match (path, live) {
+                (Some(p), Some(against)) => workspace::diff(id, &p, against).await.map(Some),
+                (Some(p), None) => api::diff(id, &p).await.map(Some),
+                (None, _) => Ok(None),
+            }
+        });
     html! {
         <div class="changes" data-testid="changes">
             { async_content(&files.state, |list| html! {

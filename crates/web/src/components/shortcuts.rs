@@ -26,8 +26,8 @@ pub const SHORTCUTS: &[Shortcut] = &[
     Shortcut { scope: "New task", keys: "Shift+Enter", action: "New line in the prompt" },
     Shortcut {
         scope: "Task page",
-        keys: "Alt+1 … Alt+6",
-        action: "Timeline, Chat, Changes, Pull request, Terminal, Preview",
+        keys: "Alt+1 … Alt+7",
+        action: "Timeline, Chat, Changes, Pull request, Terminal, Preview, Editor",
     },
     Shortcut { scope: "Chat", keys: "Enter", action: "Send the follow-up" },
     Shortcut { scope: "Chat", keys: "Shift+Enter", action: "New line" },
@@ -37,6 +37,10 @@ pub const SHORTCUTS: &[Shortcut] = &[
         action: "Belong to the shell",
     },
     Shortcut { scope: "Terminal", keys: "Ctrl+Shift+C / Ctrl+Shift+V", action: "Copy / paste" },
+    Shortcut { scope: "Editor", keys: "Ctrl/Cmd+S", action: "Save the file shown" },
+    Shortcut { scope: "File browser", keys: "F2", action: "Rename or move the selected entry" },
+    Shortcut { scope: "File browser", keys: "Delete", action: "Delete the selected entry" },
+    Shortcut { scope: "File browser", keys: "Right click", action: "File operations" },
 ];
 
 /// Whether a key event is typing in a field (an input, a text area, an editable element or the
@@ -48,7 +52,7 @@ pub fn typing(event: &web_sys::KeyboardEvent) -> bool {
     let tag = el.tag_name().to_ascii_lowercase();
     matches!(tag.as_str(), "input" | "textarea" | "select")
         || el
-            .closest("[contenteditable=''], [contenteditable='true'], .terminal-host, .cm-editor")
+            .closest("[contenteditable=''], [contenteditable='true'], .terminal-host, .cm-editor, .editor-host, .editor-files")
             .ok()
             .flatten()
             .is_some()
@@ -138,7 +142,7 @@ mod tests {
     #[test]
     fn the_help_lists_every_shortcut_the_handlers_know() {
         let keys: Vec<&str> = SHORTCUTS.iter().map(|s| s.keys).collect();
-        for k in ["?", "Ctrl/Cmd+B", "Alt+1 … Alt+6", "Ctrl/Cmd+Enter", "Shift+Enter"] {
+        for k in ["?", "Ctrl/Cmd+B", "Alt+1 … Alt+7", "Ctrl/Cmd+Enter", "Shift+Enter", "F2"] {
             assert!(keys.contains(&k), "{k} is missing from the help");
         }
     }

@@ -69,7 +69,7 @@ pub fn Terminal(props: &TerminalProps) -> Html {
             let mounted = Rc::new(RefCell::new(Mounted::default()));
             let keep = mounted.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                if let Err(e) = load_assets().await {
+                if let Err(e) = load_assets(&ASSETS).await {
                     error.set(Some(e));
                     state.set("closed".into());
                     return;
@@ -171,11 +171,12 @@ fn open(
         .map_err(|e| e.as_string().unwrap_or_else(|| "the terminal failed to start".into()))
 }
 
-/// Injects the terminal's files once, each after the one before.
-async fn load_assets() -> Result<(), String> {
+/// Injects static files (`(element id, tag, URL)`) once, each after the one before: the
+/// terminal's, the editor's.
+pub(crate) async fn load_assets(assets: &[(&str, &str, &str)]) -> Result<(), String> {
     let document =
         web_sys::window().and_then(|w| w.document()).ok_or_else(|| "no document".to_string())?;
-    for (id, tag, url) in ASSETS {
+    for &(id, tag, url) in assets {
         let element = match document.get_element_by_id(id) {
             Some(existing) if existing.has_attribute("data-loaded") => continue,
             Some(existing) => existing,
@@ -200,7 +201,7 @@ async fn load_assets() -> Result<(), String> {
                 .body()
                 .ok_or("no body")?
                 .append_child(&element)
-                .map_err(|_| "cannot add the terminal's files")?;
+                .map_err(|_| format!("cannot add {url}"))?;
         }
         JsFuture::from(loaded).await.map_err(|_| format!("{url} did not load"))?;
         let _ = element.set_attribute("data-loaded", "");

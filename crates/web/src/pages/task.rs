@@ -11,8 +11,8 @@ use yew_router::prelude::*;
 use crate::app::Route;
 use crate::components::agent_picker::{use_agents, AgentPicker};
 use crate::components::async_content::{async_content, maybe_error};
-use crate::components::changes::Changes;
 use crate::components::chat::Chat;
+use crate::components::editor::Editor;
 use crate::components::forms::confirm;
 use crate::components::pr_panel::PrPanel;
 use crate::components::preview::Preview;
@@ -21,6 +21,7 @@ use crate::components::status_badge::StatusBadge;
 use crate::components::task_form::Prefill;
 use crate::components::terminal::Terminal;
 use crate::components::timeline::Timeline;
+use crate::components::workspace_changes::ChangesTab;
 use crate::hooks::{use_action, use_fetch, use_task_events, StreamState, TaskEvents};
 use crate::services::api;
 use crate::util::repo_label;
@@ -40,16 +41,18 @@ enum Tab {
     Pr,
     Terminal,
     Preview,
+    Editor,
 }
 
 impl Tab {
-    const ALL: [(Self, &'static str, &'static str); 6] = [
+    const ALL: [(Self, &'static str, &'static str); 7] = [
         (Self::Timeline, "timeline", "Timeline"),
         (Self::Chat, "chat", "Chat"),
         (Self::Changes, "changes", "Changes"),
         (Self::Pr, "pr", "Pull request"),
         (Self::Terminal, "terminal", "Terminal"),
         (Self::Preview, "preview", "Preview"),
+        (Self::Editor, "editor", "Editor"),
     ];
 }
 
@@ -94,7 +97,7 @@ pub fn TaskPage(props: &TaskPageProps) -> Html {
     let events = use_task_events(id);
     let tab = use_state(|| Tab::Timeline);
     {
-        // Alt+1…6 switch tabs, as the reference's Alt+1…4 switch its panes. Not while the
+        // Alt+1…7 switch tabs, as the reference's Alt+1…4 switch its panes. Not while the
         // terminal has the keyboard: there Alt+digit belongs to the shell.
         let tab = tab.clone();
         use_effect_with((), move |()| {
@@ -171,10 +174,11 @@ pub fn TaskPage(props: &TaskPageProps) -> Html {
                 { match *tab {
                     Tab::Timeline => html! { <Timeline events={events.clone()} /> },
                     Tab::Chat => html! { <Chat task_id={id} events={events.clone()} {running} refresh={*runs_finished} on_sent={on_sent.clone()} on_stop={on_stop.clone()} /> },
-                    Tab::Changes => html! { <Changes task_id={id} refresh={*runs_finished} /> },
+                    Tab::Changes => html! { <ChangesTab task_id={id} refresh={*runs_finished} /> },
                     Tab::Pr => html! { <PrPanel task={t.clone()} on_sent={on_sent.clone()} /> },
                     Tab::Terminal => html! { <Terminal task_id={id} /> },
                     Tab::Preview => html! { <Preview task_id={id} refresh={*runs_finished} /> },
+                    Tab::Editor => html! { <Editor task_id={id} /> },
                 } }
             </section>
         }
@@ -331,7 +335,8 @@ mod tests {
         assert_eq!(tab_for_shortcut("1", true, false), Some(Tab::Timeline));
         assert_eq!(tab_for_shortcut("5", true, false), Some(Tab::Terminal));
         assert_eq!(tab_for_shortcut("6", true, false), Some(Tab::Preview));
-        assert_eq!(tab_for_shortcut("7", true, false), None);
+        assert_eq!(tab_for_shortcut("7", true, false), Some(Tab::Editor));
+        assert_eq!(tab_for_shortcut("8", true, false), None);
         assert_eq!(tab_for_shortcut("0", true, false), None);
         assert_eq!(tab_for_shortcut("1", false, false), None, "a plain digit is typing");
         assert_eq!(tab_for_shortcut("1", true, true), None, "Ctrl/Cmd+Alt+1 is not ours");

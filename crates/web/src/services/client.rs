@@ -99,3 +99,16 @@ pub async fn call_empty<B: Serialize + ?Sized>(
 ) -> Result<(), ApiError> {
     send(method, path, body).await.map(|_| ())
 }
+
+/// The session's CSRF token, for code outside this module that sends its own requests (the
+/// editor's script).
+pub fn csrf_token() -> Option<String> {
+    CSRF_TOKEN.with(|t| t.borrow().clone())
+}
+
+/// What a 401 means for the app (see [`set_unauthorized_handler`]), for that same code.
+pub fn unauthorized() {
+    if let Some(cb) = ON_UNAUTHORIZED.with(|h| h.borrow().clone()) {
+        cb.emit(());
+    }
+}

@@ -8,5 +8,6 @@ pub mod error;
 pub mod events;
 pub mod live_tasks;
 pub mod storage;
+pub mod workspace;
 
 pub use error::ApiError;
