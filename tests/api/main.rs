@@ -14,6 +14,7 @@ mod connectors;
 mod contract;
 mod errors;
 mod escape;
+mod git_credentials;
 mod github;
 mod host_attacks;
 mod hot_paths;

@@ -14,6 +14,7 @@ pub mod db;
 pub mod error;
 pub mod etag;
 pub mod events;
+pub mod git_credentials;
 pub mod github;
 pub mod keys;
 pub mod openapi;

@@ -10,6 +10,7 @@ pub mod changes;
 pub mod connectors;
 pub mod error;
 pub mod events;
+pub mod git_hosts;
 pub mod github;
 pub mod page;
 pub mod preview;

@@ -20,7 +20,8 @@ use crate::tasks::model::TaskRow;
 /// Longest pull request title GitHub accepts comfortably.
 const TITLE_MAX: usize = 256;
 
-/// The user's client, built from their sealed token.
+/// The user's client, built from their sealed token: the OAuth token, else a GitHub personal
+/// access token stored for the configured GitHub host ([`crate::git_credentials::github_token`]).
 pub async fn client_for(
     conn: &mut AsyncPgConnection,
     settings: &Settings,
@@ -28,7 +29,7 @@ pub async fn client_for(
     http: reqwest::Client,
     user_id: Uuid,
 ) -> ApiResult<GithubClient> {
-    let token = model::token(conn, secrets, user_id).await?;
+    let token = crate::git_credentials::github_token(conn, settings, secrets, user_id).await?;
     Ok(GithubClient::new(http, &settings.github.api_url, token))
 }
 

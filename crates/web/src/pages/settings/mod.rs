@@ -1,6 +1,7 @@
-//! Settings: API tokens, provider keys and MCP connectors, one section per tab.
+//! Settings: API tokens, provider keys, git hosts and MCP connectors, one section per tab.
 
 mod connectors;
+mod git_hosts;
 mod keys;
 mod tokens;
 
@@ -12,12 +13,16 @@ use crate::app::Route;
 /// Props of [`Settings`].
 #[derive(Properties, PartialEq)]
 pub struct SettingsProps {
-    /// `tokens`, `keys` or `connectors`.
+    /// `tokens`, `keys`, `git-hosts` or `connectors`.
     pub section: AttrValue,
 }
 
-const SECTIONS: [(&str, &str); 3] =
-    [("tokens", "API tokens"), ("keys", "API keys"), ("connectors", "MCP connectors")];
+const SECTIONS: [(&str, &str); 4] = [
+    ("tokens", "API tokens"),
+    ("keys", "API keys"),
+    ("git-hosts", "Git hosts"),
+    ("connectors", "MCP connectors"),
+];
 
 /// The settings page.
 #[component]
@@ -36,6 +41,7 @@ pub fn Settings(props: &SettingsProps) -> Html {
             </nav>
             { match section {
                 "keys" => html! { <keys::Keys /> },
+                "git-hosts" => html! { <git_hosts::GitHosts /> },
                 "connectors" => html! { <connectors::Connectors /> },
                 _ => html! { <tokens::Tokens /> },
             } }
