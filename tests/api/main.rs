@@ -6,6 +6,7 @@
 
 mod support;
 
+mod account_linking;
 mod agents_real;
 mod auth_local;
 mod auth_oauth;
@@ -24,6 +25,7 @@ mod openapi;
 mod ops;
 mod preview;
 mod queue;
+mod run_extend;
 mod sandbox_lifecycle;
 mod sealing;
 mod tasks_api;

@@ -295,6 +295,10 @@ async fn a_kept_alive_task_is_previewed_through_its_sandbox() {
     assert_eq!(echoed["cookie"], "theirs=1", "the app's own cookies pass");
     assert_eq!(echoed["host"], "localhost", "{echoed}");
     assert_eq!(echoed["x-forwarded-prefix"], format!("/preview/{id}"));
+    // The app's own errors reach the browser as the app wrote them.
+    let boom = browser.get(format!("{preview}boom")).send().await.unwrap();
+    assert_eq!(boom.status(), 500);
+    assert_eq!(boom.text().await.unwrap(), "boom from the app");
     // Bodies go both ways.
     let posted = browser.post(format!("{preview}form")).body("a=1").send().await.unwrap();
     assert_eq!(posted.text().await.unwrap(), "posted:a=1");
@@ -335,6 +339,8 @@ async fn a_kept_alive_task_is_previewed_through_its_sandbox() {
     let down = browser.get(&preview).send().await.unwrap();
     assert_eq!(down.status(), 502);
     assert_eq!(down.headers()["content-type"], "application/problem+json");
+    let problem: Value = down.json().await.unwrap();
+    assert!(problem["detail"].as_str().unwrap().contains("not running"), "{problem}");
     let restarted =
         json(post(&app, &token, &format!("/api/v1/tasks/{id}/dev-server/restart")).await, 202)
             .await;
@@ -351,6 +357,57 @@ async fn a_kept_alive_task_is_previewed_through_its_sandbox() {
         assert!(started.elapsed() < Duration::from_secs(60), "the preview never came back");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// A dev server that runs but does not listen (yet): a browser opening the page gets one that
+/// reloads itself, a script gets the problem with `Retry-After`.
+#[actix_web::test]
+async fn a_dev_server_that_does_not_answer_yet_gets_a_page_that_reloads() {
+    let app = TestApp::with_workers(1, "").await;
+    let (token, _) = app.agent_user("patient").await;
+    let repo = fakes::dev_app::repo();
+    let body = json!({
+        "repo_url": repo.url(), "agent": "claude", "keep_alive": true, "prompt": "look around",
+        "dev_command": "sleep 600", "dev_port": 3000
+    });
+    let id = app.create_task(&token, body).await["id"].as_str().unwrap().to_owned();
+    let done = app.wait_for(&token, &id, "the run", finished).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    wait_dev_state(&app, &token, &id, "running").await;
+    let link = json(post(&app, &token, &format!("/api/v1/tasks/{id}/preview")).await, 201).await;
+    let browser = reqwest::Client::builder()
+        .cookie_provider(Arc::new(reqwest::cookie::Jar::default()))
+        .build()
+        .unwrap();
+    let page = browser
+        .get(link["url"].as_str().unwrap())
+        .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 502);
+    assert_eq!(page.url().path(), format!("/preview/{id}/"), "the cookie was set");
+    assert_eq!(page.headers()["refresh"], "2");
+    assert_eq!(page.headers()["retry-after"], "2");
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    // Drydock's own page, without script: not sandboxed, so its reload carries the cookie.
+    let csp: Vec<&str> = page
+        .headers()
+        .get_all("content-security-policy")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert!(csp.iter().any(|p| p.contains("default-src 'none'")), "{csp:?}");
+    assert!(csp.iter().all(|p| !p.contains("sandbox")), "{csp:?}");
+    assert!(page.text().await.unwrap().contains("id=drydock-starting"));
+
+    let script = browser.get(app.url(&format!("/preview/{id}/app.js"))).send().await.unwrap();
+    assert_eq!(script.status(), 502);
+    assert!(script.headers().get("refresh").is_none(), "only pages reload");
+    assert_eq!(script.headers()["retry-after"], "2");
+    assert_eq!(script.headers()["content-type"], "application/problem+json");
+    let problem: Value = script.json().await.unwrap();
+    assert!(problem["detail"].as_str().unwrap().contains("may still be starting"), "{problem}");
 }
 
 #[actix_web::test]

@@ -381,6 +381,44 @@ async fn connectors_are_added_in_settings_and_chosen_per_task() {
     b.close().await;
 }
 
+/// The run-limit banner while the agent runs, and its button that gives the agent more time:
+/// a one-minute run whose agent sleeps 64 s finishes once extended. The 57-second lead makes the
+/// warning come a few seconds into the run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_limit_banner_gives_a_running_agent_more_time() {
+    let server =
+        Server::start_with(vec![("DRYDOCK_TASKS__DEADLINE_WARNING_SECS".into(), "57".into())])
+            .await;
+    server.create_user("rhea", PASSWORD);
+    let token = server.create_token("rhea");
+    server.put_anthropic_key(&token).await;
+    let repo = BareRepo::new();
+    let body = serde_json::json!({"repo_url": repo.url(), "agent": "claude",
+        "max_duration_minutes": 1, "prompt": "Slowly [[sleep:64]] [[write:a.txt=1]]"});
+    let (code, task) = server.post(&token, "/api/v1/tasks", &body).await;
+    assert_eq!(code, 201, "{task}");
+    let id = task["id"].as_str().unwrap().to_owned();
+    let b = Browser::start(&server.base, 1280, 900).await;
+    b.sign_in("rhea", PASSWORD).await;
+    b.goto(&format!("/tasks/{id}")).await;
+    b.wait_until("the run-limit banner", TASK_TIMEOUT, || async {
+        b.attr("[data-testid=deadline-banner]", "data-warning").await.as_deref()
+            == Some("run_time_limit")
+    })
+    .await;
+    b.screenshot("run-limit-banner").await;
+    b.click("[data-testid=banner-extend-run]").await;
+    b.wait_until("the banner answered", TASK_TIMEOUT, || async {
+        !b.exists("[data-testid=deadline-banner]").await
+    })
+    .await;
+    wait_status(&b, "completed", Duration::from_secs(120)).await;
+    let (_, page) = server.get(&token, &format!("/api/v1/tasks/{id}/events?limit=1000")).await;
+    let extended = page["items"].as_array().unwrap().iter().any(|e| e["kind"] == "run_extended");
+    assert!(extended, "{page}");
+    b.close().await;
+}
+
 /// The sandbox line on the task page, the expiry banner with "Extend", the Sandboxes dialog,
 /// and stop and start from the SPA. A one-minute keep-alive with a 57-second warning lead makes
 /// the warning come a few seconds after the run.
@@ -459,7 +497,7 @@ async fn the_preview_tab_shows_the_dev_server_of_a_kept_alive_task() {
     // A repository with a tiny node dev server (no dependencies): `npm run dev` on $PORT.
     let repo = fakes::dev_app::repo();
     let body = serde_json::json!({
-        "repo_url": repo.url(), "agent": "claude", "prompt": "Have a look", "keep_alive": true
+        "repo_url": repo.url(), "agent": "claude", "prompt": "Have a look [[write:notes.txt=seen]]", "keep_alive": true
     });
     let (status, task) = server.post(&token, "/api/v1/tasks", &body).await;
     assert_eq!(status, 201, "{task}");
@@ -499,6 +537,40 @@ async fn the_preview_tab_shows_the_dev_server_of_a_kept_alive_task() {
     b.click("[data-testid=timeline-filter] option[value=server]").await;
     b.wait_until("the server's lines in the timeline", Duration::from_secs(30), || async {
         !b.all("[data-kind=server_output]").await.is_empty()
+    })
+    .await;
+
+    // Stop the sandbox and start it again from the pushed branch (the agent's note made one):
+    // the dev server comes back with it, and so does the preview.
+    let sandbox = |action: &'static str| {
+        let path = format!("/api/v1/tasks/{id}/sandbox/{action}");
+        let (server, token) = (&server, &token);
+        async move { server.post(token, &path, &Value::Null).await }
+    };
+    let (code, stopped) = sandbox("stop").await;
+    assert_eq!(code, 200, "{stopped}");
+    let (code, started) = sandbox("start").await;
+    assert!(code == 200 || code == 202, "{code} {started}");
+    let deadline = std::time::Instant::now() + TASK_TIMEOUT;
+    loop {
+        let (_, dev) = server.get(&token, &format!("/api/v1/tasks/{id}/dev-server")).await;
+        if dev["state"] == "running" {
+            break;
+        }
+        let (_, status) = server.get(&token, &format!("/api/v1/tasks/{id}/sandbox")).await;
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dev server did not come back with the sandbox: {dev}\n{status}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    b.click("[data-testid=tab-preview]").await;
+    b.wait("[data-testid=preview-frame]").await;
+    b.click("[data-testid=preview-refresh]").await;
+    // The frame may first get the "starting" page, which reloads itself until the app answers.
+    b.wait_until("the app back after a stop and a start", Duration::from_secs(60), || async {
+        b.text_in_frame("[data-testid=preview-frame]", "#hello").await.as_deref()
+            == Some("Hello from the dev server")
     })
     .await;
     b.close().await;

@@ -259,3 +259,37 @@ async fn username(b: &Browser) -> String {
     assert!(!name.is_empty(), "the user menu names the user: {}", b.describe().await);
     name
 }
+
+/// A local user connects GitHub from Settings → Accounts (the OAuth round trip through the
+/// fake's consent page, back to the same page, still signed in as themselves), then sees the
+/// GitHub repositories in the picker, and disconnects it, revoking the token at GitHub.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_user_connects_and_disconnects_github() {
+    let gh = start_fake_github();
+    gh.with(|s| s.orgs = vec!["octo-org".into()]);
+    gh.add_repo("octo-org", "web.app", false);
+    let server = Server::start_with(github_env(&gh)).await;
+    server.create_user("lena", "correct horse battery");
+    let b = Browser::start(&server.base, 1280, 900).await;
+    b.sign_in("lena", "correct horse battery").await;
+    b.goto("/settings/accounts").await;
+    b.wait("[data-testid=github-account][data-connected=false]").await;
+    b.click("[data-testid=connect-github]").await;
+    b.wait("[data-testid=github-account][data-connected=true]").await;
+    assert_eq!(b.path().await, "/settings/accounts", "{}", b.describe().await);
+    assert_eq!(username(&b).await, "lena", "still the local account");
+    b.screenshot("settings-accounts").await;
+
+    b.goto("/").await;
+    b.click("[data-testid=repo-owner] option[value=octo-org]").await;
+    b.wait("[data-testid=repo-option][data-repo='octo-org/web.app']").await;
+
+    b.goto("/settings/accounts").await;
+    let issued = gh.with(|s| s.tokens.last().cloned().unwrap());
+    b.wait("[data-testid=revoke-github]").await;
+    b.click("[data-testid=disconnect-github]").await;
+    b.client.accept_alert().await.expect("the confirmation dialog");
+    b.wait("[data-testid=github-account][data-connected=false]").await;
+    assert_eq!(gh.with(|s| s.revoked.clone()), [issued]);
+    b.close().await;
+}

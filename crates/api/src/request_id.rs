@@ -1,6 +1,10 @@
 //! Gives every response an `X-Request-Id` and makes every 5xx body an opaque problem that
 //! carries that id, whoever produced the error (our handlers, actix or a middleware). The id is
 //! the one tracing-actix-web puts on the request's log span, so a user's report leads to the log.
+//!
+//! A response marked [`OwnBody`] keeps its body: a preview's answers are the dev server's own
+//! pages (its 500 with a stack trace is what the user wants to see) or the gateway's problems,
+//! which carry a detail meant for the user and nothing internal.
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -10,6 +14,10 @@ use actix_web::{Error, HttpMessage, HttpResponse};
 use shared::error::PROBLEM_CONTENT_TYPE;
 use shared::Problem;
 use tracing_actix_web::RequestId;
+
+/// Marks a response (in its extensions) whose 5xx body goes to the client as it is.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnBody;
 
 /// The middleware function; install with `middleware::from_fn(request_id::stamp)` inside
 /// `TracingLogger` so the id exists.
@@ -25,7 +33,7 @@ pub async fn stamp(
             res.headers_mut().insert(header::HeaderName::from_static("x-request-id"), value);
         }
     }
-    if !status.is_server_error() {
+    if !status.is_server_error() || res.response().extensions().get::<OwnBody>().is_some() {
         return Ok(res.map_body(|_, body| EitherBody::left(body.boxed())));
     }
     let mut problem =

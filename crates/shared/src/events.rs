@@ -180,6 +180,13 @@ pub enum EventBody {
         /// For a person to read.
         message: String,
     },
+    /// The owner gave the running agent more time: the run's time limit moved to `deadline`.
+    RunExtended {
+        /// When the run's time limit falls now.
+        deadline: DateTime<Utc>,
+        /// For a person to read.
+        message: String,
+    },
     /// A line the task's dev server wrote (the logs pane's "Server" filter).
     ServerOutput {
         /// Which stream it came from.
@@ -214,6 +221,7 @@ impl EventBody {
             Self::Network { .. } => "network",
             Self::Sandbox { .. } => "sandbox",
             Self::Warning { .. } => "warning",
+            Self::RunExtended { .. } => "run_extended",
             Self::ServerOutput { .. } => "server_output",
             Self::Raw { .. } => "raw",
         }
@@ -228,7 +236,8 @@ impl EventBody {
             Self::Log { message, .. }
             | Self::Error { message }
             | Self::Sandbox { message, .. }
-            | Self::Warning { message, .. } => f(message),
+            | Self::Warning { message, .. }
+            | Self::RunExtended { message, .. } => f(message),
             Self::Command { argv, .. } => argv.iter_mut().for_each(f),
             Self::AgentMessage { text } => f(text),
             Self::ToolCall { tool, summary, call_id } => {

@@ -264,3 +264,24 @@ pub struct Quota {
     /// When the count resets (next UTC midnight).
     pub reset_at: chrono::DateTime<chrono::Utc>,
 }
+
+/// Body of `POST /api/v1/tasks/{id}/run/extend`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ExtendRun {
+    /// Move the running agent's time limit this many minutes later (15 by default); the run
+    /// may last at most the caller's maximum duration in all.
+    #[serde(default)]
+    pub minutes: Option<u32>,
+}
+
+/// The running agent's time limit, after an extend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RunDeadline {
+    /// When the agent is stopped now.
+    pub deadline: chrono::DateTime<chrono::Utc>,
+    /// The latest it can be moved to: the agent's start plus the caller's maximum duration.
+    pub latest: chrono::DateTime<chrono::Utc>,
+}

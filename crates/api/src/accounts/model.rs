@@ -288,7 +288,6 @@ pub async fn sign_in_external(
     admission: Admission<'_>,
 ) -> QueryResult<ExternalSignIn> {
     use diesel_async::AsyncConnection;
-    use secrecy::ExposeSecret;
     let profile = profile.clone();
     let tokens = tokens.clone();
     let secrets = secrets.clone();
@@ -344,49 +343,109 @@ pub async fn sign_in_external(
                     user
                 }
             };
-            let seal = |which, token: &str| {
-                seal_identity_token(
-                    &secrets,
-                    user.id,
-                    &profile.provider,
-                    &profile.external_id,
-                    which,
-                    token,
-                )
-                .map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))
-            };
-            let access = Some(seal(IdentityToken::Access, tokens.access.expose_secret())?);
-            let refresh = tokens
-                .refresh
-                .as_ref()
-                .map(|t| seal(IdentityToken::Refresh, t.expose_secret()))
-                .transpose()?;
-            diesel::insert_into(identities::table)
-                .values((
-                    identities::id.eq(Uuid::new_v4()),
-                    identities::user_id.eq(user.id),
-                    identities::provider.eq(&profile.provider),
-                    identities::external_id.eq(&profile.external_id),
-                    identities::login.eq(&profile.login),
-                    identities::access_token_enc.eq(&access),
-                    identities::refresh_token_enc.eq(&refresh),
-                    identities::scope.eq(&tokens.scope),
-                ))
-                .on_conflict((identities::provider, identities::external_id))
-                .do_update()
-                .set((
-                    identities::login.eq(&profile.login),
-                    identities::access_token_enc.eq(&access),
-                    identities::refresh_token_enc.eq(&refresh),
-                    identities::scope.eq(&tokens.scope),
-                    identities::updated_at.eq(diesel::dsl::now),
-                ))
-                .execute(conn)
-                .await?;
+            store_identity(conn, &secrets, user.id, &profile, &tokens).await?;
             Ok(ExternalSignIn::SignedIn(user))
         })
     })
     .await
+}
+
+/// Seals the tokens and stores the identity for `user_id` (or updates its tokens and login).
+async fn store_identity(
+    conn: &mut AsyncPgConnection,
+    secrets: &SecretBox,
+    user_id: Uuid,
+    profile: &ExternalProfile,
+    tokens: &ProviderTokens,
+) -> QueryResult<()> {
+    use secrecy::ExposeSecret;
+    let seal = |which, token: &str| {
+        seal_identity_token(secrets, user_id, &profile.provider, &profile.external_id, which, token)
+            .map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))
+    };
+    let access = Some(seal(IdentityToken::Access, tokens.access.expose_secret())?);
+    let refresh = tokens
+        .refresh
+        .as_ref()
+        .map(|t| seal(IdentityToken::Refresh, t.expose_secret()))
+        .transpose()?;
+    diesel::insert_into(identities::table)
+        .values((
+            identities::id.eq(Uuid::new_v4()),
+            identities::user_id.eq(user_id),
+            identities::provider.eq(&profile.provider),
+            identities::external_id.eq(&profile.external_id),
+            identities::login.eq(&profile.login),
+            identities::access_token_enc.eq(&access),
+            identities::refresh_token_enc.eq(&refresh),
+            identities::scope.eq(&tokens.scope),
+        ))
+        .on_conflict((identities::provider, identities::external_id))
+        .do_update()
+        .set((
+            identities::login.eq(&profile.login),
+            identities::access_token_enc.eq(&access),
+            identities::refresh_token_enc.eq(&refresh),
+            identities::scope.eq(&tokens.scope),
+            identities::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// What became of connecting an external identity to a signed-in user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExternalLink {
+    /// Connected (or its tokens renewed, when it was this user's already).
+    Linked,
+    /// The identity belongs to another user here.
+    InUse,
+    /// The user has another identity of this provider connected; disconnect it first.
+    OtherLinked,
+}
+
+/// Connects the external identity `profile` to `user_id`, with its tokens, in one transaction.
+pub async fn link_external(
+    conn: &mut AsyncPgConnection,
+    secrets: &SecretBox,
+    user_id: Uuid,
+    profile: &ExternalProfile,
+    tokens: &ProviderTokens,
+) -> QueryResult<ExternalLink> {
+    use diesel_async::AsyncConnection;
+    let (profile, tokens, secrets) = (profile.clone(), tokens.clone(), secrets.clone());
+    conn.transaction(|conn| {
+        Box::pin(async move {
+            let owner = identity_owner(conn, &profile.provider, &profile.external_id).await?;
+            if owner.is_some_and(|u| u.id != user_id) {
+                return Ok(ExternalLink::InUse);
+            }
+            let current = identity(conn, user_id, &profile.provider).await?;
+            if current.is_some_and(|i| i.external_id != profile.external_id) {
+                return Ok(ExternalLink::OtherLinked);
+            }
+            store_identity(conn, &secrets, user_id, &profile, &tokens).await?;
+            Ok(ExternalLink::Linked)
+        })
+    })
+    .await
+}
+
+/// Removes the user's identity with `provider`; returns it (for revoking its token).
+pub async fn unlink(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    provider: &str,
+) -> QueryResult<Option<Identity>> {
+    diesel::delete(
+        identities::table
+            .filter(identities::user_id.eq(user_id).and(identities::provider.eq(provider))),
+    )
+    .returning(Identity::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
 }
 
 async fn free_username(

@@ -1,6 +1,6 @@
 //! Sign-in methods, local login, first-run setup, logout and `/me`.
 
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use shared::auth::{AcceptInvite, AuthMethods, AuthProvider, LocalLogin, Me, SetupRequest};
 use utoipa::IntoParams;
@@ -24,7 +24,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(first_setup)
         .service(accept_invite)
         .service(logout)
-        .service(get_me);
+        .service(get_me)
+        .service(disconnect_identity);
 }
 
 async fn me(state: &AppState, user: &User, csrf: Option<String>) -> ApiResult<Me> {
@@ -260,17 +261,7 @@ async fn logout(
         let mut conn = state.conn().await?;
         if let Some(identity) = users::identity(&mut conn, user.id, "github").await? {
             if identity.access_token_enc.is_some() {
-                use secrecy::ExposeSecret;
-                // Unreadable (another key, or not this row's): forgetting it is all we can do.
-                if let Ok(Some(token)) =
-                    identity.open_token(&state.secrets, users::IdentityToken::Access)
-                {
-                    if let Err(e) =
-                        super::oauth::revoke_github_token(&state, token.expose_secret()).await
-                    {
-                        tracing::warn!(user_id = %user.id, error = %e, "revoking the GitHub token failed");
-                    }
-                }
+                revoke_at_github(&state, &identity).await;
                 users::forget_tokens(&mut conn, identity.id).await?;
                 state.auth.forget(crate::events::hub::AuthChange::User(user.id));
             }
@@ -293,4 +284,58 @@ async fn get_me(state: web::Data<AppState>, user: CurrentUser) -> ApiResult<web:
         AuthVia::Token { .. } => None,
     };
     Ok(web::Json(me(&state, &user.user, csrf).await?))
+}
+
+/// Revokes a GitHub identity's token at GitHub, as far as it can: a token that does not open
+/// (another key, or not this row's) or a refusal is logged, and forgetting it is all that is left.
+async fn revoke_at_github(state: &AppState, identity: &users::Identity) {
+    use secrecy::ExposeSecret;
+    if let Ok(Some(token)) = identity.open_token(&state.secrets, users::IdentityToken::Access) {
+        if let Err(e) = super::oauth::revoke_github_token(state, token.expose_secret()).await {
+            tracing::warn!(user_id = %identity.user_id, error = %e, "revoking the GitHub token failed");
+        }
+    }
+}
+
+/// Query of disconnecting an identity.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct DisconnectQuery {
+    /// Also revoke the token at the provider (GitHub only).
+    #[serde(default)]
+    revoke: bool,
+}
+
+/// Disconnects the caller's identity with a provider (connect one with
+/// `GET /auth/{provider}/login?link=true`): its tokens are forgotten, and revoked at GitHub with
+/// `?revoke=true`. 404 when none is connected; 409 when it is how the account signs in and the
+/// account has no password.
+#[utoipa::path(
+    tag = "auth", operation_id = "disconnect_identity",
+    params(("provider" = String, Path, description = "Provider id, e.g. `github`"), DisconnectQuery),
+    responses((status = 204, description = "Disconnected"), (status = 401, body = shared::Problem), (status = 403, body = shared::Problem), (status = 404, body = shared::Problem), (status = 409, body = shared::Problem)),
+    security(("cookie" = []), ("bearer" = []))
+)]
+#[delete("/me/identities/{provider}")]
+async fn disconnect_identity(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    provider: web::Path<String>,
+    query: web::Query<DisconnectQuery>,
+) -> ApiResult<HttpResponse> {
+    let provider = provider.into_inner();
+    if user.user.auth_provider == provider && user.user.password_hash.is_none() {
+        return Err(ApiError::Conflict(format!(
+            "The account signs in with {provider}: it cannot be disconnected."
+        )));
+    }
+    let mut conn = state.conn().await?;
+    let Some(identity) = users::unlink(&mut conn, user.id, &provider).await? else {
+        return Err(ApiError::NotFound);
+    };
+    drop(conn);
+    if query.revoke && provider == "github" && identity.access_token_enc.is_some() {
+        revoke_at_github(&state, &identity).await;
+    }
+    state.auth.forget(crate::events::hub::AuthChange::User(user.id));
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -4,6 +4,11 @@
 //! exchange, an unreadable profile, an account that may not be made or is disabled) ends at
 //! the web app's `/sign-in?error=<reason>`, signed out.
 //!
+//! With `?link=true` a signed-in user connects the provider's identity to their account (a
+//! local or OIDC user gets GitHub's repositories this way); the callback then stores the
+//! identity for the session's user, unless it is someone else's here (`identity_in_use`) or the
+//! user has another one of that provider (`other_identity_linked`).
+//!
 //! Who gets an account (`auth.registration`): a known identity signs in (unless disabled); an
 //! unknown one gets an account when registration is `open`, when it brings an unused
 //! invitation (`?invite=` on the login URL), or when an allow-list admits it (a verified email
@@ -25,7 +30,7 @@ use utoipa::IntoParams;
 use super::providers::{self, ProfileSource, Provider};
 use super::session::{PendingOAuth, TypedSession};
 use crate::accounts::model::{
-    self as users, Admission, ExternalProfile, ExternalSignIn, ProviderTokens,
+    self as users, Admission, ExternalLink, ExternalProfile, ExternalSignIn, ProviderTokens,
 };
 use crate::config::Registration;
 use crate::error::{ApiError, ApiResult};
@@ -43,6 +48,10 @@ pub struct LoginQuery {
     redirect: Option<String>,
     /// An invitation token: lets a person unknown here make an account once.
     invite: Option<String>,
+    /// Connect the provider's identity to the signed-in user (their repositories, pull
+    /// requests) instead of signing in with it. Needs a session.
+    #[serde(default)]
+    link: bool,
 }
 
 /// Query the provider sends back.
@@ -98,6 +107,12 @@ async fn oauth_login(
     session: TypedSession,
 ) -> ApiResult<HttpResponse> {
     let provider = find(&state, &path)?;
+    let link_user = if query.link {
+        // Only the session's own user; a signed-out browser has nobody to connect to.
+        Some(session.user_id()?.ok_or(ApiError::Unauthorized)?)
+    } else {
+        None
+    };
     let client = BasicClient::new(ClientId::new(provider.client_id.clone()))
         .set_auth_uri(
             AuthUrl::new(provider.authorize_url.clone())
@@ -119,6 +134,7 @@ async fn oauth_login(
         pkce_verifier: verifier.secret().clone(),
         redirect: safe_redirect(query.redirect.as_deref()),
         invite: query.invite.clone().filter(|t| !t.is_empty() && t.len() <= 128),
+        link_user,
     })?;
     Ok(found(url.as_str()))
 }
@@ -175,6 +191,25 @@ async fn oauth_callback(
             .scopes()
             .map(|s| s.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(" ")),
     };
+    if let Some(user_id) = pending.link_user {
+        // The session must still be that user's: a sign-out or another sign-in since then
+        // ends the connection attempt.
+        if session.user_id()? != Some(user_id) {
+            return fail("state_mismatch");
+        }
+        let mut conn = state.conn().await?;
+        let linked =
+            users::link_external(&mut conn, &state.secrets, user_id, &profile, &tokens).await?;
+        return match linked {
+            ExternalLink::Linked => {
+                state.auth.forget(crate::events::hub::AuthChange::User(user_id));
+                tracing::info!(%user_id, provider = %provider.id, "identity connected");
+                Ok(found(&format!("{web}{}", pending.redirect)))
+            }
+            ExternalLink::InUse => fail("identity_in_use"),
+            ExternalLink::OtherLinked => fail("other_identity_linked"),
+        };
+    }
     let mut conn = state.conn().await?;
     let known = users::identity_owner(&mut conn, &profile.provider, &profile.external_id).await?;
     drop(conn);

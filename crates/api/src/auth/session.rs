@@ -30,6 +30,9 @@ pub struct PendingOAuth {
     /// An invitation the sign-in may use to create the account.
     #[serde(default)]
     pub invite: Option<String>,
+    /// Connect the identity to this signed-in user instead of signing in with it.
+    #[serde(default)]
+    pub link_user: Option<Uuid>,
 }
 
 /// The session, with typed keys.

@@ -140,6 +140,7 @@ diesel::table! {
         created_at -> Timestamptz,
         started_at -> Nullable<Timestamptz>,
         finished_at -> Nullable<Timestamptz>,
+        agent_deadline_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -63,7 +63,8 @@ pub async fn route(
     };
     let (http_req, payload) = req.into_parts();
     let mut response = serve(&state, &http_req, payload, &target).await;
-    frame_only_from_the_app(&state, &target, response.headers_mut());
+    let sandboxed = target.path_form && response.extensions().get::<GatewayPage>().is_none();
+    frame_only_from_the_app(&state, sandboxed, response.headers_mut());
     response.extensions_mut().insert(Framable);
     Ok(ServiceResponse::new(http_req, response))
 }
@@ -111,10 +112,10 @@ async fn serve(
         Ok(false) => return no_preview_cookie(),
         Err(e) => return e.error_response(),
     }
-    match forward(state, req, payload, target).await {
-        Ok(response) => response,
-        Err(response) => response,
-    }
+    // The dev server's answers, and the gateway's word on reaching it, go out as they are.
+    let (Ok(mut response) | Err(mut response)) = forward(state, req, payload, target).await;
+    response.extensions_mut().insert(crate::request_id::OwnBody);
+    response
 }
 
 /// Opens a one-time link: sets the preview cookie and redirects to the preview's root.
@@ -215,15 +216,56 @@ fn problem(status: StatusCode, detail: &str) -> HttpResponse {
         .json(body)
 }
 
-fn dev_server_down(running: bool) -> HttpResponse {
-    problem(
+/// The dev server cannot be reached. While it runs (it may still be starting), a browser
+/// opening a page gets a small page that reloads itself (`Refresh`), so the app appears once it
+/// listens; other clients get the problem with `Retry-After`.
+fn dev_server_down(req: &HttpRequest, running: bool) -> HttpResponse {
+    if !running {
+        return problem(
+            StatusCode::BAD_GATEWAY,
+            "The dev server is not running: start it from the task's Preview tab.",
+        );
+    }
+    let retry = HeaderValue::from_static("2");
+    if opens_a_page(req) {
+        let mut page = HttpResponse::build(StatusCode::BAD_GATEWAY)
+            .content_type("text/html; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::RETRY_AFTER, retry.clone()))
+            .insert_header((HeaderName::from_static("refresh"), retry))
+            .insert_header((
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'",
+            ))
+            .body(STARTING_PAGE);
+        page.extensions_mut().insert(GatewayPage);
+        return page;
+    }
+    let mut response = problem(
         StatusCode::BAD_GATEWAY,
-        if running {
-            "The dev server is not answering on its port (yet): it may still be starting."
-        } else {
-            "The dev server is not running: start it from the task's Preview tab."
-        },
-    )
+        "The dev server is not answering on its port (yet): it may still be starting.",
+    );
+    response.headers_mut().insert(header::RETRY_AFTER, retry);
+    response
+}
+
+/// Marks a page the gateway wrote itself (no script, nothing of the dev server's): it needs no
+/// `sandbox` in the path form, and must not have it, since the reload it asks for would then
+/// come from an opaque origin, cross-site, without the preview's `SameSite=Lax` cookie.
+struct GatewayPage;
+
+const STARTING_PAGE: &str = "<!doctype html><meta charset=utf-8><title>Starting…</title>\
+<body style=\"font-family:system-ui,sans-serif;margin:2rem\"><h1 id=drydock-starting>The dev \
+server is starting…</h1><p>It is not answering on its port yet. This page reloads by itself.";
+
+/// A browser navigating to a page (not a script's fetch, an asset or a WebSocket).
+fn opens_a_page(req: &HttpRequest) -> bool {
+    req.method() == actix_web::http::Method::GET
+        && req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
 }
 
 /// Headers that belong to one connection, never forwarded.
@@ -329,27 +371,28 @@ async fn forward(
     let running = devserver::is_running_here(target.task_id);
     let stream = tokio::task::spawn_blocking(move || sandbox::ingress::connect(&socket))
         .await
-        .map_err(|_| dev_server_down(running))?
+        .map_err(|_| dev_server_down(req, running))?
         .and_then(|s| {
             s.set_nonblocking(true)?;
             tokio::net::UnixStream::from_std(s)
         })
-        .map_err(|_| dev_server_down(running))?;
+        .map_err(|_| dev_server_down(req, running))?;
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(stream))
             .await
-            .map_err(|_| dev_server_down(running))?;
+            .map_err(|_| dev_server_down(req, running))?;
     tokio::spawn(async move {
         let _ = connection.with_upgrades().await;
     });
-    let mut response = sender.send_request(request).await.map_err(|_| dev_server_down(true))?;
+    let mut response =
+        sender.send_request(request).await.map_err(|_| dev_server_down(req, true))?;
     let status =
         StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     let mut out = HttpResponse::build(status);
     copy_response_headers(response.headers(), target, status, &mut out);
     if status == StatusCode::SWITCHING_PROTOCOLS && upgrade {
         let upgraded =
-            hyper::upgrade::on(&mut response).await.map_err(|_| dev_server_down(true))?;
+            hyper::upgrade::on(&mut response).await.map_err(|_| dev_server_down(req, true))?;
         out.insert_header((header::CONNECTION, "upgrade"));
         if let Some(protocol) = response.headers().get("upgrade") {
             out.insert_header((header::UPGRADE, protocol.as_bytes()));
@@ -433,8 +476,9 @@ fn keeps_cookie(target: &Target, set_cookie: &[u8]) -> bool {
     !target.path_form && !name.starts_with("drydock_")
 }
 
-/// `frame-ancestors`: only the web app may frame a preview; in the path form, also `sandbox`.
-fn frame_only_from_the_app(state: &AppState, target: &Target, headers: &mut HeaderMap) {
+/// `frame-ancestors`: only the web app may frame a preview; `sandbox` too when the page is the
+/// dev server's and served on the main origin (the path form).
+fn frame_only_from_the_app(state: &AppState, sandboxed: bool, headers: &mut HeaderMap) {
     let settings = &state.settings;
     let mut ancestors: Vec<String> = Vec::new();
     for url in [settings.web_base(), settings.public_base()] {
@@ -445,7 +489,7 @@ fn frame_only_from_the_app(state: &AppState, target: &Target, headers: &mut Head
         }
     }
     let mut policy = format!("frame-ancestors {}", ancestors.join(" "));
-    if target.path_form {
+    if sandboxed {
         policy.push_str("; ");
         policy.push_str(PATH_FORM_SANDBOX);
     }

@@ -1,6 +1,7 @@
 //! `warning` events one minute (`tasks.deadline_warning_secs`) before a deadline: a run's
 //! maximum duration, and a kept-alive sandbox's expiry. Each is sent once: the run's by the
-//! worker that runs it, the expiry's by whichever process claims it in the database first.
+//! worker that runs it (`worker::pipeline::deadline`, again after an extend), the expiry's by
+//! whichever process claims it in the database first.
 
 use std::time::Duration;
 
@@ -8,7 +9,6 @@ use chrono::{DateTime, SubsecRound, Utc};
 use sandbox::Sandbox;
 use shared::events::EventBody;
 use shared::sandboxes::WarningKind;
-use tokio::task::JoinHandle;
 
 use super::model;
 use crate::db::DbPool;
@@ -27,30 +27,6 @@ pub fn warning(kind: WarningKind, deadline: DateTime<Utc>) -> EventBody {
         ),
     };
     EventBody::Warning { warning: kind, deadline, message }
-}
-
-/// Aborts the timer when dropped, so a run that ends first sends nothing.
-pub struct Timer(JoinHandle<()>);
-
-impl Drop for Timer {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// Calls `send` with the run's warning `lead` before `limit` from now runs out (at once when
-/// the limit is shorter than the lead).
-pub fn run_deadline(
-    limit: Duration,
-    lead: Duration,
-    send: impl FnOnce(EventBody) + Send + 'static,
-) -> Timer {
-    let deadline = Utc::now()
-        + chrono::Duration::from_std(limit).unwrap_or_else(|_| chrono::Duration::days(365));
-    Timer(tokio::spawn(async move {
-        tokio::time::sleep(limit.saturating_sub(lead)).await;
-        send(warning(WarningKind::RunTimeLimit, deadline));
-    }))
 }
 
 /// Warns of every kept-alive sandbox that expires within `lead` and was not warned of for this

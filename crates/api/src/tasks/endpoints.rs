@@ -25,6 +25,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(get_task)
         .service(delete_task)
         .service(stop_task)
+        .service(extend_run)
         .service(list_messages)
         .service(create_message);
 }
@@ -291,4 +292,23 @@ async fn create_message(
 ) -> ApiResult<HttpResponse> {
     let task = service::follow_up(&state, user.id, *id, body.into_inner().content).await?;
     Ok(HttpResponse::Accepted().json(task.to_dto()))
+}
+
+/// Gives the running agent more time: its time limit moves `minutes` later (15 by default), up
+/// to the caller's maximum duration counted from the run's start. 409 when no agent runs or the
+/// run is at that maximum already.
+#[utoipa::path(
+    tag = "tasks", operation_id = "extend_run", params(("id" = Uuid, Path, description = "Task id")),
+    request_body(content = shared::tasks::ExtendRun, description = "Optional; `{}` adds 15 minutes"),
+    responses((status = 200, body = shared::tasks::RunDeadline), (status = 400, body = shared::Problem), (status = 401, body = shared::Problem), (status = 403, body = shared::Problem), (status = 404, body = shared::Problem), (status = 409, body = shared::Problem), (status = 422, body = shared::Problem)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/tasks/{id}/run/extend")]
+async fn extend_run(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+    body: web::Json<shared::tasks::ExtendRun>,
+) -> ApiResult<web::Json<shared::tasks::RunDeadline>> {
+    Ok(web::Json(super::deadline::extend(&state, user.id, *id, body.into_inner()).await?))
 }

@@ -2,6 +2,7 @@
 //! per-user limits and the daily quota.
 
 pub mod cursor;
+pub mod deadline;
 pub mod endpoints;
 pub mod limits;
 pub mod model;

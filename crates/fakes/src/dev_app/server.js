@@ -29,6 +29,13 @@ const server = http.createServer((req, res) => {
     res.end(JSON.stringify(req.headers));
     return;
   }
+  if (req.url.startsWith('/boom')) {
+    // The app's own error page, which a preview shows as it is.
+    res.statusCode = 500;
+    res.setHeader('content-type', 'text/plain');
+    res.end('boom from the app');
+    return;
+  }
   if (req.method === 'POST') {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));

@@ -42,7 +42,7 @@ pub fn size(bytes: u64) -> String {
 }
 
 /// The warning to show: the latest one whose deadline has not passed and that nothing since
-/// answered (an extend, stop or start for the sandbox's; the run's end for the run's).
+/// answered (an extend, stop or start for the sandbox's; the run's end or extend for the run's).
 pub fn active_warning(
     events: &[shared::events::TaskEvent],
     now_ms: f64,
@@ -65,6 +65,7 @@ pub fn active_warning(
             SandboxAction::Extended | SandboxAction::Stopped | SandboxAction::Started
         ),
         (EventBody::Status { status, .. }, WarningKind::RunTimeLimit) => status.is_terminal(),
+        (EventBody::RunExtended { .. }, WarningKind::RunTimeLimit) => true,
         _ => false,
     });
     (!answered).then_some((kind, message))
@@ -118,7 +119,11 @@ pub fn SandboxLine(props: &SandboxLineProps) -> Html {
         use_action(move |what: &'static str| {
             let reload = reload.clone();
             async move {
-                api::sandbox_action(id, what).await?;
+                if what == "extend-run" {
+                    api::extend_run(id).await?;
+                } else {
+                    api::sandbox_action(id, what).await?;
+                }
                 reload.emit(());
                 Ok(())
             }
@@ -145,6 +150,10 @@ pub fn SandboxLine(props: &SandboxLineProps) -> Html {
                     if kind == WarningKind::SandboxExpiry && running {
                         <button class="btn small primary" data-testid="banner-extend" disabled={action.busy}
                                 onclick={let run = action.run.clone(); move |_| run.emit("extend")}>{ "Extend" }</button>
+                    }
+                    if kind == WarningKind::RunTimeLimit && props.run_active {
+                        <button class="btn small primary" data-testid="banner-extend-run" disabled={action.busy}
+                                onclick={let run = action.run.clone(); move |_| run.emit("extend-run")}>{ "Give it 15 more minutes" }</button>
                     }
                 </div>
             }
@@ -248,5 +257,27 @@ mod tests {
             EventBody::Status { status: shared::tasks::TaskStatus::Completed, reason: None },
         );
         assert!(active_warning(&[warn, done], now).is_some(), "a run's end does not answer it");
+        let run_warn = event(
+            1,
+            EventBody::Warning {
+                warning: WarningKind::RunTimeLimit,
+                deadline,
+                message: "the run".into(),
+            },
+        );
+        let run_extended = event(2, EventBody::RunExtended { deadline, message: "more".into() });
+        assert_eq!(active_warning(&[run_warn.clone(), run_extended], now), None, "extended");
+        let sandbox_extended = event(
+            2,
+            EventBody::Sandbox {
+                action: SandboxAction::Extended,
+                message: "kept".into(),
+                expires_at: None,
+            },
+        );
+        assert!(
+            active_warning(&[run_warn, sandbox_extended], now).is_some(),
+            "the sandbox's extend does not answer the run's warning"
+        );
     }
 }

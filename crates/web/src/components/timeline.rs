@@ -92,6 +92,7 @@ impl Filter {
                     | EventBody::Usage { .. }
                     | EventBody::Sandbox { .. }
                     | EventBody::Warning { .. }
+                    | EventBody::RunExtended { .. }
             ),
             Self::Errors => is_error(body),
             Self::Network => matches!(body, EventBody::Network { .. }),
@@ -156,6 +157,7 @@ pub fn event_text(e: &TaskEvent) -> String {
         EventBody::Network { .. } => network_text(&e.body),
         EventBody::Sandbox { message, .. } => format!("sandbox: {message}"),
         EventBody::Warning { message, .. } => format!("warning: {message}"),
+        EventBody::RunExtended { message, .. } => format!("extended: {message}"),
         EventBody::Raw { line, .. } => line.clone(),
         EventBody::ServerOutput { line, .. } => format!("server: {line}"),
     };
@@ -240,6 +242,7 @@ fn row_body(e: &TaskEvent) -> Html {
         EventBody::Network { .. } => html! { <span class="muted">{ network_text(&e.body) }</span> },
         EventBody::Sandbox { message, .. } => html! { <span>{ message }</span> },
         EventBody::Warning { message, .. } => html! { <strong class="warn">{ message }</strong> },
+        EventBody::RunExtended { message, .. } => html! { <span>{ message }</span> },
         EventBody::Raw { line, .. } => html! { <code class="raw">{ line }</code> },
         EventBody::ServerOutput { line, .. } => html! { <code class="raw server">{ line }</code> },
     }

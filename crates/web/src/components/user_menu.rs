@@ -41,10 +41,10 @@ pub fn UserMenu(props: &UserMenuProps) -> Html {
     // Signed out locally even if the call fails: the cookie may already be gone.
     let sign_out = {
         let set = session.set.clone();
-        use_action(move |()| {
+        use_action(move |revoke_github: bool| {
             let (set, navigator) = (set.clone(), navigator.clone());
             async move {
-                let _ = api::logout().await;
+                let _ = api::logout(revoke_github).await;
                 set.emit(None);
                 if let Some(n) = navigator {
                     n.push(&Route::SignIn);
@@ -97,7 +97,12 @@ pub fn UserMenu(props: &UserMenuProps) -> Html {
                         </div>
                     }
                     <button class="menu-item danger-text" id="sign-out" data-testid="sign-out"
-                            disabled={sign_out.busy} onclick={sign_out.run.reform(|_: MouseEvent| ())}>{ "Sign out" }</button>
+                            disabled={sign_out.busy} onclick={sign_out.run.reform(|_: MouseEvent| false)}>{ "Sign out" }</button>
+                    if me.github_connected {
+                        <button class="menu-item danger-text" data-testid="sign-out-revoke"
+                                title="Signs out and revokes Drydock's access to your GitHub account"
+                                disabled={sign_out.busy} onclick={sign_out.run.reform(|_: MouseEvent| true)}>{ "Sign out and revoke GitHub access" }</button>
+                    }
                 </div>
             }
         </div>

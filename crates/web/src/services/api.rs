@@ -37,9 +37,16 @@ pub async fn setup(body: &SetupRequest) -> Result<Me, ApiError> {
     call(Method::POST, "/auth/setup", Some(body)).await
 }
 
-/// `POST /auth/logout`.
-pub async fn logout() -> Result<(), ApiError> {
-    call_empty::<()>(Method::POST, "/auth/logout", None).await
+/// `POST /auth/logout`, revoking the GitHub token at GitHub too when asked.
+pub async fn logout(revoke_github: bool) -> Result<(), ApiError> {
+    let path = if revoke_github { "/auth/logout?revoke_github=true" } else { "/auth/logout" };
+    call_empty::<()>(Method::POST, path, None).await
+}
+
+/// `DELETE /me/identities/{provider}`, revoking the token at the provider when asked.
+pub async fn disconnect_identity(provider: &str, revoke: bool) -> Result<(), ApiError> {
+    let path = format!("/me/identities/{provider}?revoke={revoke}");
+    call_empty::<()>(Method::DELETE, &path, None).await
 }
 
 /// `GET /me`.
@@ -425,6 +432,12 @@ pub async fn sandbox_action(
     } else {
         call::<(), _>(Method::POST, &path, None).await
     }
+}
+
+/// `POST /tasks/{id}/run/extend`: more time for the running agent (the server's default).
+pub async fn extend_run(id: Uuid) -> Result<shared::tasks::RunDeadline, ApiError> {
+    let body = shared::tasks::ExtendRun::default();
+    call(Method::POST, &format!("/tasks/{id}/run/extend"), Some(&body)).await
 }
 
 /// `POST /tasks/{id}/terminal/token`: a one-time token for opening the terminal's WebSocket.

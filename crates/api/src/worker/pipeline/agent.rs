@@ -8,6 +8,7 @@ use sandbox::agents::{self, AgentParser, AgentRun, AgentStrategy, Outcome};
 use sandbox::{ExecRequest, FileRoot, StopReason};
 use shared::events::EventBody;
 
+use super::deadline::Deadline;
 use super::egress::AgentCredentials;
 use super::provision::Provisioned;
 use super::stream::{self, Streamed};
@@ -70,47 +71,43 @@ pub(crate) async fn run(
         .strip_prefix(sandbox::WORKSPACE_DIR)
         .map(|p| p.to_string_lossy().trim_start_matches('/').to_owned())
         .unwrap_or_else(|_| super::checkout::REPO_DIR.into());
-    request.timeout =
-        Some(Duration::from_secs(u64::from(task.max_duration_minutes.max(1) as u32) * 60));
     request.idle_timeout = Some(Duration::from_secs(settings.agent_idle_timeout_secs));
 
     let parser = strategy.parser(&agents::AgentPaths::sandbox());
-    let _warning = match request.timeout {
-        Some(limit) => {
-            let run = turn.run.clone();
-            let lead = Duration::from_secs(settings.deadline_warning_secs);
-            Some(crate::sandboxes::warnings::run_deadline(limit, lead, move |e| run.event(e)))
-        }
-        None => None,
-    };
-    let streamed = stream::run(turn, &sandbox.handle, request, parser).await?;
+    let deadline = Deadline::start(turn).await?;
+    request.timeout = Some(deadline.hard_limit);
+    let streamed = stream::run(turn, &sandbox.handle, request, parser, &deadline).await?;
     turn.run.event(EventBody::Command {
         argv: shown,
         exit_code: streamed.exec.exit_code,
         duration_ms: streamed.exec.duration.as_millis() as u64,
     });
-    verdict(turn, streamed)
+    verdict(turn, streamed, &deadline)
 }
 
 /// What the run's result is, from how the process ended and what the CLI said.
-fn verdict(turn: &Turn<'_>, streamed: Streamed) -> Result<Option<String>, RunError> {
+fn verdict(
+    turn: &Turn<'_>,
+    streamed: Streamed,
+    deadline: &Deadline,
+) -> Result<Option<String>, RunError> {
     if turn.run.is_cancelled() {
         return Err(RunError::user("stopped"));
     }
-    let Streamed { exec, parser, killed, over_budget } = streamed;
+    let Streamed { exec, parser, killed, over_budget, timed_out } = streamed;
     if over_budget {
         return Err(RunError::user(format!(
             "The agent printed more than the {} MiB of output a run may have, and was stopped.",
             turn.ctx.settings.tasks.max_output_mb
         )));
     }
+    if timed_out || exec.stopped == Some(StopReason::Timeout) {
+        return Err(RunError::user(format!(
+            "The run exceeded its limit of {} minutes.",
+            deadline.minutes()
+        )));
+    }
     match exec.stopped {
-        Some(StopReason::Timeout) => {
-            return Err(RunError::user(format!(
-                "The run exceeded its limit of {} minutes.",
-                turn.job.task.max_duration_minutes
-            )))
-        }
         Some(StopReason::DiskQuota) => {
             return Err(RunError::user(format!(
                 "The sandbox used more than {} MiB of disk (workspace and HOME) and was stopped.",

@@ -12,6 +12,7 @@
 
 mod agent;
 mod checkout;
+mod deadline;
 mod egress;
 mod install;
 mod naming;

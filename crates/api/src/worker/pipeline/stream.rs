@@ -1,7 +1,7 @@
 //! The agent's output, line by line: every line is a raw event, then whatever the CLI's parser
 //! makes of it. The session id is recorded as soon as it is seen, a stop request kills the
 //! sandbox's processes at once, and a CLI that lingers after its final result is stopped after
-//! a short grace.
+//! a short grace, and one that reaches its time limit (which its owner may move) is stopped.
 //!
 //! Output is bounded twice. Every few MiB the loop waits until the queued events are committed,
 //! so a flood is read only as fast as the database takes it (and the sandbox's pipe, then the
@@ -16,6 +16,7 @@ use shared::events::{EventBody, LogLevel};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::deadline::Deadline;
 use super::Turn;
 use crate::worker::error::RunError;
 
@@ -27,6 +28,8 @@ pub(crate) struct Streamed {
     pub killed: bool,
     /// It printed more than its output budget and was stopped for it.
     pub over_budget: bool,
+    /// It ran past its time limit and was stopped for it.
+    pub timed_out: bool,
 }
 
 /// How often a kill is repeated while the command has not ended.
@@ -40,6 +43,7 @@ pub(crate) async fn run(
     handle: &SandboxHandle,
     request: ExecRequest,
     mut parser: Box<dyn AgentParser>,
+    deadline: &Deadline,
 ) -> Result<Streamed, RunError> {
     let backend = &turn.ctx.sandbox;
     let run = turn.run;
@@ -55,6 +59,7 @@ pub(crate) async fn run(
     let mut rekill = tokio::time::interval(KILL_REPEAT);
     rekill.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut over_budget = false;
+    let mut timed_out = false;
     let budget = turn.ctx.settings.tasks.max_output_mb.saturating_mul(1 << 20);
     let (mut printed, mut backlog) = (0u64, 0u64);
     let mut session_recorded = false;
@@ -109,6 +114,16 @@ pub(crate) async fn run(
                 rekill.reset();
                 kill(backend, handle);
             }
+            () = deadline.passed(), if !killed => {
+                run.event(EventBody::Log {
+                    level: LogLevel::Warn,
+                    message: "The run reached its time limit; stopping the agent.".into(),
+                });
+                timed_out = true;
+                killed = true;
+                rekill.reset();
+                kill(backend, handle);
+            }
             _ = sleep_until(result_deadline), if !killed => {
                 run.event(EventBody::Log {
                     level: LogLevel::Warn,
@@ -133,7 +148,7 @@ pub(crate) async fn run(
             run.set_session(id).await;
         }
     }
-    Ok(Streamed { exec, parser, killed, over_budget })
+    Ok(Streamed { exec, parser, killed, over_budget, timed_out })
 }
 
 /// Stops the sandbox's processes from another task: `exec` must keep being polled meanwhile,

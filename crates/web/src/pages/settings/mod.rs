@@ -1,5 +1,7 @@
-//! Settings: API tokens, provider keys, git hosts and MCP connectors, one section per tab.
+//! Settings: API tokens, provider keys, git hosts, MCP connectors and connected accounts, one
+//! section per tab.
 
+mod accounts;
 mod connectors;
 mod git_hosts;
 mod keys;
@@ -13,15 +15,16 @@ use crate::app::Route;
 /// Props of [`Settings`].
 #[derive(Properties, PartialEq)]
 pub struct SettingsProps {
-    /// `tokens`, `keys`, `git-hosts` or `connectors`.
+    /// `tokens`, `keys`, `git-hosts`, `connectors` or `accounts`.
     pub section: AttrValue,
 }
 
-const SECTIONS: [(&str, &str); 4] = [
+const SECTIONS: [(&str, &str); 5] = [
     ("tokens", "API tokens"),
     ("keys", "API keys"),
     ("git-hosts", "Git hosts"),
     ("connectors", "MCP connectors"),
+    ("accounts", "Accounts"),
 ];
 
 /// The settings page.
@@ -43,6 +46,7 @@ pub fn Settings(props: &SettingsProps) -> Html {
                 "keys" => html! { <keys::Keys /> },
                 "git-hosts" => html! { <git_hosts::GitHosts /> },
                 "connectors" => html! { <connectors::Connectors /> },
+                "accounts" => html! { <accounts::Accounts /> },
                 _ => html! { <tokens::Tokens /> },
             } }
         </section>
