@@ -28,7 +28,7 @@ async fn setup() -> (TestApp, FakeGitea) {
 async fn gitea_user(app: &TestApp, gt: &FakeGitea, name: &str) -> (Uuid, String, String) {
     let (id, token) = app.user_with_token(name).await;
     let gt_token = gt.token();
-    app.grant_forge(id, ForgeKind::Gitea, &gt.api_url(), &gt_token);
+    app.grant_forge(id, ForgeKind::Gitea, &gt.api_url(), &gt_token).await;
     (id, token, gt_token)
 }
 

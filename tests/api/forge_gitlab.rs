@@ -40,7 +40,7 @@ pub(crate) async fn gitlab_user(
 ) -> (Uuid, String, String) {
     let (id, token) = app.user_with_token(name).await;
     let gl_token = gl.token();
-    app.grant_forge(id, ForgeKind::Gitlab, &gl.api_url(), &gl_token);
+    app.grant_forge(id, ForgeKind::Gitlab, &gl.api_url(), &gl_token).await;
     (id, token, gl_token)
 }
 
@@ -171,7 +171,7 @@ async fn gitlab_failures_become_clear_problems_without_the_token() {
 
     // A token sent to a host whose API is a private address (not allowed by the operator).
     let (id, other) = app.user_with_token("private").await;
-    app.grant_forge(id, ForgeKind::Gitlab, "http://127.0.0.1:10/api/v4", "glpat-x");
+    app.grant_forge(id, ForgeKind::Gitlab, "http://127.0.0.1:10/api/v4", "glpat-x").await;
     let res = json(get(&app, &other, "/api/v1/forges/127.0.0.1:10/owners").await, 422).await;
     assert!(detail(&res).contains("cannot be used"), "{res}");
 }
@@ -510,7 +510,7 @@ async fn a_token_goes_only_to_its_own_host() {
     let res =
         json(post(&app, &token, &format!("/api/v1/tasks/{id}/pull-request"), json!({})).await, 422)
             .await;
-    assert!(detail(&res).contains("not on GitHub"), "{res}");
+    assert!(detail(&res).contains("This host has no pull requests"), "{res}");
     json(get(&app, &token, &format!("/api/v1/forges/{}/owners", second.host())).await, 422).await;
     // The repository picker on the first host works, and the second host heard nothing.
     json(get(&app, &token, &format!("/api/v1/forges/{}/owners", first.host())).await, 200).await;

@@ -601,7 +601,7 @@ async fn pull_requests_need_a_github_repository() {
         )
         .await;
         spec::assert_valid("post", "/api/v1/tasks/{id}/pull-request", 422, &res);
-        assert!(problem_detail(&res).contains("not on GitHub"), "{res}");
+        assert!(problem_detail(&res).contains("This host has no pull requests"), "{res}");
         json(get(&app, &token, &format!("/api/v1/tasks/{id}/checks")).await, 422).await;
     }
     // Someone else's task is not found.

@@ -621,3 +621,53 @@ async fn a_websocket_echoes_through_a_preview_of_its_own_origin() {
     assert_eq!(here.as_str(), format!("http://{id}.{domain}/"), "the link led to the preview");
     b.close().await;
 }
+
+/// Settings → Git hosts: add a token for a host, see it listed with its last 4 characters and
+/// never the token, and remove it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn git_host_tokens_are_added_listed_without_the_token_and_removed() {
+    let server = Server::start().await;
+    server.create_user("gita", PASSWORD);
+    let token = server.create_token("gita");
+    let b = Browser::start(&server.base, 1280, 900).await;
+    b.sign_in("gita", PASSWORD).await;
+    b.goto("/settings/tokens").await;
+    b.click("[data-testid=settings-tab-git-hosts]").await;
+    b.wait_until("the git hosts page", Duration::from_secs(10), || async {
+        b.path().await == "/settings/git-hosts"
+    })
+    .await;
+    b.wait("[data-testid=git-host-form]").await;
+
+    let secret = "glpat-e2e-secret-token-9876";
+    b.fill("[data-testid=git-host-host]", "GitLab.Example.com").await;
+    b.click("[data-testid=git-host-kind] option[value=gitlab]").await;
+    b.fill("[data-testid=git-host-token]", secret).await;
+    b.click("[data-testid=git-host-save]").await;
+    let row = "[data-testid=git-host-row][data-host='gitlab.example.com']";
+    b.wait(row).await;
+    let last4 = b.wait(&format!("{row} [data-testid=git-host-last4]")).await.text().await.unwrap();
+    assert!(last4.ends_with("9876"), "{last4}");
+    let html = b.client.source().await.expect("page source");
+    assert!(html.contains("https://gitlab.example.com/api/v4"), "the defaulted API URL is listed");
+    assert!(!html.contains(secret), "the token is never shown again");
+    b.screenshot("settings-git-hosts").await;
+    let (code, list) = server.get(&token, "/api/v1/me/git-credentials").await;
+    assert_eq!(code, 200);
+    assert_eq!(list[0]["host"], "gitlab.example.com", "{list}");
+
+    // A bad host is a form error with its reason, and nothing is stored.
+    b.fill("[data-testid=git-host-host]", "10.0.0.8").await;
+    b.click("[data-testid=git-host-kind] option[value=git]").await;
+    b.fill("[data-testid=git-host-token]", "plain-token-1234").await;
+    b.click("[data-testid=git-host-save]").await;
+    b.wait("[data-testid=git-hosts] [data-testid=error]").await;
+    assert_eq!(b.all("[data-testid=git-host-row]").await.len(), 1);
+
+    b.click(&format!("{row} [data-testid=git-host-remove]")).await;
+    b.client.accept_alert().await.expect("the confirmation dialog");
+    b.wait_until("the row to go", Duration::from_secs(10), || async { !b.exists(row).await }).await;
+    let (_, list) = server.get(&token, "/api/v1/me/git-credentials").await;
+    assert_eq!(list, serde_json::json!([]), "removed on the server too");
+    b.close().await;
+}

@@ -53,6 +53,9 @@ pub enum Command {
     /// Manage personal API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage users' personal access tokens per git host.
+    #[command(subcommand)]
+    GitCredentials(GitCredentialsCommand),
     /// Manage the agent CLIs in the tool cache.
     #[command(subcommand)]
     Agents(AgentsCommand),
@@ -152,6 +155,45 @@ pub enum TokenCommand {
     },
 }
 
+/// `drydock git-credentials ...`
+#[derive(Debug, Subcommand)]
+pub enum GitCredentialsCommand {
+    /// Store (or replace) a user's token for a git host. The token is read from standard input,
+    /// or from the environment variable named by `--token-env`; never from the command line.
+    Add {
+        /// Whose credential (username).
+        #[arg(long)]
+        user: String,
+        /// `host` or `host:port`, e.g. gitlab.example.com.
+        #[arg(long)]
+        host: String,
+        /// github, gitlab, gitea or git (a plain git host without a forge API).
+        #[arg(long)]
+        kind: String,
+        /// The forge's API base URL; defaulted from the host for forges.
+        #[arg(long)]
+        api_url: Option<String>,
+        /// Read the token from this environment variable instead of standard input.
+        #[arg(long)]
+        token_env: Option<String>,
+    },
+    /// List a user's credentials (never the tokens).
+    List {
+        /// Whose credentials (username).
+        #[arg(long)]
+        user: String,
+    },
+    /// Remove a user's credential for a host.
+    Remove {
+        /// Whose credential (username).
+        #[arg(long)]
+        user: String,
+        /// `host` or `host:port`.
+        #[arg(long)]
+        host: String,
+    },
+}
+
 /// Runs the parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut settings = Settings::load(cli.config.as_deref())?;
@@ -186,6 +228,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(cmd) => with_runtime(settings, |rt| Box::pin(user(rt, cmd))).await,
         Command::Token(cmd) => with_runtime(settings, |rt| Box::pin(token(rt, cmd))).await,
+        Command::GitCredentials(cmd) => {
+            with_runtime(settings, |rt| Box::pin(git_credentials(rt, cmd))).await
+        }
         Command::Agents(cmd) => agents(&settings, cmd).await,
     }
 }
@@ -501,6 +546,76 @@ async fn token(rt: &Runtime, cmd: TokenCommand) -> anyhow::Result<()> {
                 anyhow::bail!("no live token with id {id}");
             }
             eprintln!("revoked {id}");
+        }
+    }
+    Ok(())
+}
+
+async fn git_credentials(rt: &Runtime, cmd: GitCredentialsCommand) -> anyhow::Result<()> {
+    use crate::git_credentials::{model, validate};
+    let mut conn = rt.pool.get().await?;
+    let user_named = |user: &str| format!("no user named `{user}`");
+    match cmd {
+        GitCredentialsCommand::Add { user, host, kind, api_url, token_env } => {
+            let owner = users::find_by_username(&mut conn, &user)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!(user_named(&user)))?;
+            let token = match token_env {
+                Some(var) => std::env::var(&var)
+                    .map_err(|_| anyhow::anyhow!("the environment variable {var} is not set"))?,
+                None => {
+                    let mut token = String::new();
+                    std::io::stdin().read_to_string(&mut token)?;
+                    token
+                }
+            };
+            let body = validate::Submitted { kind, api_url, token };
+            let checked = match validate::check(&rt.settings, &host, body) {
+                Ok(checked) => checked,
+                Err(crate::error::ApiError::Validation(errors)) => {
+                    let reasons: Vec<String> = errors
+                        .iter()
+                        .flat_map(|(f, rs)| rs.iter().map(move |r| format!("{f} {r}")))
+                        .collect();
+                    anyhow::bail!("{}", reasons.join("; "))
+                }
+                Err(other) => return Err(other.into()),
+            };
+            let row = crate::git_credentials::store(&mut conn, &rt.secrets, owner.id, &checked)
+                .await
+                .map_err(|e| anyhow::anyhow!("storing the credential: {e}"))?;
+            eprintln!("stored the {} token of {user} for {}", row.kind, row.host);
+        }
+        GitCredentialsCommand::List { user } => {
+            let owner = users::find_by_username(&mut conn, &user)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!(user_named(&user)))?;
+            println!(
+                "{:<32}  {:<7}  {:<40}  {:<6}  {:<25}  last used",
+                "host", "kind", "api_url", "token", "updated"
+            );
+            for row in model::list(&mut conn, owner.id).await? {
+                println!(
+                    "{:<32}  {:<7}  {:<40}  {:<6}  {:<25}  {}",
+                    row.host,
+                    row.kind,
+                    row.api_url.as_deref().unwrap_or("-"),
+                    format!("…{}", row.token_last4),
+                    row.updated_at.to_rfc3339(),
+                    row.last_used_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "never".into())
+                );
+            }
+        }
+        GitCredentialsCommand::Remove { user, host } => {
+            let owner = users::find_by_username(&mut conn, &user)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!(user_named(&user)))?;
+            let host = shared::git_hosts::normalise_host(&host)
+                .map_err(|reason| anyhow::anyhow!("host {reason}"))?;
+            if !model::delete(&mut conn, owner.id, &host).await? {
+                anyhow::bail!("{user} has no credential for {host}");
+            }
+            eprintln!("removed the token of {user} for {host}");
         }
     }
     Ok(())

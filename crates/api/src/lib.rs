@@ -15,6 +15,7 @@ pub mod error;
 pub mod etag;
 pub mod events;
 pub mod forges;
+pub mod git_credentials;
 pub mod github;
 pub mod keys;
 pub mod openapi;

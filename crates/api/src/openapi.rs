@@ -23,6 +23,7 @@ use utoipa::Modify;
         (name = "sandboxes", description = "Live sandboxes: status, start, stop and extend"),
         (name = "keys", description = "Provider API keys (write-only)"),
         (name = "connectors", description = "MCP servers (connectors) offered to agents; secrets are write-only"),
+        (name = "git-credentials", description = "Personal access tokens per git host (GitHub, GitLab, Gitea/Forgejo, plain git), write-only; each goes only to its own host"),
         (name = "agents", description = "The agent catalogue"),
         (name = "preview", description = "A task's dev server in its kept-alive sandbox, and one-time links to its preview (served outside /api/v1: see docs/preview.md)"),
         (name = "github", description = "GitHub repositories, creating them, and tasks from issues, pull requests and commits"),

@@ -23,6 +23,7 @@ fn api_v1(cfg: &mut ServiceConfig) {
     crate::sandboxes::endpoints::configure(cfg);
     crate::keys::endpoints::configure(cfg);
     crate::connectors::endpoints::configure(cfg);
+    crate::git_credentials::endpoints::configure(cfg);
     crate::agents::configure(cfg);
     crate::github::endpoints::configure(cfg);
     crate::forges::endpoints::configure(cfg);

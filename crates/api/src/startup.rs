@@ -35,7 +35,6 @@ pub struct Application {
     port: u16,
     server: Server,
     auth: crate::auth::cache::AuthCache,
-    forges: crate::forges::access::Forges,
 }
 
 impl Application {
@@ -63,9 +62,8 @@ impl Application {
         let auth =
             crate::auth::cache::AuthCache::new(Duration::from_secs(settings.auth.cache_secs));
         auth.follow(&hub);
-        let forges = crate::forges::access::Forges::new(&settings);
         let state = AppState {
-            forges: forges.clone(),
+            forges: crate::forges::access::Forges::new(&settings),
             pool: pool.clone(),
             settings: Arc::new(settings),
             secrets,
@@ -76,18 +74,12 @@ impl Application {
             auth: auth.clone(),
         };
         let server = serve(listener, state, hub)?;
-        Ok(Self { port, server, auth, forges })
+        Ok(Self { port, server, auth })
     }
 
     /// The server's auth cache (tests wait on what it forgot).
     pub fn auth_cache(&self) -> crate::auth::cache::AuthCache {
         self.auth.clone()
-    }
-
-    /// The server's forge tokens per user and host (tests grant access to fake forges here
-    /// until per-host credentials are stored).
-    pub fn forge_grants(&self) -> crate::forges::access::Grants {
-        self.forges.grants.clone()
     }
 
     /// The bound port.

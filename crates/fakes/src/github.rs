@@ -48,6 +48,8 @@ pub struct FakeState {
     pub requests: Vec<(String, String, serde_json::Value)>,
     /// Where `git_repo` repositories live (`ROOT/OWNER/NAME.git`).
     pub git_root: Option<std::path::PathBuf>,
+    /// Every `Authorization` header received by REST and git smart HTTP, as sent.
+    pub authorizations: Vec<String>,
     counter: i64,
 }
 
@@ -105,8 +107,18 @@ impl FakeGithub {
     pub async fn start() -> Self {
         let state = Arc::new(Mutex::new(FakeState::default()));
         let data = web::Data::from(state.clone());
+        let seen = state.clone();
         let server = HttpServer::new(move || {
+            let seen = seen.clone();
             App::new()
+                .wrap_fn(move |req, srv| {
+                    use actix_web::dev::Service;
+                    let header = req.headers().get("authorization").and_then(|v| v.to_str().ok());
+                    if let Some(header) = header {
+                        seen.lock().expect("state").authorizations.push(header.to_owned());
+                    }
+                    srv.call(req)
+                })
                 .app_data(data.clone())
                 .route("/login/oauth/authorize", web::get().to(authorize))
                 .route("/login/oauth/access_token", web::post().to(access_token))
@@ -136,6 +148,27 @@ impl FakeGithub {
     /// Runs `f` on the state.
     pub fn with<T>(&self, f: impl FnOnce(&mut FakeState) -> T) -> T {
         f(&mut self.state.lock().expect("fake state"))
+    }
+
+    /// Accepts `token` as a personal access token (REST bearer and git Basic password), as
+    /// if the user had created it on this host.
+    pub fn add_token(&self, token: &str) {
+        self.with(|s| s.tokens.push(token.to_owned()));
+    }
+
+    /// Whether any request this fake received carried `secret` in its `Authorization` header,
+    /// plainly or Basic-encoded.
+    pub fn received_secret(&self, secret: &str) -> bool {
+        self.with(|s| {
+            s.authorizations.iter().any(|header| {
+                let decoded = header
+                    .strip_prefix("Basic ")
+                    .and_then(|b| STANDARD.decode(b.trim()).ok())
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+                header.contains(secret) || decoded.contains(secret)
+            })
+        })
     }
 }
 

@@ -11,6 +11,7 @@ pub mod connectors;
 pub mod error;
 pub mod events;
 pub mod forges;
+pub mod git_hosts;
 pub mod github;
 pub mod page;
 pub mod preview;

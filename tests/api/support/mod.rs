@@ -43,9 +43,9 @@ pub struct TestApp {
     pub sandbox: drydock_api::sandboxes::Backend,
     /// The server's auth cache.
     pub auth: drydock_api::auth::cache::AuthCache,
-    /// The server's forge tokens per user and host.
+    /// Seals and opens secrets as the server does.
     #[allow(dead_code)]
-    pub forge_grants: drydock_api::forges::access::Grants,
+    pub secrets: SecretBox,
     _stop_workers: tokio::sync::watch::Sender<bool>,
 }
 
@@ -99,7 +99,6 @@ impl TestApp {
         .expect("build app");
         let port = app.port();
         let auth = app.auth_cache();
-        let forge_grants = app.forge_grants();
         settings.listen = format!("127.0.0.1:{port}").parse().expect("addr");
         let server = app.into_server();
         actix_web::rt::spawn(server);
@@ -111,7 +110,7 @@ impl TestApp {
                 shared_settings,
                 pool.clone(),
                 hub.clone(),
-                secrets,
+                secrets.clone(),
                 sandbox.clone(),
             )
             .await
@@ -127,7 +126,7 @@ impl TestApp {
             db,
             hub,
             auth,
-            forge_grants,
+            secrets,
             _stop_workers: stop_workers,
         }
     }
@@ -146,22 +145,38 @@ impl TestApp {
         out
     }
 
-    /// Lets `user_id` act on the forge at `api_url` with `token` (what storing a personal
-    /// access token for the host does).
+    /// Stores `token` as `user_id`'s credential for the forge at `api_url` (what
+    /// `PUT /me/git-credentials/{host}` stores; the fakes' loopback URLs skip its checks).
     #[allow(dead_code)]
-    pub fn grant_forge(
+    pub async fn grant_forge(
         &self,
         user_id: uuid::Uuid,
         kind: drydock_api::forges::ForgeKind,
         api_url: &str,
         token: &str,
     ) {
-        let access = drydock_api::forges::ForgeAccess::new(
+        use drydock_api::forges::ForgeKind;
+        use shared::git_hosts::GitHostKind;
+        let url: url::Url = api_url.parse().expect("api url");
+        let host = match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str().expect("host")),
+            None => url.host_str().expect("host").to_owned(),
+        };
+        let kind = match kind {
+            ForgeKind::Github => GitHostKind::Github,
+            ForgeKind::Gitlab => GitHostKind::Gitlab,
+            ForgeKind::Gitea => GitHostKind::Gitea,
+        };
+        let checked = drydock_api::git_credentials::validate::Checked {
+            host,
             kind,
-            api_url.parse().expect("api url"),
-            token.to_owned().into(),
-        );
-        self.forge_grants.grant(user_id, access);
+            api_url: Some(api_url.trim_end_matches('/').to_owned()),
+            token: token.to_owned(),
+        };
+        let mut conn = self.pool.get().await.expect("conn");
+        drydock_api::git_credentials::store(&mut conn, &self.secrets, user_id, &checked)
+            .await
+            .expect("store the credential");
     }
 
     /// Absolute URL of `path`.

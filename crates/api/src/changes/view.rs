@@ -95,17 +95,18 @@ pub async fn open(state: &AppState, task: &TaskRow) -> ApiResult<RepoView> {
 
 pub(crate) async fn github_token(state: &AppState, task: &TaskRow) -> Option<String> {
     use secrecy::ExposeSecret;
-    // The token goes to the configured GitHub host only, never to another host named in
-    // a repository URL.
-    if !crate::github::remote::on_github_host(&state.settings.github.web_url, &task.repo_url) {
-        return None;
-    }
+    // The token for exactly the repository's host (the GitHub token only for the configured
+    // GitHub host), never another host's.
     let mut conn = state.pool.get().await.ok()?;
-    let identity =
-        crate::accounts::model::identity(&mut conn, task.user_id, "github").await.ok()??;
-    let token = identity
-        .open_token(&state.secrets, crate::accounts::model::IdentityToken::Access)
-        .ok()??;
+    let token = crate::git_credentials::git_token(
+        &mut conn,
+        &state.settings,
+        &state.secrets,
+        task.user_id,
+        &task.repo_url,
+    )
+    .await
+    .ok()??;
     Some(token.expose_secret().to_owned())
 }
 

@@ -290,3 +290,17 @@ diesel::table! {
 diesel::joinable!(task_dev_servers -> tasks (task_id));
 diesel::joinable!(preview_grants -> tasks (task_id));
 diesel::allow_tables_to_appear_in_same_query!(task_dev_servers, preview_grants, tasks);
+
+diesel::table! {
+    git_credentials (user_id, host) {
+        user_id -> Uuid,
+        host -> Text,
+        kind -> Text,
+        api_url -> Nullable<Text>,
+        token_enc -> Text,
+        token_last4 -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+    }
+}

@@ -1,18 +1,17 @@
 //! Whose token a forge call uses, and which forge a repository URL is on.
 //!
-//! Two sources, asked in order: tokens granted per user and host ([`Grants`]), then the
-//! GitHub of the configuration with the user's GitHub sign-in token. Until per-host git
-//! credentials (issue 17, item 1) are stored, grants are made in-process only (the tests);
-//! the credential store replaces [`Grants::get`] as the first source.
+//! The configured GitHub's host gets the GitHub client's token
+//! ([`crate::git_credentials::github_token`]: the OAuth token, else a `github` credential);
+//! every other host the user's credential for exactly that host
+//! ([`crate::git_credentials::for_host`]), when it is a forge's (not a plain `git` host's).
 //!
 //! A token goes only to its own host: a repository URL matches an access only when scheme,
 //! host and port equal the access's web URL, and calls go only to the access's API URL.
 
-use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use diesel_async::AsyncPgConnection;
+use shared::git_hosts::GitHostKind;
 use url::Url;
 use uuid::Uuid;
 
@@ -30,40 +29,17 @@ use crate::state::AppState;
 /// Forge calls' timeout.
 const TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Tokens granted per (user, host).
-#[derive(Clone, Default)]
-pub struct Grants(Arc<RwLock<HashMap<(Uuid, String), ForgeAccess>>>);
-
-impl Grants {
-    /// Lets `user_id` act on `access`'s host with its token.
-    pub fn grant(&self, user_id: Uuid, access: ForgeAccess) {
-        let host = access.host();
-        self.0.write().unwrap_or_else(PoisonError::into_inner).insert((user_id, host), access);
-    }
-
-    /// The user's access to `host`, if granted.
-    pub fn get(&self, user_id: Uuid, host: &str) -> Option<ForgeAccess> {
-        let grants = self.0.read().unwrap_or_else(PoisonError::into_inner);
-        grants.get(&(user_id, host.to_ascii_lowercase())).cloned()
-    }
-}
-
 /// The process's forge plumbing: the guarded outbound client (user-supplied API URLs must not
-/// reach private addresses) and the grants.
+/// reach private addresses).
 #[derive(Clone)]
 pub struct Forges {
     outbound: Outbound,
-    /// Tokens per user and host.
-    pub grants: Grants,
 }
 
 impl Forges {
     /// From the settings (`tasks.egress_allow` lifts the address check per exact `host:port`).
     pub fn new(settings: &Settings) -> Self {
-        Self {
-            outbound: Outbound::new(&settings.tasks.egress_allow, TIMEOUT),
-            grants: Grants::default(),
-        }
+        Self { outbound: Outbound::new(&settings.tasks.egress_allow, TIMEOUT) }
     }
 }
 
@@ -78,19 +54,17 @@ pub struct Sources<'a> {
     pub settings: &'a Settings,
     /// Opens sealed tokens.
     pub secrets: &'a crate::crypto::SecretBox,
-    /// Tokens granted per user and host.
-    pub grants: &'a Grants,
 }
 
 impl<'a> Sources<'a> {
     /// From the request state.
     pub fn of(state: &'a AppState) -> Self {
-        Self { settings: &state.settings, secrets: &state.secrets, grants: &state.forges.grants }
+        Self { settings: &state.settings, secrets: &state.secrets }
     }
 
-    /// The user's access to `host`: a granted token, else the configured GitHub with their
-    /// sign-in token (a 422 asking to sign in with GitHub when they have none); `None` when
-    /// the host is neither.
+    /// The user's access to `host`: on the configured GitHub, the GitHub client's token (a 422
+    /// asking to connect GitHub when they have none); elsewhere their credential for exactly
+    /// that host; `None` when they have none or it is a plain git host's.
     pub async fn lookup(
         &self,
         conn: &mut AsyncPgConnection,
@@ -98,14 +72,27 @@ impl<'a> Sources<'a> {
         host: &str,
     ) -> ApiResult<Option<ForgeAccess>> {
         let host = host.to_ascii_lowercase();
-        if let Some(access) = self.grants.get(user_id, &host) {
-            return Ok(Some(access));
-        }
         if github_host(self.settings).as_deref() == Some(host.as_str()) {
-            let token = crate::github::model::token(conn, self.secrets, user_id).await?;
+            let token =
+                crate::git_credentials::github_token(conn, self.settings, self.secrets, user_id)
+                    .await?;
             return github_access(self.settings, token).map(Some);
         }
-        Ok(None)
+        let Some(stored) =
+            crate::git_credentials::for_host(conn, self.secrets, user_id, &host).await?
+        else {
+            return Ok(None);
+        };
+        let kind = match stored.kind {
+            GitHostKind::Github => ForgeKind::Github,
+            GitHostKind::Gitlab => ForgeKind::Gitlab,
+            GitHostKind::Gitea => ForgeKind::Gitea,
+            GitHostKind::Git => return Ok(None),
+        };
+        let Some(api_url) = stored.api_url.as_deref().and_then(|u| Url::parse(u).ok()) else {
+            return Ok(None);
+        };
+        Ok(Some(ForgeAccess::new(kind, api_url, stored.token)))
     }
 
     /// The access and path of a task's repository, when the user has access to its host;

@@ -28,10 +28,7 @@ struct Ctx {
 
 /// The 422 of a task whose repository is on no forge the user has access to.
 fn not_on_a_forge(state: &AppState, repo_url: &str) -> ApiError {
-    ApiError::Unprocessable(format!(
-        "This task's repository ({repo_url}) is not on GitHub ({}) or on a GitLab or Gitea host you have a token for; pull requests, comments and checks need a repository there.",
-        state.settings.github.web_url
-    ))
+    crate::git_credentials::no_pull_requests(&state.settings.github.web_url, repo_url)
 }
 
 async fn load(state: &AppState, user: &CurrentUser, id: Uuid) -> ApiResult<Ctx> {

@@ -52,15 +52,14 @@ async fn open(
         return Ok(None);
     }
     let forges = deps.forges.cloned().unwrap_or_else(|| Forges::new(deps.settings));
-    let sources =
-        Sources { settings: deps.settings, secrets: deps.secrets, grants: &forges.grants };
+    let sources = Sources { settings: deps.settings, secrets: deps.secrets };
     let Some((access, repo)) =
         sources.for_repo_url(&mut conn, task.user_id, &task.repo_url).await?
     else {
-        return Err(ApiError::Unprocessable(format!(
-            "the repository ({}) is not on GitHub ({}) or on a GitLab or Gitea host you have a token for",
-            task.repo_url, deps.settings.github.web_url
-        )));
+        return Err(crate::git_credentials::no_pull_requests(
+            &deps.settings.github.web_url,
+            &task.repo_url,
+        ));
     };
     let http = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(20))

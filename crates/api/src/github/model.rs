@@ -14,7 +14,7 @@ use crate::error::ApiError;
 /// The problem of a user without a usable GitHub connection.
 pub fn not_connected() -> ApiError {
     ApiError::Unprocessable(
-        "This needs your GitHub account: sign in with GitHub (or connect it in Settings) so Drydock can act on GitHub for you.".into(),
+        "This needs your GitHub account: sign in with GitHub, or add a GitHub token for this GitHub host under Settings → Git hosts, so Drydock can act on GitHub for you.".into(),
     )
 }
 

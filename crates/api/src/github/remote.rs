@@ -94,13 +94,10 @@ pub fn on_github_host(web_url: &str, repo_url: &str) -> bool {
         && url.port_or_known_default() == web.port_or_known_default()
 }
 
-/// The task's repository, or a 422 saying pull requests need a GitHub repository.
+/// The task's repository, or a 422 saying this host has no pull requests.
 pub fn require(web_url: &str, repo_url: &str) -> Result<RepoRef, ApiError> {
-    parse(web_url, repo_url).ok_or_else(|| {
-        ApiError::Unprocessable(format!(
-            "This task's repository ({repo_url}) is not on GitHub ({web_url}); pull requests, comments and checks need a repository there."
-        ))
-    })
+    parse(web_url, repo_url)
+        .ok_or_else(|| crate::git_credentials::no_pull_requests(web_url, repo_url))
 }
 
 #[cfg(test)]

@@ -5,14 +5,14 @@ use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use super::client::GithubClient;
-use super::model;
 use crate::config::Settings;
 use crate::crypto::SecretBox;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use crate::tasks::model::TaskRow;
 
-/// The user's client, built from their sealed token.
+/// The user's client, built from their sealed token: the OAuth token, else a GitHub personal
+/// access token stored for the configured GitHub host ([`crate::git_credentials::github_token`]).
 pub async fn client_for(
     conn: &mut AsyncPgConnection,
     settings: &Settings,
@@ -20,7 +20,7 @@ pub async fn client_for(
     http: reqwest::Client,
     user_id: Uuid,
 ) -> ApiResult<GithubClient> {
-    let token = model::token(conn, secrets, user_id).await?;
+    let token = crate::git_credentials::github_token(conn, settings, secrets, user_id).await?;
     Ok(GithubClient::new(http, &settings.github.api_url, token))
 }
 

@@ -101,6 +101,15 @@ pub async fn create(state: &AppState, user_id: Uuid, request: TaskRequest) -> Ap
             "must use https: plain http would send your token in clear text",
         );
     }
+    if !validate::is_local(&repo_url)
+        && !crate::git_credentials::validate::remote_allowed(settings, &repo_url)
+    {
+        push(
+            &mut errors,
+            "repo_url",
+            "is an address Drydock does not clone from (loopback, private, link-local or metadata)",
+        );
+    }
     let mut conn = state.conn().await?;
     let limits = limits::effective(&mut conn, &settings.tasks, user_id).await?;
     let duration = request.max_duration_minutes.unwrap_or(limits.max_duration_minutes);

@@ -1,6 +1,6 @@
 //! Everything a run needs from the database, loaded once when the run is claimed: the owner's
-//! opened keys, the forge token, the task's connectors, the conversation so far, and the list
-//! of secret values its events must never contain.
+//! opened keys, the token for the repository's host, the task's connectors, the conversation
+//! so far, and the list of secret values its events must never contain.
 //!
 //! Loading fails closed: if any secret cannot be read, the run does not start, so it can never
 //! run with a redaction list that misses a value it might print.
@@ -24,10 +24,12 @@ pub struct RunInputs {
     pub strategy: &'static dyn AgentStrategy,
     /// Every key of the owner, opened (the agent's, and those title generation may use).
     pub keys: Vec<OpenedKey>,
-    /// The owner's GitHub token, when they have one that opens.
+    /// The owner's GitHub token, when they have one that opens: the OAuth token, else a GitHub
+    /// credential for the configured GitHub host.
     pub github_token: Option<Secret>,
-    /// The token for git over https to the task's repository: the GitHub token, and only when
-    /// the repository is on the configured GitHub host.
+    /// The token for git over https to the task's repository, for exactly its host: the
+    /// credential stored for that host (the OAuth token first on the configured GitHub host).
+    /// Host git alone gets it, for the clone and the push.
     pub git_token: Option<Secret>,
     /// The task's connectors that are still the owner's and enabled, secrets opened.
     pub mcp_servers: Vec<McpServer>,
@@ -47,20 +49,30 @@ impl RunInputs {
         let keys = crate::keys::opened::load(&mut conn, &ctx.secrets, task.user_id)
             .await
             .map_err(RunError::internally(LOADING))?;
-        let identity = crate::accounts::model::identity(&mut conn, task.user_id, "github")
-            .await
-            .map_err(RunError::internally(LOADING))?;
+        let (settings, secrets, user_id) = (&ctx.settings, &ctx.secrets, task.user_id);
         // A token sealed under a key this server no longer has (or not for this row) cannot be
-        // used, so it cannot leak either: the user is asked to sign in with GitHub again.
-        let github_token = identity
-            .and_then(|i| {
-                i.open_token(&ctx.secrets, crate::accounts::model::IdentityToken::Access).ok()
-            })
-            .flatten()
-            .map(|t| Secret::new(t.expose_secret()));
-        let git_token = github_token.clone().filter(|_| {
-            crate::github::remote::on_github_host(&ctx.settings.github.web_url, &task.repo_url)
-        });
+        // used, so it cannot leak either: the user is asked to connect GitHub again.
+        let github_token =
+            match crate::git_credentials::github_token(&mut conn, settings, secrets, user_id).await
+            {
+                Ok(token) => Some(Secret::new(token.expose_secret())),
+                Err(crate::error::ApiError::Unprocessable(_)) => None,
+                Err(e) => return Err(RunError::internally(LOADING)(e)),
+            };
+        let git_token = crate::git_credentials::git_token(
+            &mut conn,
+            settings,
+            secrets,
+            user_id,
+            &task.repo_url,
+        )
+        .await
+        .map_err(git_token_problem)?
+        .map(|t| Secret::new(t.expose_secret()));
+        // Every git host token of the owner is redacted, whichever host this run uses.
+        let host_tokens = crate::git_credentials::secret_values(&mut conn, secrets, user_id)
+            .await
+            .map_err(git_token_problem)?;
         let mcp_servers =
             crate::connectors::for_run(&mut conn, &ctx.secrets, task.user_id, &task.connector_ids)
                 .await
@@ -82,6 +94,7 @@ impl RunInputs {
         let mut secret_values: Vec<String> =
             keys.iter().map(|k| k.value.expose().to_owned()).collect();
         secret_values.extend(github_token.iter().map(|t| t.expose().to_owned()));
+        secret_values.extend(host_tokens);
         secret_values.extend(connector_secrets);
         Ok(Self {
             strategy: agents::strategy_for(kind),
@@ -117,5 +130,13 @@ impl RunInputs {
             spec.provider.as_str(),
             spec.provider.as_str()
         )))
+    }
+}
+
+/// A stored token that cannot be opened fails the run with the reason the user can act on.
+fn git_token_problem(e: crate::error::ApiError) -> RunError {
+    match e {
+        crate::error::ApiError::Unprocessable(message) => RunError::user(message),
+        other => RunError::internally(LOADING)(other),
     }
 }

@@ -137,6 +137,13 @@ pub fn PrPanel(props: &PrPanelProps) -> Html {
     if t.branch_name.is_none() {
         return html! { <p class="muted" data-testid="pr-no-branch">{ "No branch has been pushed yet." }</p> };
     }
+    // A repository on a host without pull requests (a plain git host): the API's 422 says so,
+    // and there is nothing else to show here.
+    if let crate::hooks::FetchState::Failed(e) = &*pr.state {
+        if e.status() == Some(422) && e.message().starts_with("This host has no pull requests") {
+            return html! { <p class="notice" data-testid="pr-unsupported">{ e.message() }</p> };
+        }
+    }
     let base = t.base_branch.clone().unwrap_or_else(|| "the base branch".to_owned());
     let create_form = html! {
         <form class="stack" id="create-pr-form" onsubmit={act.run.reform(|e: SubmitEvent| { e.prevent_default(); PrAction::Create })}>

@@ -6,6 +6,7 @@ use shared::auth::{AuthMethods, LocalLogin, Me, SetupRequest};
 use shared::changes::{Changes, FileDiff};
 use shared::connectors::{Connector, ConnectorPreset, CreateConnector, UpdateConnector};
 use shared::events::TaskEvent;
+use shared::git_hosts::{GitCredential, PutGitCredential};
 use shared::github::{
     CreatePullRequest, GithubCommit, GithubIssue, GithubOwner, GithubPull, GithubRepo,
     MergePullRequest, PrComment, PullRequest, TaskChecks, TaskFromGithub,
@@ -91,6 +92,24 @@ pub async fn set_key(provider: KeyProvider, body: &PutKey) -> Result<(), ApiErro
 /// `DELETE /me/keys/{provider}`.
 pub async fn delete_key(provider: KeyProvider) -> Result<(), ApiError> {
     call_empty::<()>(Method::DELETE, &format!("/me/keys/{}", provider.as_str()), None).await
+}
+
+/// `GET /me/git-credentials`.
+pub async fn git_credentials() -> Result<Vec<GitCredential>, ApiError> {
+    get("/me/git-credentials").await
+}
+
+/// `PUT /me/git-credentials/{host}`.
+pub async fn put_git_credential(
+    host: &str,
+    body: &PutGitCredential,
+) -> Result<GitCredential, ApiError> {
+    call(Method::PUT, &format!("/me/git-credentials/{}", enc(host)), Some(body)).await
+}
+
+/// `DELETE /me/git-credentials/{host}`.
+pub async fn delete_git_credential(host: &str) -> Result<(), ApiError> {
+    call_empty::<()>(Method::DELETE, &format!("/me/git-credentials/{}", enc(host)), None).await
 }
 
 /// `GET /connectors`.

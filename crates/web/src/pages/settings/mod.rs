@@ -1,8 +1,9 @@
-//! Settings: API tokens, provider keys, MCP connectors and connected accounts, one section per
-//! tab.
+//! Settings: API tokens, provider keys, git hosts, MCP connectors and connected accounts, one
+//! section per tab.
 
 mod accounts;
 mod connectors;
+mod git_hosts;
 mod keys;
 mod tokens;
 
@@ -14,13 +15,14 @@ use crate::app::Route;
 /// Props of [`Settings`].
 #[derive(Properties, PartialEq)]
 pub struct SettingsProps {
-    /// `tokens`, `keys`, `connectors` or `accounts`.
+    /// `tokens`, `keys`, `git-hosts`, `connectors` or `accounts`.
     pub section: AttrValue,
 }
 
-const SECTIONS: [(&str, &str); 4] = [
+const SECTIONS: [(&str, &str); 5] = [
     ("tokens", "API tokens"),
     ("keys", "API keys"),
+    ("git-hosts", "Git hosts"),
     ("connectors", "MCP connectors"),
     ("accounts", "Accounts"),
 ];
@@ -42,6 +44,7 @@ pub fn Settings(props: &SettingsProps) -> Html {
             </nav>
             { match section {
                 "keys" => html! { <keys::Keys /> },
+                "git-hosts" => html! { <git_hosts::GitHosts /> },
                 "connectors" => html! { <connectors::Connectors /> },
                 "accounts" => html! { <accounts::Accounts /> },
                 _ => html! { <tokens::Tokens /> },
