@@ -32,6 +32,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 pub struct ChangesQuery {
     /// `head` (default: what a sync would commit) or `base` (everything the task changed).
     #[serde(default)]
+    #[param(inline)]
     against: Against,
 }
 
@@ -43,6 +44,7 @@ pub struct DiffQuery {
     path: String,
     /// `head` (default) or `base`.
     #[serde(default)]
+    #[param(inline)]
     against: Against,
 }
 
