@@ -11,11 +11,10 @@ use shared::workspace::{
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::service::{checked, live_repo, on_tree, Access};
+use super::service::{checked, live_repo, on_tree, owned, Access};
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::tasks::model as tasks;
 
 /// Registers the routes.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -47,10 +46,6 @@ pub struct FolderQuery {
 pub struct EntryQuery {
     /// Path relative to the repository root.
     path: String,
-}
-
-async fn owned(state: &AppState, user: &CurrentUser, id: Uuid) -> ApiResult<tasks::TaskRow> {
-    Ok(tasks::owned(&mut *state.conn().await?, user.id, id).await?)
 }
 
 /// One folder of the live sandbox's working tree, folders first. Links are listed, never

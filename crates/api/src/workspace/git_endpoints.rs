@@ -8,12 +8,11 @@ use shared::workspace::{Against, Checkpoint, PathRequest, ResetResult, SyncReque
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::service::{checked, live_sandbox, Access};
+use super::service::{checked, live_sandbox, owned, Access};
 use super::{changes, publish};
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::tasks::model as tasks;
 
 /// Registers the routes.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -46,10 +45,6 @@ pub struct DiffQuery {
     #[serde(default)]
     #[param(inline)]
     against: Against,
-}
-
-async fn owned(state: &AppState, user: &CurrentUser, id: Uuid) -> ApiResult<tasks::TaskRow> {
-    Ok(tasks::owned(&mut *state.conn().await?, user.id, id).await?)
 }
 
 /// The live tree's changes against HEAD or the base branch, untracked files included. Works

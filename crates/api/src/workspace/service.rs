@@ -9,6 +9,15 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::tasks::model::TaskRow;
 
+/// The caller's task (404 for anyone else's).
+pub async fn owned(
+    state: &AppState,
+    user: &crate::auth::CurrentUser,
+    id: uuid::Uuid,
+) -> ApiResult<TaskRow> {
+    Ok(crate::tasks::model::owned(&mut *state.conn().await?, user.id, id).await?)
+}
+
 /// What an operation is for: reading works during a run, changing does not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
