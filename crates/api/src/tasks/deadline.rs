@@ -35,14 +35,6 @@ pub async fn start(
     Ok(())
 }
 
-/// The run's deadline now, if its agent has started.
-pub async fn current(
-    conn: &mut AsyncPgConnection,
-    run_id: Uuid,
-) -> QueryResult<Option<DateTime<Utc>>> {
-    runs::table.find(run_id).select(runs::agent_deadline_at).first(conn).await
-}
-
 /// Moves the running agent's deadline `minutes` later (from now, if it passed already), at
 /// most to the run's start plus the owner's maximum duration.
 pub async fn extend(

@@ -145,26 +145,40 @@ pub async fn next(ctx: &WorkerContext, worker_id: &str) -> anyhow::Result<Option
     Ok(Some(Job { run_id, number, prompt, task }))
 }
 
-/// Renews the lease; returns whether the run is still this worker's, and when a stop was asked.
+/// Renews the lease; says whether the run is still this worker's, when a stop was asked, and the
+/// agent's deadline (read in the same statement, so following an extend costs nothing more).
 pub async fn heartbeat(
     ctx: &WorkerContext,
     worker_id: &str,
     run_id: Uuid,
     task_id: Uuid,
-) -> anyhow::Result<(bool, Option<DateTime<Utc>>)> {
+) -> anyhow::Result<Heartbeat> {
     use crate::db::schema::{runs, tasks as t};
     let mut conn = ctx.pool.get().await?;
     let lease = chrono::Duration::seconds(ctx.settings.tasks.lease_secs as i64);
-    let n = diesel::update(
+    let renewed: Option<Option<DateTime<Utc>>> = diesel::update(
         runs::table
             .filter(runs::id.eq(run_id))
             .filter(runs::worker_id.eq(worker_id))
             .filter(runs::status.eq(Status(TaskStatus::Processing))),
     )
     .set(runs::lease_expires_at.eq(Utc::now() + lease))
-    .execute(&mut conn)
-    .await?;
+    .returning(runs::agent_deadline_at)
+    .get_result(&mut conn)
+    .await
+    .optional()?;
     let stop: Option<DateTime<Utc>> =
         t::table.find(task_id).select(t::stop_requested_at).first(&mut conn).await?;
-    Ok((n == 1, stop))
+    Ok(Heartbeat { ours: renewed.is_some(), stop, agent_deadline: renewed.flatten() })
+}
+
+/// What a heartbeat learnt about its run.
+#[derive(Debug, Clone, Copy)]
+pub struct Heartbeat {
+    /// The lease is still this worker's.
+    pub ours: bool,
+    /// When a stop was requested, if one was.
+    pub stop: Option<DateTime<Utc>>,
+    /// The agent's deadline as it stands (moved by an extend), once the agent started.
+    pub agent_deadline: Option<DateTime<Utc>>,
 }

@@ -1,5 +1,6 @@
 //! What an executor can do while running: report progress and events, learn of a stop.
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use shared::events::{EventBody, LogLevel};
@@ -37,6 +38,7 @@ pub struct RunContext {
     run_id: Uuid,
     events: EventSender,
     cancel: watch::Receiver<bool>,
+    agent_deadline: watch::Receiver<Option<DateTime<Utc>>>,
 }
 
 impl RunContext {
@@ -47,8 +49,14 @@ impl RunContext {
         run_id: Uuid,
         events: EventSender,
         cancel: watch::Receiver<bool>,
+        agent_deadline: watch::Receiver<Option<DateTime<Utc>>>,
     ) -> Self {
-        Self { pool, task_id, run_id, events, cancel }
+        Self { pool, task_id, run_id, events, cancel, agent_deadline }
+    }
+
+    /// The agent's deadline as the heartbeat last read it (`None` before the agent starts).
+    pub fn agent_deadline(&self) -> watch::Receiver<Option<DateTime<Utc>>> {
+        self.agent_deadline.clone()
     }
 
     /// Queues an event (batched, redacted).

@@ -44,6 +44,7 @@ pub async fn execute(
     let events = EventSender::spawn(ctx.pool.clone(), task_id, redactor);
     events.send(shared::events::EventBody::Status { status: TaskStatus::Processing, reason: None });
     let (cancel_tx, cancel_rx) = watch::channel(false);
+    let (deadline_tx, deadline_rx) = watch::channel(None);
     let stop_requested = Arc::new(AtomicBool::new(false));
 
     // Stop requests arrive by notification (fast) and by heartbeat (fallback); a lost lease
@@ -68,13 +69,14 @@ pub async fn execute(
                         Err(_) => {}
                     },
                     _ = beat.tick() => match claim::heartbeat(&ctx, &worker_id, run_id, task_id).await {
-                        Ok((still_ours, stop)) => {
+                        Ok(claim::Heartbeat { ours, stop, agent_deadline }) => {
                             if stop.is_some() {
                                 AtomicBool::store(&stop_requested, true, Ordering::SeqCst);
                             }
-                            if !still_ours || stop.is_some() {
+                            if !ours || stop.is_some() {
                                 let _ = cancel_tx.send(true);
                             }
+                            deadline_tx.send_if_modified(|d| std::mem::replace(d, agent_deadline) != agent_deadline);
                         }
                         Err(e) => tracing::warn!(%task_id, error = %e, "heartbeat failed"),
                     },
@@ -96,7 +98,8 @@ pub async fn execute(
         })
     };
 
-    let run_ctx = RunContext::new(ctx.pool.clone(), task_id, run_id, events.clone(), cancel_rx);
+    let run_ctx =
+        RunContext::new(ctx.pool.clone(), task_id, run_id, events.clone(), cancel_rx, deadline_rx);
     let Finished { outcome, sandbox } = match &inputs {
         Ok(inputs) => pipeline::run(ctx, &job, &run_ctx, inputs).await,
         Err(_) => Finished { outcome: RunOutcome::Stopped, sandbox: None },

@@ -1,5 +1,6 @@
 //! The agent's time limit while it runs. It is recorded as the agent starts (the task's
-//! `max_duration_minutes` from then) and read again every heartbeat, so the owner's extend
+//! `max_duration_minutes` from then) and comes back with every heartbeat (`claim::heartbeat`
+//! reads it in the statement that renews the lease), so the owner's extend
 //! ([`crate::tasks::deadline`]) moves it; the `run_time_limit` warning goes out
 //! `tasks.deadline_warning_secs` before whatever the limit is by then, once per limit.
 
@@ -17,22 +18,24 @@ use crate::worker::error::RunError;
 
 /// The running agent's deadline, followed in the background until dropped.
 pub(crate) struct Deadline {
-    now: watch::Receiver<DateTime<Utc>>,
+    /// The deadline as the run's heartbeat reads it (`None` until it first has).
+    moved: watch::Receiver<Option<DateTime<Utc>>>,
+    first: DateTime<Utc>,
     started: DateTime<Utc>,
     /// The backstop for the sandbox's own timeout: the owner's maximum duration from the
     /// agent's start, which no extend can pass (they count from the run's start).
     pub hard_limit: Duration,
-    follower: JoinHandle<()>,
+    warner: JoinHandle<()>,
 }
 
 impl Drop for Deadline {
     fn drop(&mut self) {
-        self.follower.abort();
+        self.warner.abort();
     }
 }
 
 impl Deadline {
-    /// Records the deadline of an agent starting now, and starts following it.
+    /// Records the deadline of an agent starting now, and starts warning before it.
     pub async fn start(turn: &Turn<'_>) -> Result<Self, RunError> {
         let task = &turn.job.task;
         let settings = &turn.ctx.settings.tasks;
@@ -50,45 +53,48 @@ impl Deadline {
         drop(conn);
         let hard_limit = Duration::from_secs(u64::from(cap.max(minutes as u32)) * 60);
 
-        let (tx, now) = watch::channel(first);
-        let (pool, run_id, run) = (turn.ctx.pool.clone(), turn.job.run_id, turn.run.clone());
-        let (every, lead) = (
-            Duration::from_millis(settings.heartbeat_ms.max(100)),
-            chrono::Duration::seconds(settings.deadline_warning_secs as i64),
-        );
-        let follower = tokio::spawn(async move {
-            let mut beat = tokio::time::interval(every);
+        let moved = turn.run.agent_deadline();
+        let lead = chrono::Duration::seconds(settings.deadline_warning_secs as i64);
+        let (mut follow, run) = (moved.clone(), turn.run.clone());
+        let warner = tokio::spawn(async move {
             let mut warned: Option<DateTime<Utc>> = None;
             loop {
-                beat.tick().await;
-                if let Ok(mut conn) = pool.get().await {
-                    if let Ok(Some(moved)) = deadline::current(&mut conn, run_id).await {
-                        tx.send_if_modified(|d| std::mem::replace(d, moved) != moved);
+                let at = follow.borrow_and_update().unwrap_or(first);
+                if warned != Some(at) {
+                    let due = (at - lead - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+                    tokio::select! {
+                        () = tokio::time::sleep(due) => {
+                            run.event(warning(WarningKind::RunTimeLimit, at));
+                            warned = Some(at);
+                            continue;
+                        }
+                        changed = follow.changed() => if changed.is_err() { return },
                     }
-                }
-                let at = *tx.borrow();
-                if warned != Some(at) && Utc::now() + lead >= at {
-                    run.event(warning(WarningKind::RunTimeLimit, at));
-                    warned = Some(at);
+                } else if follow.changed().await.is_err() {
+                    return;
                 }
             }
         });
-        Ok(Self { now, started, hard_limit, follower })
+        Ok(Self { moved, first, started, hard_limit, warner })
+    }
+
+    fn now(&self, moved: &watch::Receiver<Option<DateTime<Utc>>>) -> DateTime<Utc> {
+        moved.borrow().unwrap_or(self.first)
     }
 
     /// Resolves once the deadline, as it stands then, has passed.
     pub async fn passed(&self) {
-        let mut now = self.now.clone();
+        let mut moved = self.moved.clone();
         loop {
-            let at = *now.borrow_and_update();
+            let at = moved.borrow_and_update().unwrap_or(self.first);
             let wait = (at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
             tokio::select! {
                 () = tokio::time::sleep(wait) => {
-                    if *now.borrow() <= at {
+                    if self.now(&moved) <= at {
                         return;
                     }
                 }
-                changed = now.changed() => {
+                changed = moved.changed() => {
                     if changed.is_err() {
                         tokio::time::sleep(wait).await;
                         return;
@@ -100,6 +106,6 @@ impl Deadline {
 
     /// The limit the agent had in the end, in whole minutes from its start.
     pub fn minutes(&self) -> i64 {
-        ((*self.now.borrow() - self.started).num_seconds() + 30) / 60
+        ((self.now(&self.moved) - self.started).num_seconds() + 30) / 60
     }
 }
