@@ -1,5 +1,10 @@
-//! The live event timeline: one row per event (`data-kind`, `data-seq`) under a divider per run
-//! (the first prompt, then each follow-up), a kind filter, copy, and a client-side clear.
+//! The live event timeline, read like a conversation: under a divider per run (the first
+//! prompt, then each follow-up), the events fold under the stage they happened in (finished
+//! stages to one line, expandable), the agent's messages read as chat, and each tool call is a
+//! card that expands to its result (see [`groups`]). Every event keeps one `data-testid=event`
+//! element (`data-kind`, `data-seq`). A kind filter, copy, and a client-side clear.
+
+mod groups;
 
 use shared::events::{EventBody, LogLevel, TaskEvent};
 use yew::prelude::*;
@@ -261,6 +266,109 @@ fn network_text(body: &EventBody) -> String {
     format!("network {host}:{port}{route} {verdict}{reason}, {bytes_up} B up, {bytes_down} B down")
 }
 
+/// The divider above a run's first group.
+fn run_divider(n: i32, first: &groups::StageGroup<'_>) -> Html {
+    let seq = first.opened_by.map(|e| e.seq).or_else(|| first_seq(first)).unwrap_or_default();
+    html! {
+        <li key={format!("run-{n}-{seq}")} class="run-divider" data-testid="run-divider" data-run={n.to_string()}>
+            { if n <= 1 { "Run 1".to_owned() } else { format!("Run {n} · follow-up {}", n - 1) } }
+        </li>
+    }
+}
+
+fn first_seq(group: &groups::StageGroup<'_>) -> Option<i64> {
+    group.items.first().map(|item| match item {
+        groups::Item::Event(e) => e.seq,
+        groups::Item::Tool { call, .. } => call.seq,
+    })
+}
+
+/// A group: what came before a run's first stage is shown as it is; a stage is a fold whose
+/// summary says what it was, how many commands it ran, how long it took and whether it failed.
+fn group_rows(group: &groups::StageGroup<'_>, is_last: bool) -> Html {
+    let rows = group.items.iter().map(item_row).collect::<Html>();
+    let (Some(opened_by), Some(stage)) = (group.opened_by, group.stage()) else {
+        let key = format!("pre-{}", first_seq(group).unwrap_or_default());
+        return html! { <li key={key} class="stage-prelude"><ol class="stage-events">{ rows }</ol></li> };
+    };
+    let mut facts = Vec::new();
+    match group.commands {
+        0 => {}
+        1 => facts.push("1 command".to_owned()),
+        n => facts.push(format!("{n} commands")),
+    }
+    if let Some(ms) = group.duration_ms() {
+        facts.push(format!("{:.1}s", ms as f64 / 1000.0));
+    }
+    let open = groups::starts_open(group, is_last);
+    html! {
+        <li key={format!("stage-{}", opened_by.seq)} class={classes!("stage-group", group.failed.then_some("is-error"))}
+            data-testid="stage-group" data-stage={stage.as_str()} data-seq={opened_by.seq.to_string()}>
+            <details {open}>
+                <summary>
+                    <span class="stage-name">{ capitalised(stage_label(stage)) }</span>
+                    if !facts.is_empty() { <span class="muted">{ format!(" · {}", facts.join(" · ")) }</span> }
+                    if group.failed { <span class="stage-failed">{ " · failed" }</span> }
+                </summary>
+                <ol class="stage-events">{ rows }</ol>
+            </details>
+        </li>
+    }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+/// One row: an event, or a tool call as a card that expands to its result.
+fn item_row(item: &groups::Item<'_>) -> Html {
+    match item {
+        groups::Item::Event(e) => event_row(e),
+        groups::Item::Tool { call, result } => {
+            let EventBody::ToolCall { tool, summary, .. } = &call.body else {
+                return event_row(call);
+            };
+            let (verdict, failed, output) = match result.map(|r| &r.body) {
+                Some(EventBody::ToolResult { ok, output, .. }) => {
+                    (if *ok { "✓" } else { "✗ failed" }, !ok, output.clone())
+                }
+                _ => ("…", false, None),
+            };
+            html! {
+                <li key={call.seq.to_string()} class={classes!("event", "kind-tool_call", failed.then_some("is-error"))}
+                    data-testid="event" data-kind="tool_call" data-seq={call.seq.to_string()} data-run={call.run.map(|r| r.to_string())}>
+                    <span class="seq muted">{ call.seq }</span>
+                    <div class="event-body">
+                        <details class="tool-card" data-testid="tool-card">
+                            <summary>
+                                <span class="tool-name">{ tool }</span>{ summary }
+                                <span class={classes!("tool-verdict", failed.then_some("bad"))}>{ verdict }</span>
+                            </summary>
+                            if let Some(r) = result {
+                                <div class="tool-output" data-testid="event" data-kind="tool_result" data-seq={r.seq.to_string()}>
+                                    <pre>{ output.unwrap_or_else(|| "(no output)".to_owned()) }</pre>
+                                </div>
+                            }
+                        </details>
+                    </div>
+                </li>
+            }
+        }
+    }
+}
+
+fn event_row(e: &TaskEvent) -> Html {
+    let kind = e.body.kind();
+    html! {
+        <li key={e.seq.to_string()} class={classes!("event", format!("kind-{kind}"), is_error(&e.body).then_some("is-error"))}
+            data-testid="event" data-kind={kind} data-seq={e.seq.to_string()} data-run={e.run.map(|r| r.to_string())}>
+            <span class="seq muted">{ e.seq }</span>
+            <div class="event-body">{ row_body(e) }</div>
+        </li>
+    }
+}
+
 /// Props of [`Timeline`].
 #[derive(Properties, PartialEq)]
 pub struct TimelineProps {
@@ -277,32 +385,26 @@ pub fn Timeline(props: &TimelineProps) -> Html {
     let f = *filter;
     let after = *cleared;
     let (rows, text, last_seq): (Html, String, i64) = props.events.with_log(|log| {
-        let shown: Vec<&TaskEvent> =
-            log.events().iter().filter(|e| e.seq > after && f.accepts(&e.body)).collect();
-        let text = shown.iter().map(|e| event_text(e)).collect::<Vec<_>>().join("\n");
+        let visible = |e: &TaskEvent| e.seq > after && f.accepts(&e.body);
+        let text = log
+            .events()
+            .iter()
+            .filter(|e| visible(e))
+            .map(event_text)
+            .collect::<Vec<_>>()
+            .join("\n");
+        let folded = groups::fold(log.events(), visible);
+        let last = folded.len().saturating_sub(1);
         let mut run = None;
-        let mut rows = Vec::with_capacity(shown.len() + 4);
-        for e in &shown {
-            if e.run.is_some() && e.run != run {
-                run = e.run;
-                let n = e.run.unwrap_or_default();
-                rows.push(html! {
-                    <li key={format!("run-{n}-{}", e.seq)} class="run-divider" data-testid="run-divider" data-run={n.to_string()}>
-                        { if n <= 1 { "Run 1".to_owned() } else { format!("Run {n} · follow-up {}", n - 1) } }
-                    </li>
-                });
+        let mut rows = Vec::with_capacity(folded.len() * 2);
+        for (i, group) in folded.iter().enumerate() {
+            if group.run.is_some() && group.run != run {
+                run = group.run;
+                rows.push(run_divider(group.run.unwrap_or_default(), group));
             }
-            let kind = e.body.kind();
-            rows.push(html! {
-                <li key={e.seq.to_string()} class={classes!("event", format!("kind-{kind}"), is_error(&e.body).then_some("is-error"))}
-                    data-testid="event" data-kind={kind} data-seq={e.seq.to_string()} data-run={e.run.map(|r| r.to_string())}>
-                    <span class="seq muted">{ e.seq }</span>
-                    <div class="event-body">{ row_body(e) }</div>
-                </li>
-            });
+            rows.push(group_rows(group, i == last));
         }
-        let rows = rows.into_iter().collect::<Html>();
-        (rows, text, log.last_seq())
+        (rows.into_iter().collect::<Html>(), text, log.last_seq())
     });
     let clear = {
         let cleared = cleared.clone();
