@@ -119,6 +119,33 @@ async fn the_editor_opens_edits_saves_and_manages_files_in_the_live_sandbox() {
     b.wait("[data-testid=changes-tab][data-view=sandbox] [data-testid=changed-file][data-path='src/a.ts']").await;
     b.wait("[data-testid=diff-view]").await;
     b.screenshot("changes-sandbox").await;
+    // Side by side is Monaco's diff editor, highlighted as TypeScript by the extension: the
+    // left column is the committed file, the right the edit. The choice is remembered, so the
+    // plain view is chosen again before going on.
+    b.click("[data-testid=diff-mode][data-mode=side-by-side]").await;
+    let diff_editor = "[data-testid=diff-editor][data-ready=true]";
+    b.wait(diff_editor).await;
+    assert_eq!(b.attr(diff_editor, "data-language").await.as_deref(), Some("typescript"));
+    let column = |side: &'static str| {
+        let b = &b;
+        async move {
+            let css = format!("{diff_editor} .editor.{side} .view-lines");
+            match b.all(&css).await.first() {
+                Some(e) => e.text().await.unwrap_or_default(),
+                None => String::new(),
+            }
+        }
+    };
+    b.wait_until("both columns of the diff", Duration::from_secs(20), || async {
+        let (left, right) = (column("original").await, column("modified").await);
+        left.contains("answer")
+            && !left.contains("edited by hand")
+            && right.contains("edited by hand")
+    })
+    .await;
+    b.screenshot("diff-side-by-side").await;
+    b.click("[data-testid=diff-mode][data-mode=plain]").await;
+    b.wait("[data-testid=diff-view]").await;
     b.fill("[data-testid=sync-message]", "Edited in the browser").await;
     b.click("[data-testid=sync]").await;
     b.wait_until("the sync to finish", Duration::from_secs(30), || async {

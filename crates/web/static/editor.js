@@ -34,6 +34,19 @@
     return !!(window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches);
   }
 
+  // Keeps Monaco's theme on the app's while a view is mounted; returns the function that stops.
+  function followTheme() {
+    function apply() { if (window.monaco) window.monaco.editor.setTheme(dark() ? "vs-dark" : "vs"); }
+    var observer = new MutationObserver(apply);
+    observer.observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
+    var media = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+    if (media && media.addEventListener) media.addEventListener("change", apply);
+    return function () {
+      observer.disconnect();
+      if (media && media.removeEventListener) media.removeEventListener("change", apply);
+    };
+  }
+
   function el(tag, attrs, children) {
     var e = document.createElement(tag);
     for (var k in attrs || {}) {
@@ -337,11 +350,7 @@
       e.preventDefault();
     }
 
-    function applyTheme() { if (monaco) monaco.editor.setTheme(dark() ? "vs-dark" : "vs"); }
-    var observer = new MutationObserver(applyTheme);
-    observer.observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
-    var media = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
-    if (media && media.addEventListener) media.addEventListener("change", applyTheme);
+    var unfollowTheme = followTheme();
 
     loadRoot().catch(function (e) { say(true, e.message); });
     loadMonaco().then(function (m) {
@@ -368,8 +377,7 @@
       dispose: function () {
         disposed = true;
         document.removeEventListener("click", hideMenu);
-        observer.disconnect();
-        if (media && media.removeEventListener) media.removeEventListener("change", applyTheme);
+        unfollowTheme();
         for (var p in models) models[p].model.dispose();
         if (editor) editor.dispose();
         root.textContent = "";
@@ -377,5 +385,48 @@
     };
   }
 
-  window.drydockEditor = { mount: mount };
+  var diffs = 0;
+
+  // Mounts Monaco's diff editor in `root`, read-only: `options.path` (its extension picks the
+  // highlighting), `original` and `modified` (either may be empty, for an added or deleted
+  // file), `sideBySide`. Unchanged stretches fold to a line that expands on a click.
+  // Returns `{ dispose }`.
+  function mountDiff(root, options) {
+    var disposed = false, view = null, models = [], n = ++diffs;
+    var host = el("div", { class: "diff-editor-host", "data-testid": "diff-editor" });
+    root.appendChild(host);
+    var unfollowTheme = followTheme();
+    loadMonaco().then(function (monaco) {
+      if (disposed) return;
+      function model(side, text) {
+        var uri = monaco.Uri.from({ scheme: "drydock-diff", path: "/" + n + "/" + side + "/" + options.path });
+        return monaco.editor.createModel(text || "", undefined, uri);
+      }
+      models = [model("a", options.original), model("b", options.modified)];
+      view = monaco.editor.createDiffEditor(host, {
+        readOnly: true, originalEditable: false, automaticLayout: true, minimap: { enabled: false },
+        fontSize: 13, scrollBeyondLastLine: false, editContext: false,
+        renderSideBySide: !!options.sideBySide, useInlineViewWhenSpaceIsLimited: false,
+        hideUnchangedRegions: { enabled: true, contextLineCount: 3, minimumLineCount: 3, revealLineCount: 20 },
+        theme: dark() ? "vs-dark" : "vs",
+      });
+      view.setModel({ original: models[0], modified: models[1] });
+      host.setAttribute("data-language", models[1].getLanguageId());
+      host.setAttribute("data-ready", "true");
+    }, function (e) {
+      host.setAttribute("data-error", "true");
+      host.textContent = "Monaco did not load: " + (e && e.message ? e.message : e);
+    });
+    return {
+      dispose: function () {
+        disposed = true;
+        unfollowTheme();
+        if (view) view.dispose();
+        models.forEach(function (m) { m.dispose(); });
+        root.textContent = "";
+      },
+    };
+  }
+
+  window.drydockEditor = { mount: mount, mountDiff: mountDiff };
 })();

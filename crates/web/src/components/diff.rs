@@ -1,9 +1,60 @@
 //! The diff viewer. The server computes the diff (`GET /tasks/{id}/diff` sends a unified patch
-//! with three lines of context); this only splits the patch into rows and numbers them from the
-//! hunk headers, so the browser ships no diff algorithm.
+//! with three lines of context, and both versions of the file); the plain view only splits the
+//! patch into rows and numbers them from the hunk headers, so the app's own code ships no diff
+//! algorithm. The highlighted and side-by-side views are Monaco's diff editor, loaded the first
+//! time one is chosen (as the Editor tab loads it): syntax highlighting by the file's
+//! extension, and unchanged stretches folded to a line that expands on a click.
 
+use js_sys::Object;
 use shared::changes::FileDiff;
+use wasm_bindgen::JsValue;
 use yew::prelude::*;
+
+use crate::components::editor::{mount_view, set_option};
+use crate::services::storage;
+
+/// How diffs are shown; the choice is remembered in this browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiffMode {
+    /// The unified patch as a table: instant, no script to load.
+    Plain,
+    /// Monaco's inline diff: highlighted, unchanged stretches folded.
+    Highlighted,
+    /// Monaco's two columns.
+    SideBySide,
+}
+
+impl DiffMode {
+    /// Every mode, in the switch's order.
+    pub const ALL: [Self; 3] = [Self::Plain, Self::Highlighted, Self::SideBySide];
+    const KEY: &'static str = "drydock-diff-view";
+
+    /// The stored value and `data-mode`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Plain => "plain",
+            Self::Highlighted => "highlighted",
+            Self::SideBySide => "side-by-side",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Plain => "Plain",
+            Self::Highlighted => "Highlighted",
+            Self::SideBySide => "Side by side",
+        }
+    }
+
+    /// Reads a stored value; anything unknown is the plain view.
+    pub fn parse(s: &str) -> Self {
+        Self::ALL.into_iter().find(|m| m.as_str() == s).unwrap_or(Self::Plain)
+    }
+
+    fn remembered() -> Self {
+        storage::get(Self::KEY).map(|s| Self::parse(&s)).unwrap_or(Self::Plain)
+    }
+}
 
 /// One row of a unified diff.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,9 +149,10 @@ pub struct DiffViewProps {
     pub diff: FileDiff,
 }
 
-/// A unified diff table.
+/// A file's diff, in the mode the user last chose.
 #[component]
 pub fn DiffView(props: &DiffViewProps) -> Html {
+    let mode = use_state(DiffMode::remembered);
     let d = &props.diff;
     if d.binary {
         return html! { <p class="muted" data-testid="diff-binary">{ "Binary file not shown." }</p> };
@@ -109,6 +161,71 @@ pub fn DiffView(props: &DiffViewProps) -> Html {
     if lines.is_empty() {
         return html! { <p class="muted" data-testid="diff-empty">{ "No textual changes." }</p> };
     }
+    let switch = DiffMode::ALL.iter().map(|&m| {
+        let onclick = {
+            let mode = mode.clone();
+            Callback::from(move |_: MouseEvent| {
+                storage::set(DiffMode::KEY, m.as_str());
+                mode.set(m);
+            })
+        };
+        html! {
+            <button class={classes!("btn", "small", (*mode == m).then_some("active"))} aria-pressed={(*mode == m).to_string()}
+                    data-testid="diff-mode" data-mode={m.as_str()} {onclick}>{ m.label() }</button>
+        }
+    });
+    html! {
+        <div class="diff-viewer" data-mode={mode.as_str()}>
+            <div class="diff-modes" role="group" aria-label="Diff view">{ for switch }</div>
+            if *mode == DiffMode::Plain {
+                { plain_table(&lines) }
+            } else {
+                <MonacoDiff diff={d.clone()} side_by_side={*mode == DiffMode::SideBySide} />
+            }
+        </div>
+    }
+}
+
+/// Props of [`MonacoDiff`].
+#[derive(Properties, PartialEq)]
+struct MonacoDiffProps {
+    diff: FileDiff,
+    side_by_side: bool,
+}
+
+/// Monaco's diff editor over both versions of the file.
+#[component]
+fn MonacoDiff(props: &MonacoDiffProps) -> Html {
+    let host = use_node_ref();
+    let error = use_state(|| None::<String>);
+    {
+        let (host, error) = (host.clone(), error.clone());
+        let deps = (props.diff.clone(), props.side_by_side);
+        use_effect_with(deps, move |(diff, side_by_side)| {
+            let (diff, side_by_side) = (diff.clone(), *side_by_side);
+            mount_view(host, error, "mountDiff", move || {
+                let options = Object::new();
+                let text = |t: &Option<String>| JsValue::from(t.clone().unwrap_or_default());
+                set_option(&options, "path", &diff.path.clone().into())?;
+                set_option(&options, "original", &text(&diff.old_content))?;
+                set_option(&options, "modified", &text(&diff.new_content))?;
+                set_option(&options, "sideBySide", &side_by_side.into())?;
+                Ok((options, Vec::new()))
+            })
+        });
+    }
+    html! {
+        <>
+            if let Some(e) = &*error {
+                <p class="error-box" data-testid="diff-editor-error">{ e }</p>
+            }
+            <div class="diff-editor-mount" ref={host} />
+        </>
+    }
+}
+
+/// The unified patch as a table.
+fn plain_table(lines: &[DiffLine]) -> Html {
     let num = |n: Option<usize>| n.map(|n| n.to_string()).unwrap_or_default();
     html! {
         <table class="diff" data-testid="diff-view">

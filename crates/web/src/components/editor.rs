@@ -31,12 +31,66 @@ pub struct EditorProps {
     pub task_id: Uuid,
 }
 
-/// What stays alive while the editor is mounted: its JS handle and the callbacks it holds.
+/// What stays alive while a view is mounted: its JS handle and the callbacks it holds.
 #[derive(Default)]
 struct Mounted {
     handle: Option<JsValue>,
     callbacks: Vec<Closure<dyn FnMut() -> JsValue>>,
     unmounted: bool,
+}
+
+/// The options of a `drydockEditor` view and the callbacks they hand to JS (kept alive while
+/// the view is mounted).
+pub(crate) type ViewOptions = (Object, Vec<Closure<dyn FnMut() -> JsValue>>);
+
+/// Mounts `drydockEditor[method](host, options)` once Monaco and the glue are loaded, showing
+/// a failure in `error`; the returned function disposes the view (an effect's cleanup).
+pub(crate) fn mount_view(
+    host: NodeRef,
+    error: UseStateHandle<Option<String>>,
+    method: &'static str,
+    options: impl FnOnce() -> Result<ViewOptions, String> + 'static,
+) -> impl FnOnce() {
+    let mounted = Rc::new(RefCell::new(Mounted::default()));
+    let keep = mounted.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Err(e) = load_assets(&ASSETS).await {
+            return error.set(Some(e));
+        }
+        let Some(element) = host.cast::<web_sys::Element>() else { return };
+        let mut m = mounted.borrow_mut();
+        if m.unmounted {
+            return;
+        }
+        match options().and_then(|(options, callbacks)| {
+            m.callbacks = callbacks;
+            call_glue(method, &element, &options)
+        }) {
+            Ok(handle) => m.handle = Some(handle),
+            Err(e) => error.set(Some(e)),
+        }
+    });
+    move || {
+        let handle = {
+            let mut m = keep.borrow_mut();
+            m.unmounted = true;
+            m.handle.take()
+        };
+        if let Some(handle) = handle {
+            if let Ok(dispose) = Reflect::get(&handle, &"dispose".into()) {
+                if let Ok(dispose) = dispose.dyn_into::<Function>() {
+                    let _ = dispose.call0(&handle);
+                }
+            }
+        }
+    }
+}
+
+/// Sets `key` on a view's options.
+pub(crate) fn set_option(options: &Object, key: &str, value: &JsValue) -> Result<(), String> {
+    Reflect::set(options, &key.into(), value)
+        .map(|_| ())
+        .map_err(|_| format!("cannot pass the editor its {key}"))
 }
 
 /// The editor pane.
@@ -48,17 +102,7 @@ pub fn Editor(props: &EditorProps) -> Html {
         let (host, error) = (host.clone(), error.clone());
         use_effect_with(props.task_id, move |task_id| {
             let task_id = *task_id;
-            let mounted = Rc::new(RefCell::new(Mounted::default()));
-            let keep = mounted.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                if let Err(e) = load_assets(&ASSETS).await {
-                    return error.set(Some(e));
-                }
-                let Some(element) = host.cast::<web_sys::Element>() else { return };
-                let mut m = mounted.borrow_mut();
-                if m.unmounted {
-                    return;
-                }
+            mount_view(host, error, "mount", move || {
                 let csrf = Closure::<dyn FnMut() -> JsValue>::new(|| {
                     client::csrf_token().map(JsValue::from).unwrap_or(JsValue::NULL)
                 });
@@ -66,26 +110,13 @@ pub fn Editor(props: &EditorProps) -> Html {
                     client::unauthorized();
                     JsValue::UNDEFINED
                 });
-                match mount(&element, task_id, &csrf, &unauthorized) {
-                    Ok(handle) => m.handle = Some(handle),
-                    Err(e) => error.set(Some(e)),
-                }
-                m.callbacks = vec![csrf, unauthorized];
-            });
-            move || {
-                let handle = {
-                    let mut m = keep.borrow_mut();
-                    m.unmounted = true;
-                    m.handle.take()
-                };
-                if let Some(handle) = handle {
-                    if let Ok(dispose) = Reflect::get(&handle, &"dispose".into()) {
-                        if let Ok(dispose) = dispose.dyn_into::<Function>() {
-                            let _ = dispose.call0(&handle);
-                        }
-                    }
-                }
-            }
+                let options = Object::new();
+                set_option(&options, "taskId", &task_id.to_string().into())?;
+                set_option(&options, "apiBase", &absolute(&config::api_url("")).into())?;
+                set_option(&options, "csrf", csrf.as_ref())?;
+                set_option(&options, "onUnauthorized", unauthorized.as_ref())?;
+                Ok((options, vec![csrf, unauthorized]))
+            })
         });
     }
     html! {
@@ -98,29 +129,20 @@ pub fn Editor(props: &EditorProps) -> Html {
     }
 }
 
-/// Calls `drydockEditor.mount(element, options)`.
-fn mount(
+/// Calls `drydockEditor[method](element, options)`.
+fn call_glue(
+    method: &str,
     element: &web_sys::Element,
-    task_id: Uuid,
-    csrf: &Closure<dyn FnMut() -> JsValue>,
-    unauthorized: &Closure<dyn FnMut() -> JsValue>,
+    options: &Object,
 ) -> Result<JsValue, String> {
     let window = web_sys::window().ok_or("no window")?;
     let glue = Reflect::get(&window, &"drydockEditor".into()).map_err(|_| "no editor glue")?;
-    let mount = Reflect::get(&glue, &"mount".into())
+    let mount = Reflect::get(&glue, &method.into())
         .ok()
         .and_then(|f| f.dyn_into::<Function>().ok())
         .ok_or("the editor did not load")?;
-    let options = Object::new();
-    let set = |key: &str, value: &JsValue| Reflect::set(&options, &key.into(), value);
-    let api_base = absolute(&config::api_url(""));
-    set("taskId", &task_id.to_string().into())
-        .and_then(|_| set("apiBase", &api_base.into()))
-        .and_then(|_| set("csrf", csrf.as_ref()))
-        .and_then(|_| set("onUnauthorized", unauthorized.as_ref()))
-        .map_err(|_| "cannot pass the editor its options")?;
     mount
-        .call2(&glue, element, &options)
+        .call2(&glue, element, options)
         .map_err(|e| e.as_string().unwrap_or_else(|| "the editor failed to start".into()))
 }
 
