@@ -179,6 +179,10 @@ fn line(
     button: &dyn Fn(&'static str, &'static str) -> Html,
 ) -> Html {
     let state = s.state.as_str();
+    // A run always has a sandbox of its own; only a kept-alive one is listed as the task's, so
+    // "stopped" would misread a running agent's.
+    let shown =
+        if run_active && s.state == SandboxState::Stopped { "in use by the run" } else { state };
     let usage = s.usage.as_ref().map(|u| {
         let mut parts = Vec::new();
         if let Some(m) = u.memory_bytes {
@@ -194,7 +198,7 @@ fn line(
     });
     html! {
         <>
-            <span>{ "Sandbox: " }<strong data-testid="sandbox-state" data-state={state}>{ state }</strong></span>
+            <span>{ "Sandbox: " }<strong data-testid="sandbox-state" data-state={state}>{ shown }</strong></span>
             if let Some(at) = s.expires_at {
                 <span class="muted" data-testid="sandbox-expires">{ time_left(at, now) }</span>
             }
