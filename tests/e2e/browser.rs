@@ -414,6 +414,9 @@ async fn the_run_limit_banner_gives_a_running_agent_more_time() {
         !b.exists("[data-testid=deadline-banner]").await
     })
     .await;
+    // A toast confirms it (and goes by itself).
+    let toast = b.wait("[data-testid=toasts] [data-testid=toast]").await.text().await.unwrap();
+    assert!(toast.contains("15 more minutes"), "{toast}");
     wait_status(&b, "completed", Duration::from_secs(120)).await;
     let (_, page) = server.get(&token, &format!("/api/v1/tasks/{id}/events?limit=1000")).await;
     let extended = page["items"].as_array().unwrap().iter().any(|e| e["kind"] == "run_extended");
@@ -480,6 +483,15 @@ async fn a_kept_sandbox_warns_before_expiry_and_is_stopped_and_started_from_the_
 
     b.click("[data-testid=sandbox-stop]").await;
     state("stopped").await;
+    b.wait_until("a toast saying the sandbox stopped", Duration::from_secs(10), || async {
+        for t in b.all("[data-testid=toast]").await {
+            if t.text().await.unwrap_or_default().contains("Sandbox stopped") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
     let (_, list) = server.get(&token, "/api/v1/sandboxes").await;
     assert_eq!(list["items"].as_array().unwrap().len(), 0, "{list}");
     b.click("[data-testid=sandbox-start]").await;

@@ -13,6 +13,7 @@ use crate::components::async_content::loading;
 use crate::components::sandboxes_dialog::SandboxesButton;
 use crate::components::shortcuts::ShortcutHelp;
 use crate::components::sidebar::Sidebar;
+use crate::components::toasts::ToastProvider;
 use crate::components::user_menu::UserMenu;
 use crate::hooks::{Session, SessionState};
 use crate::layout::is_narrow;
@@ -155,7 +156,9 @@ pub fn App() -> Html {
     html! {
         <ContextProvider<Session> context={session}>
             <BrowserRouter>
-                <Shell />
+                <ToastProvider>
+                    <Shell />
+                </ToastProvider>
             </BrowserRouter>
         </ContextProvider<Session>>
     }

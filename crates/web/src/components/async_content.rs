@@ -15,9 +15,15 @@ pub fn async_content<T>(state: &FetchState<T>, render: impl FnOnce(&T) -> Html) 
     }
 }
 
-/// The loading indicator.
+/// The loading indicator: a skeleton of a few grey lines where the content will be (read as
+/// "Loading…" by screen readers).
 pub fn loading() -> Html {
-    html! { <div class="loading" data-testid="loading" aria-busy="true">{ "Loading…" }</div> }
+    html! {
+        <div class="loading skeleton" data-testid="loading" aria-busy="true">
+            <span class="sr-only">{ "Loading…" }</span>
+            <div class="skeleton-line" /><div class="skeleton-line" /><div class="skeleton-line short" />
+        </div>
+    }
 }
 
 /// Props of [`ErrorBox`].

@@ -21,5 +21,6 @@ pub mod status_badge;
 pub mod task_form;
 pub mod terminal;
 pub mod timeline;
+pub mod toasts;
 pub mod user_menu;
 pub mod workspace_changes;

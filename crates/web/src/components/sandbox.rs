@@ -8,6 +8,7 @@ use uuid::Uuid;
 use yew::prelude::*;
 
 use crate::components::async_content::maybe_error;
+use crate::components::toasts::use_toasts;
 use crate::hooks::{use_action, use_fetch, StreamState, TaskEvents};
 use crate::services::api;
 use crate::util::now_ms;
@@ -114,10 +115,11 @@ pub fn SandboxLine(props: &SandboxLineProps) -> Html {
             }
         });
     }
+    let toasts = use_toasts();
     let action = {
         let reload = status.reload.clone();
         use_action(move |what: &'static str| {
-            let reload = reload.clone();
+            let (reload, toasts) = (reload.clone(), toasts.clone());
             async move {
                 if what == "extend-run" {
                     api::extend_run(id).await?;
@@ -125,6 +127,7 @@ pub fn SandboxLine(props: &SandboxLineProps) -> Html {
                     api::sandbox_action(id, what).await?;
                 }
                 reload.emit(());
+                toasts.show(done_text(what));
                 Ok(())
             }
         })
@@ -162,6 +165,17 @@ pub fn SandboxLine(props: &SandboxLineProps) -> Html {
                 { maybe_error(&action.error) }
             </div>
         </>
+    }
+}
+
+/// What a toast says once a sandbox action went through.
+fn done_text(what: &str) -> &'static str {
+    match what {
+        "start" => "Sandbox starting",
+        "stop" => "Sandbox stopped",
+        "extend" => "Sandbox extended",
+        "extend-run" => "The agent has 15 more minutes",
+        _ => "Done",
     }
 }
 

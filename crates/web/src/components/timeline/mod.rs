@@ -13,6 +13,7 @@ use crate::components::forms::{copy_text, target_value};
 use crate::components::markdown::Markdown;
 use crate::components::network_summary::NetworkSummary;
 use crate::components::status_badge::{stage_label, status_label};
+use crate::components::toasts::use_toasts;
 use crate::hooks::{StreamState, TaskEvents};
 
 /// Which events the timeline shows.
@@ -424,7 +425,16 @@ pub fn Timeline(props: &TimelineProps) -> Html {
         let filter = filter.clone();
         Callback::from(move |e: Event| filter.set(Filter::parse(&target_value(&e))))
     };
-    let copy = Callback::from(move |_: MouseEvent| copy_text(&text));
+    let toasts = use_toasts();
+    let copy = Callback::from(move |_: MouseEvent| {
+        copy_text(&text);
+        let n = text.lines().count();
+        toasts.show(if n == 1 {
+            "Copied 1 event".to_owned()
+        } else {
+            format!("Copied {n} events")
+        });
+    });
     html! {
         <div class="timeline" data-testid="timeline">
             <div class="toolbar">
