@@ -324,6 +324,13 @@ async fn full_pipeline(cli: &'static Cli) {
         "{}: no brokered model call was recorded\n{dbg}",
         cli.agent
     );
+    // Nothing but the fake was asked for: no registry install, update check or telemetry (the
+    // proxy would resolve and reach such a host for real).
+    let elsewhere: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "network" && e["payload"]["host"] != "127.0.0.1")
+        .collect();
+    assert!(elsewhere.is_empty(), "{}: network beyond the fake: {elsewhere:?}", cli.agent);
 
     // The model's 401 is a clear task error.
     let failed = env.wait_runs(&failing, 1).await;
