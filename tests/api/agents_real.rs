@@ -7,7 +7,10 @@
 //! message; a follow-up on a kept-alive task resumes the session (the fake sees the history);
 //! a connector reaches the CLI as an MCP server inside the sandbox (with its secret env); the
 //! key and connector secrets never appear in events; a 401 from the model ends the task in a
-//! clear error; a stop during a stalled turn ends it `stopped` within seconds.
+//! clear error; a stop during a stalled turn ends it `stopped` within seconds; the proxy is asked
+//! for no host but the fake. Copilot also runs signed in with a GitHub token
+//! (`real_cli_copilot_github_token`): the fake GitHub and Copilot APIs get the token, the sandbox
+//! only a placeholder.
 //!
 //! Slow (the CLIs are real, about 1-3 s per turn) and needs the tool cache (`DRYDOCK_TOOLS_DIR`,
 //! else `<target>/drydock-tools`; installed from npm on first use): every test is named
