@@ -7,7 +7,10 @@
 //! message; a follow-up on a kept-alive task resumes the session (the fake sees the history);
 //! a connector reaches the CLI as an MCP server inside the sandbox (with its secret env); the
 //! key and connector secrets never appear in events; a 401 from the model ends the task in a
-//! clear error; a stop during a stalled turn ends it `stopped` within seconds.
+//! clear error; a stop during a stalled turn ends it `stopped` within seconds; the proxy is asked
+//! for no host but the fake. Copilot also runs signed in with a GitHub token
+//! (`real_cli_copilot_github_token`): the fake GitHub and Copilot APIs get the token, the sandbox
+//! only a placeholder.
 //!
 //! Slow (the CLIs are real, about 1-3 s per turn) and needs the tool cache (`DRYDOCK_TOOLS_DIR`,
 //! else `<target>/drydock-tools`; installed from npm on first use): every test is named
@@ -80,24 +83,28 @@ struct Env {
     cli: &'static Cli,
 }
 
+/// A fake model, and an app whose workers run the real CLIs against it with brokered network
+/// (the default): the fake is reachable only through the run's egress proxy, which the operator
+/// allows to this exact loopback endpoint. `extra` adds configuration naming the fake.
+async fn brokered_app(extra: impl FnOnce(&FakeModel) -> String) -> (FakeModel, TestApp) {
+    // Tools that want absolute paths get the sandbox's repository path (the fake cannot find it
+    // on the host, where it looks for the directory the CLI announces).
+    let defaults =
+        fakes::Defaults { workdir: Some("/workspace/repo".into()), ..Default::default() };
+    let fake = FakeModel::start(fakes::FakeConfig { defaults, ..Default::default() }).unwrap();
+    let config = format!(
+        "[tasks]\ngeneration_timeout_ms = 2000\nagent_idle_timeout_secs = 120\nsandbox_network = \"brokered\"\negress_allow = [\"127.0.0.1:{}\"]\n{}",
+        fake.port(),
+        extra(&fake)
+    );
+    let app = TestApp::with_real_agents(2, &config).await;
+    (fake, app)
+}
+
 impl Env {
     async fn new(cli: &'static Cli) -> Self {
         install_fake_mcp();
-        // Tools that want absolute paths get the sandbox's repository path (the fake cannot
-        // find it on the host, where it looks for the directory the CLI announces).
-        let defaults =
-            fakes::Defaults { workdir: Some("/workspace/repo".into()), ..Default::default() };
-        let fake = FakeModel::start(fakes::FakeConfig { defaults, ..Default::default() }).unwrap();
-        // Brokered network (the default): the fake model is reachable only through the run's
-        // egress proxy, which the operator allows to this exact loopback endpoint.
-        let app = TestApp::with_real_agents(
-            2,
-            &format!(
-                "[tasks]\ngeneration_timeout_ms = 2000\nagent_idle_timeout_secs = 120\nsandbox_network = \"brokered\"\negress_allow = [\"127.0.0.1:{}\"]\n",
-                fake.port()
-            ),
-        )
-        .await;
+        let (fake, app) = brokered_app(|_| String::new()).await;
         let (_, token) = app.user_with_token(cli.agent).await;
         let key = format!("sk-drydock-{}-{}-5ecret", cli.agent, uuid::Uuid::new_v4().simple());
         let base = if cli.v1 { format!("{}/v1", fake.base_url()) } else { fake.base_url() };
@@ -177,6 +184,40 @@ impl Env {
             .first::<Option<String>>(&mut conn)
             .await
             .unwrap()
+    }
+
+    /// Posts a follow-up message to the task `id`.
+    async fn follow_up(&self, id: &str, content: &str) {
+        let res = self
+            .app
+            .client
+            .post(self.app.url(&format!("/api/v1/tasks/{id}/messages")))
+            .bearer_auth(&self.token)
+            .json(&json!({"content": content}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 202);
+    }
+
+    /// The model call of the follow-up that creates `second.txt`, checked to have resumed the
+    /// session (the first turn came along as history, not as pasted context).
+    fn resumed_request(&self) -> fakes::RequestRecord {
+        let resumed = self
+            .agent_requests()
+            .into_iter()
+            .find(|r| r.prompt.contains("second.txt") && !r.tool_result)
+            .unwrap_or_else(|| panic!("no agent request for the follow-up"));
+        assert!(
+            resumed.earlier_prompts.iter().any(|p| p.contains("hello.txt")),
+            "the follow-up did not carry the first turn: {resumed:#?}"
+        );
+        assert!(
+            !resumed.prompt.contains("Earlier in this task"),
+            "resumed by session, not by pasted context: {}",
+            resumed.prompt
+        );
+        resumed
     }
 
     /// The fake's requests from the CLI itself (they offer tools; title and commit-message
@@ -286,6 +327,13 @@ async fn full_pipeline(cli: &'static Cli) {
         "{}: no brokered model call was recorded\n{dbg}",
         cli.agent
     );
+    // Nothing but the fake was asked for: no registry install, update check or telemetry (the
+    // proxy would resolve and reach such a host for real).
+    let elsewhere: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "network" && e["payload"]["host"] != "127.0.0.1")
+        .collect();
+    assert!(elsewhere.is_empty(), "{}: network beyond the fake: {elsewhere:?}", cli.agent);
 
     // The model's 401 is a clear task error.
     let failed = env.wait_runs(&failing, 1).await;
@@ -305,15 +353,7 @@ async fn full_pipeline(cli: &'static Cli) {
 
     // A follow-up resumes the session in the kept-alive sandbox; meanwhile a stalled turn is
     // stopped.
-    let res = app
-        .client
-        .post(app.url(&format!("/api/v1/tasks/{id}/messages")))
-        .bearer_auth(&env.token)
-        .json(&json!({"content": "create second.txt containing two"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 202);
+    env.follow_up(&id, "create second.txt containing two").await;
     let slow = env.create("create slow.txt containing x [[delay:30]]", json!({})).await;
 
     let second = env.wait_runs(&id, 2).await;
@@ -330,20 +370,7 @@ async fn full_pipeline(cli: &'static Cli) {
         "{}",
         dump(&events)
     );
-    let resumed = env
-        .agent_requests()
-        .into_iter()
-        .find(|r| r.prompt.contains("second.txt") && !r.tool_result)
-        .unwrap_or_else(|| panic!("no agent request for the follow-up"));
-    assert!(
-        resumed.earlier_prompts.iter().any(|p| p.contains("hello.txt")),
-        "the follow-up did not carry the first turn: {resumed:#?}"
-    );
-    assert!(
-        !resumed.prompt.contains("Earlier in this task"),
-        "resumed by session, not by pasted context: {}",
-        resumed.prompt
-    );
+    env.resumed_request();
 
     // Stop during the stalled model call.
     let wait_start = Instant::now();
@@ -410,4 +437,122 @@ async fn real_cli_qwen() {
 #[actix_web::test]
 async fn real_cli_copilot() {
     full_pipeline(&COPILOT).await;
+}
+
+/// The processes on this machine whose environment or command line holds `needle`, and the
+/// values of `var` in every environment (all processes: the sandbox's are visible from here).
+fn processes_holding(needle: &str, var: &str) -> (Vec<String>, Vec<String>) {
+    let (mut holding, mut values) = (Vec::new(), Vec::new());
+    let prefix = format!("{var}=");
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let pid = entry.file_name().to_string_lossy().into_owned();
+        if !pid.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        for file in ["environ", "cmdline"] {
+            let Ok(bytes) = std::fs::read(entry.path().join(file)) else { continue };
+            if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                holding.push(format!("{pid}/{file}"));
+            }
+            if file == "environ" {
+                values.extend(bytes.split(|b| *b == 0).filter_map(|item| {
+                    let item = String::from_utf8_lossy(item);
+                    item.strip_prefix(&prefix).map(str::to_owned)
+                }));
+            }
+        }
+    }
+    (holding, values)
+}
+
+/// Copilot signed in with the owner's GitHub token (no Copilot key), brokered: the sandbox
+/// holds a placeholder token, the broker swaps it on the way to the fake GitHub API
+/// (`copilot_internal/...`) and the fake Copilot API, and a follow-up resumes the session.
+#[actix_web::test]
+async fn real_cli_copilot_github_token() {
+    let (fake, app) = brokered_app(|fake| {
+        format!(
+            "[github]\napi_url = \"{}\"\ncopilot_api_url = \"{}\"\n",
+            fake.github_api_url(),
+            fake.copilot_api_url()
+        )
+    })
+    .await;
+    let (_, token) = app.user_with_token("copilot-gh").await;
+    let github_token = format!("gho_{}REAL", uuid::Uuid::new_v4().simple());
+    let res = app
+        .client
+        .put(app.url("/api/v1/me/git-credentials/github.com"))
+        .bearer_auth(&token)
+        .json(&json!({"kind": "github", "token": github_token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let env =
+        Env { app, fake, token, key: github_token.clone(), repo: BareRepo::new(), cli: &COPILOT };
+    let app = &env.app;
+
+    let id = env.create("create hello.txt containing hi", json!({"keep_alive": true})).await;
+    let done = env.wait_runs(&id, 1).await;
+    let events = env.events(&id).await;
+    let dbg = dump(&events);
+    assert_eq!(done["status"], "completed", "{done}\n{dbg}");
+    let branch = done["branch_name"].as_str().unwrap().to_owned();
+    assert_eq!(env.repo.show(&branch, "hello.txt"), "hi\n", "the pushed branch holds the edit");
+
+    // The fake GitHub and Copilot APIs saw the real token, and only it.
+    let requests = env.fake.requests();
+    let real = format!("Bearer {github_token}");
+    let sent_real = |path: &str| {
+        requests.iter().any(|r| r.path.starts_with(path) && r.auth.as_deref() == Some(&real))
+    };
+    assert!(sent_real("/github/copilot_internal/user"), "no sign-in at GitHub: {requests:#?}");
+    assert!(sent_real("/copilot/models"), "no model list: {requests:#?}");
+    assert!(sent_real("/copilot/chat/completions"), "no model turn: {requests:#?}");
+    for r in &requests {
+        let auth = r.auth.as_deref().unwrap_or_default();
+        assert!(!auth.contains("gho_drydock"), "a placeholder reached an upstream: {r:#?}");
+    }
+    assert!(
+        events.iter().any(|e| e["kind"] == "network"
+            && e["payload"]["route"] == "copilot_internal"
+            && e["payload"]["allowed"] == true),
+        "the GitHub call was not brokered\n{dbg}"
+    );
+    // Nothing the agent could read holds the token: events (its argv among them), its files.
+    let text = serde_json::to_string(&events).unwrap();
+    assert!(!text.contains(&github_token), "the GitHub token leaked into events");
+    let sandbox = env.sandbox_id(&id).await.expect("kept alive");
+    let (dir, needle) = (app.settings.sandboxes_dir().join(&sandbox), github_token.clone());
+    let on_disk = tokio::task::spawn_blocking(move || contains_bytes(&dir, needle.as_bytes()));
+    assert!(!on_disk.await.unwrap(), "the GitHub token is somewhere in the sandbox's files");
+
+    // A follow-up resumes the session; while its model call stalls, the live CLI's environment
+    // holds the placeholder and no process on the machine holds the token.
+    env.follow_up(&id, "create second.txt containing two [[delay:4]]").await;
+    let waiting = Instant::now();
+    while !env.agent_requests().iter().any(|r| r.prompt.contains("second.txt")) {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(120),
+            "the follow-up never called the model"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let needle = github_token.clone();
+    let (holding, values) =
+        tokio::task::spawn_blocking(move || processes_holding(&needle, "COPILOT_GITHUB_TOKEN"))
+            .await
+            .unwrap();
+    assert!(holding.is_empty(), "processes holding the GitHub token: {holding:?}");
+    assert!(
+        values.iter().any(|v| v.starts_with("gho_drydock")),
+        "the running CLI has no placeholder token: {values:?}"
+    );
+    let second = env.wait_runs(&id, 2).await;
+    let events = env.events(&id).await;
+    assert_eq!(second["status"], "completed", "{second}\n{}", dump(&events));
+    assert_eq!(env.repo.show(&branch, "second.txt"), "two\n");
+    let resumed = env.resumed_request();
+    assert_eq!(resumed.auth.as_deref(), Some(real.as_str()));
 }

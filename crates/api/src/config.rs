@@ -265,6 +265,9 @@ pub struct GithubSettings {
     /// The web host repositories live on (`https://github.com`, or a GitHub Enterprise host):
     /// tasks whose `repo_url` is under it get pull requests, checks and comments.
     pub web_url: String,
+    /// The Copilot API the Copilot CLI signed in with a GitHub token reaches through the
+    /// credential broker (its `COPILOT_API_URL`).
+    pub copilot_api_url: String,
 }
 
 /// A generic OAuth2/OIDC provider. `preset = "vercel"` fills in Vercel's endpoints.
@@ -315,6 +318,7 @@ struct GithubDefaults {
     token_url: &'static str,
     api_url: &'static str,
     web_url: &'static str,
+    copilot_api_url: &'static str,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -394,6 +398,7 @@ fn defaults() -> Defaults {
             token_url: "https://github.com/login/oauth/access_token",
             api_url: "https://api.github.com",
             web_url: "https://github.com",
+            copilot_api_url: egress::DEFAULT_COPILOT_API,
         },
     }
 }

@@ -14,13 +14,16 @@ use crate::error::EgressError;
 use crate::route::{Route, Secret};
 
 /// A fresh placeholder for `provider`: `sk-ant-drydock-<hex>` for Anthropic,
-/// `sk-drydock-<hex>` for OpenAI, 32 random hex digits otherwise (122 random bits each).
+/// `sk-drydock-<hex>` for OpenAI, `gho_drydock<hex>` for GitHub Copilot (the CLI refuses a
+/// GitHub token shaped like a classic personal access token, `ghp_`), 32 random hex digits
+/// otherwise (122 random bits each).
 pub fn placeholder(provider: KeyProvider) -> String {
     let random = uuid::Uuid::new_v4().simple().to_string();
     match provider {
         KeyProvider::Anthropic => format!("sk-ant-drydock-{random}"),
         KeyProvider::Openai => format!("sk-drydock-{random}"),
-        KeyProvider::Gemini | KeyProvider::GithubCopilot | KeyProvider::Cursor => random,
+        KeyProvider::GithubCopilot => format!("gho_drydock{random}"),
+        KeyProvider::Gemini | KeyProvider::Cursor => random,
     }
 }
 
@@ -80,12 +83,60 @@ pub fn broker_model_key(
         .or(default_upstream(provider))
         .ok_or(EgressError::Unsupported {
             provider: provider.as_str(),
-            reason: "with a GitHub token the Copilot CLI signs in to GitHub itself; brokering \
-                     needs a bring-your-own-key base URL on the key",
+            reason: "a GitHub token is brokered with broker_copilot_token, not as a model key",
         })?;
     let placeholder = placeholder(provider);
     let route = Route::new(name, upstream.trim())?.with_credential(placeholder.clone(), secret);
     Ok(BrokeredKey { route, placeholder, base_url: broker_url(port, name) })
+}
+
+/// The broker route of the GitHub API paths the Copilot CLI calls with a GitHub token. The CLI
+/// joins them to the origin of its GitHub API URL, dropping any path, so the route is named
+/// after the paths themselves and the CLI is given the broker's bare origin.
+pub const COPILOT_GITHUB_ROUTE: &str = "copilot_internal";
+
+/// The default Copilot API, the one every plan's GitHub token is accepted at.
+pub const DEFAULT_COPILOT_API: &str = "https://api.githubcopilot.com";
+
+/// A GitHub token for the Copilot CLI, brokered.
+#[derive(Debug, Clone)]
+pub struct BrokeredGithubToken {
+    /// Go into [`crate::ProxyConfig::routes`]: [`COPILOT_GITHUB_ROUTE`] and the Copilot API.
+    pub routes: Vec<Route>,
+    /// The agent's GitHub token instead of the real one.
+    pub placeholder: String,
+    /// The GitHub API URL to give the CLI: the broker's origin.
+    pub github_api_url: String,
+    /// The Copilot API URL to give the CLI: the `github-copilot` route.
+    pub copilot_api_url: String,
+}
+
+/// Brokers the GitHub token the Copilot CLI signs in with. `github_api` is the GitHub REST API
+/// (`https://api.github.com`, or an Enterprise host's); only its `copilot_internal/...` paths
+/// are reachable with the placeholder, so the token cannot be used for the rest of the API (the
+/// user's repositories) from inside the sandbox. `copilot_api` is where the model calls go; the
+/// CLI sends the GitHub token itself there (there is no short-lived token exchange), so the
+/// same placeholder is swapped on both routes.
+pub fn broker_copilot_token(
+    github_api: &str,
+    copilot_api: &str,
+    token: Secret,
+    port: u16,
+) -> Result<BrokeredGithubToken, EgressError> {
+    let provider = KeyProvider::GithubCopilot;
+    let placeholder = placeholder(provider);
+    let github_upstream =
+        format!("{}/{COPILOT_GITHUB_ROUTE}", github_api.trim().trim_end_matches('/'));
+    let github = Route::new(COPILOT_GITHUB_ROUTE, &github_upstream)?
+        .with_credential(placeholder.clone(), token.clone());
+    let name = provider_route(provider).unwrap_or("github-copilot");
+    let copilot = Route::new(name, copilot_api.trim())?.with_credential(placeholder.clone(), token);
+    Ok(BrokeredGithubToken {
+        routes: vec![github, copilot],
+        placeholder,
+        github_api_url: format!("http://127.0.0.1:{port}"),
+        copilot_api_url: broker_url(port, name),
+    })
 }
 
 /// A remote MCP connector, brokered.
@@ -169,8 +220,30 @@ mod tests {
             1,
         );
         assert_eq!(copilot.unwrap().base_url, "http://127.0.0.1:1/github-copilot");
-        assert!(broker_model_key(KeyProvider::GithubCopilot, None, Secret::new("ghp"), 1).is_err());
+        assert!(broker_model_key(KeyProvider::GithubCopilot, None, Secret::new("gho"), 1).is_err());
         assert!(broker_model_key(KeyProvider::Cursor, None, Secret::new("c"), 1).is_err());
+    }
+
+    #[test]
+    fn a_github_token_gets_the_copilot_internal_route_and_the_copilot_api() {
+        let token = Secret::new("gho_REAL");
+        let brokered =
+            broker_copilot_token("https://ghe.example/api/v3/", DEFAULT_COPILOT_API, token, 3128)
+                .unwrap();
+        assert!(brokered.placeholder.starts_with("gho_drydock"), "{}", brokered.placeholder);
+        assert_eq!(brokered.github_api_url, "http://127.0.0.1:3128");
+        assert_eq!(brokered.copilot_api_url, "http://127.0.0.1:3128/github-copilot");
+        let [github, copilot] = &brokered.routes[..] else { panic!("two routes") };
+        assert_eq!(github.name(), "copilot_internal");
+        assert_eq!(github.upstream().as_str(), "https://ghe.example/api/v3/copilot_internal");
+        assert_eq!(copilot.upstream().as_str(), "https://api.githubcopilot.com/");
+        for route in [github, copilot] {
+            assert_eq!(route.credentials[0].placeholder, brokered.placeholder);
+            assert_eq!(route.credentials[0].secret.expose(), "gho_REAL");
+        }
+        assert!(
+            broker_copilot_token("not a url", DEFAULT_COPILOT_API, Secret::new("t"), 1).is_err()
+        );
     }
 
     #[test]

@@ -10,8 +10,8 @@
 //!
 //! Every connection and every broker request is reported as an
 //! [`EventBody::Network`](shared::events::EventBody::Network) on the channel in
-//! [`ProxyConfig::events`]. [`broker_model_key`] and [`broker_mcp`] build the routes and what the
-//! agent is given instead of its secrets.
+//! [`ProxyConfig::events`]. [`broker_model_key`], [`broker_copilot_token`] and [`broker_mcp`]
+//! build the routes and what the agent is given instead of its secrets.
 
 mod broker;
 mod classify;
@@ -28,8 +28,9 @@ mod tunnel;
 
 pub use classify::{classify, AddressClass, Embedding, Refusal};
 pub use credentials::{
-    broker_mcp, broker_model_key, broker_url, default_upstream, placeholder, provider_route,
-    BrokeredKey, BrokeredMcp,
+    broker_copilot_token, broker_mcp, broker_model_key, broker_url, default_upstream, placeholder,
+    provider_route, BrokeredGithubToken, BrokeredKey, BrokeredMcp, COPILOT_GITHUB_ROUTE,
+    DEFAULT_COPILOT_API,
 };
 pub use error::EgressError;
 pub use policy::{AllowEntry, Policy, DEFAULT_REGISTRIES};

@@ -263,3 +263,52 @@ async fn a_tunnel_to_the_proxy_itself_reaches_the_broker() {
     assert_eq!(body_text(res).await, format!("you sent {PLACEHOLDER}"));
     assert_eq!(upstream.requests()[0].headers["x-api-key"], REAL_KEY);
 }
+
+#[tokio::test]
+async fn a_brokered_github_token_reaches_only_copilot_and_is_worthless_elsewhere() {
+    const REAL_TOKEN: &str = "gho_REALgithubTOKENneverINtheSANDBOX";
+    let github = Upstream::start().await;
+    let copilot = Upstream::start().await;
+    let brokered = drydock_egress::broker_copilot_token(
+        &format!("{}/api/v3", github.url()),
+        &copilot.url(),
+        Secret::new(REAL_TOKEN),
+        3128,
+    )
+    .unwrap();
+    let allow = [format!("127.0.0.1:{}", github.port()), format!("127.0.0.1:{}", copilot.port())];
+    let proxy = TestProxy::start(&allow, brokered.routes).await;
+    let bearer = format!("Bearer {}", brokered.placeholder);
+    let get = |uri: &str, auth: &str| {
+        request("GET", uri).header("authorization", auth).body(empty()).unwrap()
+    };
+
+    // What the CLI calls: GitHub's copilot_internal paths on the broker's origin, and the
+    // Copilot API on its route; both upstreams get the real token.
+    let res = send(&proxy.socket, get("/copilot_internal/user", &bearer)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = send(&proxy.socket, get("/github-copilot/models", &bearer)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let seen = github.requests();
+    assert_eq!(seen[0].path, "/api/v3/copilot_internal/user");
+    assert_eq!(seen[0].headers["authorization"], format!("Bearer {REAL_TOKEN}"));
+    assert_eq!(copilot.requests()[0].path, "/models");
+    assert_eq!(copilot.requests()[0].headers["authorization"], format!("Bearer {REAL_TOKEN}"));
+
+    // The rest of the GitHub API is no route at all, and another token is refused.
+    for (path, auth, status) in [
+        ("/user", bearer.as_str(), StatusCode::NOT_FOUND),
+        ("/repos/o/r/contents/x", bearer.as_str(), StatusCode::NOT_FOUND),
+        ("/copilot_internal/user", "Bearer gho_someone-elses", StatusCode::UNAUTHORIZED),
+    ] {
+        assert_eq!(send(&proxy.socket, get(path, auth)).await.status(), status, "{path}");
+    }
+    // Outside the broker routes the placeholder is only a string: sent to another host (here
+    // plain HTTP through the proxy to an allowed endpoint) it arrives as it left.
+    let elsewhere = format!("{}/user", github.url());
+    let res = send(&proxy.socket, get(&elsewhere, &bearer)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let seen = github.requests();
+    assert_eq!(seen.len(), 2, "only the brokered call and the plain one: {:?}", seen.len());
+    assert_eq!(seen[1].headers["authorization"], bearer);
+}

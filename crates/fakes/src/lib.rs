@@ -7,13 +7,16 @@
 //!   (SSE, including the freeform `custom` tool-call delta Copilot needs);
 //! - Gemini `POST /v1beta/models/{m}:streamGenerateContent?alt=sse`, `:generateContent`,
 //!   `:countTokens`, `GET /v1beta/models`;
-//! - a JSON-RPC MCP endpoint at `POST /mcp` (remote MCP server), which logs its headers.
+//! - a JSON-RPC MCP endpoint at `POST /mcp` (remote MCP server), which logs its headers;
+//! - the GitHub and Copilot API endpoints the Copilot CLI calls with a GitHub token, under
+//!   `/github` and `/copilot` ([`copilot`]).
 //!
 //! What it answers is decided by [`planner::plan`] from the request itself (see that module for
 //! the prompt directives). Every request is recorded as a [`RequestRecord`], readable in-process
 //! with [`FakeModel::requests`] and optionally appended to a JSONL file.
 
 mod anthropic;
+pub mod copilot;
 pub mod dev_app;
 mod gemini;
 pub mod git;
@@ -71,7 +74,8 @@ pub struct RequestRecord {
     pub method: String,
     /// Path and query.
     pub path: String,
-    /// Which API: `anthropic`, `responses`, `chat`, `gemini`, `mcp` or `other`.
+    /// Which API: `anthropic`, `responses`, `chat`, `gemini`, `mcp`, `copilot` (GitHub's and
+    /// Copilot's other endpoints) or `other`.
     pub api: String,
     /// Model name sent.
     pub model: String,
@@ -168,6 +172,16 @@ impl FakeModel {
     /// `http://127.0.0.1:<port>`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The fake GitHub REST API, for the Copilot CLI's `copilot_internal/...` calls.
+    pub fn github_api_url(&self) -> String {
+        format!("{}{}", self.base_url(), copilot::GITHUB_API_PREFIX)
+    }
+
+    /// The fake Copilot API (model list and Chat Completions turns).
+    pub fn copilot_api_url(&self) -> String {
+        format!("{}{}", self.base_url(), copilot::COPILOT_API_PREFIX)
     }
 
     /// Every request received so far, in order.
@@ -308,6 +322,10 @@ fn rec_stream(body: &Value, api: &str, route: &str) -> bool {
 
 /// Answers the endpoints that are not model turns: model lists, token counts, MCP over HTTP.
 fn auxiliary(method: &str, route: &str, body: &Value, rec: &mut RequestRecord) -> Reply {
+    if let Some(reply) = copilot::answer(method, route) {
+        rec.api = "copilot".into();
+        return reply;
+    }
     if route.ends_with("/mcp") {
         rec.api = "mcp".into();
         rec.prompt = body.get("method").and_then(Value::as_str).unwrap_or_default().to_string();

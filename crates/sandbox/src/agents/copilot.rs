@@ -8,7 +8,12 @@
 //! - with a base URL: bring-your-own-key mode (`COPILOT_PROVIDER_BASE_URL`, `_API_KEY`,
 //!   OpenAI-compatible Chat Completions) with `COPILOT_OFFLINE=true`, so no GitHub login,
 //!   telemetry or GitHub MCP server;
-//! - without: the key is a GitHub token with Copilot access (`COPILOT_GITHUB_TOKEN`).
+//! - without: the key is a GitHub token with Copilot access (`COPILOT_GITHUB_TOKEN`). With
+//!   [`AgentRun::github_endpoints`] (the credential broker) the CLI reaches GitHub at
+//!   `COPILOT_DEBUG_GITHUB_API_URL` (only `copilot_internal/...` paths, joined to its origin)
+//!   and the model at `COPILOT_API_URL` (which wins over the `endpoints.api` GitHub answers);
+//!   its built-in GitHub MCP server, which would use the token for the whole GitHub API, is
+//!   turned off (`--disable-builtin-mcps`).
 //!
 //! MCP servers go in a file passed with `--additional-mcp-config @<file>`.
 
@@ -61,12 +66,18 @@ impl AgentStrategy for Copilot {
         env.insert("COPILOT_HOME".into(), path_str(&home.join(".copilot")));
         env.insert("COPILOT_AUTO_UPDATE".into(), "false".into());
         env.insert("COPILOT_MODEL".into(), model.clone());
+        let mut brokered_github = false;
         let secret_var = if let Some(url) = &run.base_url {
             env.insert("COPILOT_OFFLINE".into(), "true".into());
             env.insert("COPILOT_PROVIDER_BASE_URL".into(), url.clone());
             env.insert("COPILOT_PROVIDER_TYPE".into(), "openai".into());
             "COPILOT_PROVIDER_API_KEY"
         } else {
+            if let Some(endpoints) = &run.github_endpoints {
+                env.insert("COPILOT_DEBUG_GITHUB_API_URL".into(), endpoints.api_url.clone());
+                env.insert("COPILOT_API_URL".into(), endpoints.copilot_api_url.clone());
+                brokered_github = true;
+            }
             "COPILOT_GITHUB_TOKEN"
         };
         env.insert(secret_var.into(), run.api_key.expose().to_string());
@@ -87,6 +98,9 @@ impl AgentStrategy for Copilot {
             format!("--secret-env-vars={secret_var}"),
             format!("--additional-mcp-config=@{}", path_str(&home.join(MCP_FILE))),
         ];
+        if brokered_github {
+            argv.push("--disable-builtin-mcps".into());
+        }
         if let Some(session) = &run.resume_session {
             argv.push(format!("--resume={session}"));
         }
@@ -230,5 +244,24 @@ mod tests {
         assert_eq!(inv.env["COPILOT_PROVIDER_API_KEY"], "k1");
         assert_eq!(inv.env["COPILOT_OFFLINE"], "true");
         assert!(inv.argv.contains(&"--secret-env-vars=COPILOT_PROVIDER_API_KEY".to_string()));
+    }
+
+    #[test]
+    fn a_brokered_github_token_points_the_cli_at_the_broker() {
+        let mut run = AgentRun::new("p", Secret::new("gho_drydockplaceholder"));
+        let inv = Copilot.prepare(&run).unwrap();
+        assert!(!inv.env.contains_key("COPILOT_API_URL"), "the public endpoints by default");
+        assert!(!inv.argv.contains(&"--disable-builtin-mcps".to_string()));
+        run.github_endpoints = Some(crate::agents::GithubEndpoints {
+            api_url: "http://127.0.0.1:3128".into(),
+            copilot_api_url: "http://127.0.0.1:3128/github-copilot".into(),
+        });
+        let inv = Copilot.prepare(&run).unwrap();
+        assert_eq!(inv.env["COPILOT_GITHUB_TOKEN"], "gho_drydockplaceholder");
+        assert_eq!(inv.env["COPILOT_DEBUG_GITHUB_API_URL"], "http://127.0.0.1:3128");
+        assert_eq!(inv.env["COPILOT_API_URL"], "http://127.0.0.1:3128/github-copilot");
+        assert!(!inv.env.contains_key("COPILOT_OFFLINE"));
+        assert!(inv.argv.contains(&"--disable-builtin-mcps".to_string()));
+        assert!(inv.argv.contains(&"--secret-env-vars=COPILOT_GITHUB_TOKEN".to_string()));
     }
 }

@@ -112,6 +112,16 @@ pub struct McpServer {
     pub transport: McpTransport,
 }
 
+/// Where a CLI that signs in with a GitHub token reaches GitHub and the Copilot API instead of
+/// the public endpoints: the credential broker's routes, in a brokered sandbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GithubEndpoints {
+    /// The GitHub REST API (an origin: the Copilot CLI drops any path).
+    pub api_url: String,
+    /// The Copilot API, where the model calls go.
+    pub copilot_api_url: String,
+}
+
 /// Everything needed to prepare one agent turn.
 #[derive(Debug, Clone)]
 pub struct AgentRun {
@@ -123,6 +133,9 @@ pub struct AgentRun {
     pub api_key: Secret,
     /// Optional base URL of the model API (a gateway, a proxy, or a fake in tests).
     pub base_url: Option<String>,
+    /// With a GitHub token as the key (Copilot without a base URL): where GitHub and the
+    /// Copilot API are, when not the public ones.
+    pub github_endpoints: Option<GithubEndpoints>,
     /// Session to resume (from [`AgentParser::session_id`] of an earlier turn).
     pub resume_session: Option<String>,
     /// MCP servers to configure.
@@ -142,6 +155,7 @@ impl AgentRun {
             model: None,
             api_key,
             base_url: None,
+            github_endpoints: None,
             resume_session: None,
             mcp_servers: Vec::new(),
             max_retries: None,

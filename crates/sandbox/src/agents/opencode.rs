@@ -44,6 +44,15 @@ static SPEC: AgentSpec = AgentSpec {
 
 const CONFIG_FILE: &str = ".drydock/opencode.json";
 
+/// On every start opencode installs `@opencode-ai/plugin` into its global config directory
+/// (`$XDG_CONFIG_HOME/opencode`) in the background, over the network, unless that directory has
+/// a `node_modules` and a lockfile declaring every dependency. Nothing here loads plugins, so
+/// these two files make it skip the install: no registry traffic through the egress proxy, no
+/// DNS lookup, and nothing left running when the turn ends.
+const PLUGIN_LOCK_FILE: &str = ".config/opencode/package-lock.json";
+const PLUGIN_MODULES_MARKER: &str = ".config/opencode/node_modules/.drydock";
+const PLUGIN_LOCK: &str = r#"{"packages":{"":{"dependencies":{"@opencode-ai/plugin":"*"}}}}"#;
+
 /// The opencode strategy.
 #[derive(Debug)]
 pub struct Opencode;
@@ -117,7 +126,11 @@ impl AgentStrategy for Opencode {
         Ok(Invocation {
             argv,
             env,
-            files: vec![ConfigFile { path: CONFIG_FILE.into(), contents: config.to_string() }],
+            files: vec![
+                ConfigFile { path: CONFIG_FILE.into(), contents: config.to_string() },
+                ConfigFile { path: PLUGIN_LOCK_FILE.into(), contents: PLUGIN_LOCK.into() },
+                ConfigFile { path: PLUGIN_MODULES_MARKER.into(), contents: String::new() },
+            ],
             cwd: run.paths.repo.clone(),
         })
     }
@@ -258,5 +271,21 @@ mod tests {
         let inv = Opencode.prepare(&run).unwrap();
         let n = inv.argv.len();
         assert_eq!(inv.argv[n - 5..], ["--", "a", "", "\"b\"", "-c"]);
+    }
+
+    #[test]
+    fn the_global_config_dir_looks_installed_so_no_plugin_install_starts() {
+        let inv = Opencode.prepare(&AgentRun::new("p", Secret::new("k"))).unwrap();
+        let config_home = &inv.env["XDG_CONFIG_HOME"];
+        let paths: Vec<String> =
+            inv.files.iter().map(|f| path_str(&f.resolve(&run_home()))).collect();
+        assert!(paths.contains(&format!("{config_home}/opencode/package-lock.json")), "{paths:?}");
+        assert!(paths.contains(&format!("{config_home}/opencode/node_modules/.drydock")));
+        let lock: Value = serde_json::from_str(PLUGIN_LOCK).unwrap();
+        assert!(lock["packages"][""]["dependencies"]["@opencode-ai/plugin"].is_string());
+    }
+
+    fn run_home() -> PathBuf {
+        AgentPaths::sandbox().home
     }
 }

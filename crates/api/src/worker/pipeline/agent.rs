@@ -21,7 +21,7 @@ pub(crate) async fn run(
     sandbox: &Provisioned,
     credentials: AgentCredentials,
 ) -> Result<Option<String>, RunError> {
-    let AgentCredentials { key: (key, base_url), mcp_servers } = credentials;
+    let AgentCredentials { key: (key, base_url), github, mcp_servers } = credentials;
     let task = &turn.job.task;
     let strategy = turn.inputs.strategy;
     let version = ensure_installed(turn, strategy).await?;
@@ -38,6 +38,7 @@ pub(crate) async fn run(
     let mut run = AgentRun::new(prompt, key);
     run.model = task.model.clone();
     run.base_url = base_url;
+    run.github_endpoints = github;
     run.resume_session = resume;
     run.mcp_servers = mcp_servers;
     if !run.mcp_servers.is_empty() {

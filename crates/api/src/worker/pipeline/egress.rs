@@ -1,9 +1,10 @@
 //! The run's egress proxy, for a sandbox in `brokered` network mode (see `docs/egress.md`): it
 //! is served on the sandbox's socket for the whole run, before any command runs, and the agent
-//! gets per-run placeholders and broker URLs instead of the owner's model key and remote MCP
-//! connectors' headers. Every connection becomes a `network` event of the task.
+//! gets per-run placeholders and broker URLs instead of the owner's model key (or the GitHub
+//! token Copilot signs in with) and remote MCP connectors' headers. Every connection becomes a `network` event of the task.
 
-use sandbox::agents::{McpServer, McpTransport, Secret};
+use sandbox::agents::{GithubEndpoints, McpServer, McpTransport, Secret};
+use shared::agents::KeyProvider;
 use shared::events::{EventBody, LogLevel};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -19,6 +20,9 @@ const EVENT_QUEUE: usize = 1024;
 pub(crate) struct AgentCredentials {
     /// The model key (a placeholder when brokered) and base URL.
     pub key: (Secret, Option<String>),
+    /// Where a GitHub-token CLI reaches GitHub and the Copilot API: the broker's routes, or
+    /// `None` for the public endpoints.
+    pub github: Option<GithubEndpoints>,
     /// The MCP servers (remote ones rewritten to broker routes when brokered).
     pub mcp_servers: Vec<McpServer>,
 }
@@ -56,26 +60,12 @@ pub(crate) async fn start(
 ) -> Result<(AgentCredentials, Option<Egress>), RunError> {
     let mcp_servers = turn.inputs.mcp_servers.clone();
     let Some(socket) = sandbox.handle.egress_socket.clone() else {
-        let credentials = AgentCredentials { key: (key, base_url), mcp_servers };
+        let credentials = AgentCredentials { key: (key, base_url), github: None, mcp_servers };
         return Ok((credentials, None));
     };
     let failed = RunError::internally("starting the egress proxy");
     let policy = turn.ctx.settings.egress_policy().map_err(failed)?;
-    let provider = turn.inputs.strategy.spec().provider;
-    let brokered = egress::broker_model_key(
-        provider,
-        base_url.as_deref(),
-        egress::Secret::new(key.expose()),
-        sandbox::EGRESS_PORT,
-    )
-    .map_err(|e| {
-        RunError::user(format!(
-            "{} cannot run with brokered network: {e}. Ask the operator to set \
-             tasks.sandbox_network = \"host\" for it.",
-            turn.inputs.strategy.spec().display_name
-        ))
-    })?;
-    let mut routes = vec![brokered.route];
+    let (mut routes, agent_key) = broker_agent_key(turn, (key, base_url))?;
     let mut servers = Vec::with_capacity(mcp_servers.len());
     for server in mcp_servers {
         let transport = match server.transport {
@@ -109,9 +99,52 @@ pub(crate) async fn start(
         }
     });
     turn.run.log("Network: brokered (the agent's key stays on the host)");
+    let credentials = AgentCredentials { mcp_servers: servers, ..agent_key };
+    Ok((credentials, Some(Egress { proxy, drain })))
+}
+
+/// The routes that hold the agent's key, and what the agent gets instead: a model key becomes
+/// a placeholder and a broker base URL; Copilot's GitHub token (no base URL) a placeholder
+/// token and the broker's GitHub and Copilot API endpoints.
+fn broker_agent_key(
+    turn: &Turn<'_>,
+    (key, base_url): (Secret, Option<String>),
+) -> Result<(Vec<egress::Route>, AgentCredentials), RunError> {
+    let spec = turn.inputs.strategy.spec();
+    let refused = |e: egress::EgressError| {
+        RunError::user(format!(
+            "{} cannot run with brokered network: {e}. Ask the operator to set \
+             tasks.sandbox_network = \"host\" for it.",
+            spec.display_name
+        ))
+    };
+    let secret = egress::Secret::new(key.expose());
+    if spec.provider == KeyProvider::GithubCopilot && base_url.is_none() {
+        let github = &turn.ctx.settings.github;
+        let brokered = egress::broker_copilot_token(
+            &github.api_url,
+            &github.copilot_api_url,
+            secret,
+            sandbox::EGRESS_PORT,
+        )
+        .map_err(refused)?;
+        let credentials = AgentCredentials {
+            key: (Secret::new(brokered.placeholder), None),
+            github: Some(GithubEndpoints {
+                api_url: brokered.github_api_url,
+                copilot_api_url: brokered.copilot_api_url,
+            }),
+            mcp_servers: Vec::new(),
+        };
+        return Ok((brokered.routes, credentials));
+    }
+    let brokered =
+        egress::broker_model_key(spec.provider, base_url.as_deref(), secret, sandbox::EGRESS_PORT)
+            .map_err(refused)?;
     let credentials = AgentCredentials {
         key: (Secret::new(brokered.placeholder), Some(brokered.base_url)),
-        mcp_servers: servers,
+        github: None,
+        mcp_servers: Vec::new(),
     };
-    Ok((credentials, Some(Egress { proxy, drain })))
+    Ok((vec![brokered.route], credentials))
 }
