@@ -27,6 +27,7 @@ mod openapi;
 mod ops;
 mod preview;
 mod queue;
+mod repos;
 mod run_extend;
 mod sandbox_lifecycle;
 mod sealing;

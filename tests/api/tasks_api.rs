@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::support::{json, spec, TestApp};
 
-const REPO: &str = "https://git.example/team/my.repo.git";
+pub(crate) const REPO: &str = "https://git.example/team/my.repo.git";
 
 fn task(prompt: &str) -> Value {
     json!({"repo_url": REPO, "prompt": prompt, "agent": "claude"})

@@ -385,3 +385,181 @@ async fn an_owner_and_repo_path_opens_the_task_form_on_that_repository() {
     assert!(b.exists("[data-testid=task-form]").await);
     b.close().await;
 }
+
+/// The items shown in the sidebar's Repos tab, read in one script (the list re-renders while it
+/// loads, which would make element handles stale).
+async fn sidebar_repos(b: &Browser) -> Vec<String> {
+    let script = "return [...document.querySelectorAll('[data-testid=sidebar-repo]')].map(e => e.dataset.repo);";
+    let names = b.client.execute(script, vec![]).await.unwrap();
+    serde_json::from_value(names).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_repos_tab_opens_a_browser_that_links_closes_and_picks_a_model_per_item() {
+    let gh = start_fake_github();
+    gh.with(|s| s.orgs = vec!["octo-org".into()]);
+    // More than one page (30) of repositories.
+    for i in 0..34 {
+        gh.add_repo(fakes::github::LOGIN, &format!("lib-{i:02}"), false);
+    }
+    gh.git_repo("octo-org", "web.app");
+    let issue = gh.add_issue("octo-org", "web.app", "Crash on empty input", "Steps: submit ''.");
+    let keep = gh.add_pull("octo-org", "web.app", "Add login", "feature/login", false);
+    let stale = gh.add_pull("octo-org", "web.app", "Old idea", "feature/old", false);
+    let server = Server::start_with(github_env(&gh)).await;
+    let b = Browser::start(&server.base, 1280, 900).await;
+    let token = signed_in(&server, &b).await;
+    let repo_url = format!("{}/octo-org/web.app", gh.base);
+    let (status, _) = server
+        .post(
+            &token,
+            "/api/v1/tasks",
+            &json!({"repo_url": repo_url, "agent": "claude", "prompt": "Tidy up"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+
+    // The tab: a first page, then the rest as the list scrolls to its end.
+    b.goto("/").await;
+    b.click("[data-testid=sidebar-tab-repos]").await;
+    b.wait("[data-testid=sidebar-repo]").await;
+    b.wait_until("the first page", Duration::from_secs(15), || async {
+        sidebar_repos(&b).await.len() == 30
+    })
+    .await;
+    b.client
+        .execute(
+            "const l = document.querySelector('[data-testid=sidebar-repo-list]'); l.scrollTop = l.scrollHeight;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    b.wait_until("the second page after scrolling", Duration::from_secs(15), || async {
+        sidebar_repos(&b).await.len() == 35
+    })
+    .await;
+    let web_app = "[data-testid=sidebar-repo][data-repo='octo-org/web.app']";
+    let count = b.wait(&format!("{web_app} [data-testid=sidebar-repo-count]")).await;
+    assert_eq!(count.text().await.unwrap(), "1", "the user's one task on it");
+    let other =
+        "[data-testid=sidebar-repo][data-repo='octo.cat/lib-00'] [data-testid=sidebar-repo-count]";
+    assert_eq!(b.wait(other).await.text().await.unwrap(), "0");
+    b.screenshot("sidebar-repos").await;
+
+    // Search by name.
+    b.fill("[data-testid=sidebar-repos-search]", "lib-07").await;
+    b.wait_until("only the match", Duration::from_secs(15), || async {
+        sidebar_repos(&b).await == vec!["octo.cat/lib-07".to_owned()]
+    })
+    .await;
+    b.goto("/").await;
+    b.click("[data-testid=sidebar-tab-repos]").await;
+    b.wait_until("the list again", Duration::from_secs(15), || async {
+        sidebar_repos(&b).await.len() == 30
+    })
+    .await;
+
+    // A click opens the repository browser; the issue starts a task with the model chosen on
+    // that item.
+    b.click(&format!("{web_app} a")).await;
+    b.wait_until("the repository page", Duration::from_secs(15), || async {
+        b.path().await == "/repos/octo-org/web.app"
+    })
+    .await;
+    let item = format!("[data-testid=repo-item][data-key='{issue}']");
+    b.wait(&item).await;
+    assert!(!b.exists(&format!("{item} [data-testid=repo-item-task]")).await, "no task yet");
+    b.click(&format!("{item} [data-testid=repo-item-choice]")).await;
+    b.click(&format!("{item} [data-testid='repo-item-{issue}-model'] option[value=haiku]")).await;
+    b.wait_until("the item's choice", Duration::from_secs(10), || async {
+        b.wait(&format!("{item} [data-testid=repo-item-choice]")).await.text().await.unwrap()
+            == "claude · haiku"
+    })
+    .await;
+    b.click(&format!("{item} [data-testid=repo-item-start]")).await;
+    b.wait_until("the task page", Duration::from_secs(30), || async {
+        b.path().await.starts_with("/tasks/")
+    })
+    .await;
+    let id = b.path().await.trim_start_matches("/tasks/").to_owned();
+    let (_, task) = server.get(&token, &format!("/api/v1/tasks/{id}")).await;
+    assert_eq!(task["model"], "haiku", "{task}");
+
+    // Back on the list, the issue links to its task.
+    b.goto("/repos/octo-org/web.app").await;
+    let link = b.wait(&format!("{item} [data-testid=repo-item-task]")).await;
+    assert_eq!(link.attr("data-task-id").await.unwrap().as_deref(), Some(id.as_str()));
+    b.screenshot("repo-page-linked").await;
+
+    // A pull request is closed from the list.
+    b.click("[data-testid=repo-tab-pulls]").await;
+    let stale_item = format!("[data-testid=repo-item][data-key='{stale}']");
+    b.click(&format!("{stale_item} [data-testid=repo-item-close]")).await;
+    b.wait_until("the closed one gone", Duration::from_secs(15), || async {
+        !b.exists(&stale_item).await
+            && b.exists(&format!("[data-testid=repo-item][data-key='{keep}']")).await
+    })
+    .await;
+    let state = gh.repo("octo-org", "web.app", |r| r.items[&stale]["state"].clone());
+    assert_eq!(state, "closed");
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_prompt_starts_a_task_on_each_of_several_repositories() {
+    let gh = start_fake_github();
+    gh.with(|s| s.orgs = vec!["octo-org".into()]);
+    gh.git_repo("octo-org", "web.app");
+    gh.git_repo("octo-org", "api");
+    let server = Server::start_with(github_env(&gh)).await;
+    let b = Browser::start(&server.base, 1280, 900).await;
+    let token = signed_in(&server, &b).await;
+    let (web, api) = (format!("{}/octo-org/web.app", gh.base), format!("{}/octo-org/api", gh.base));
+
+    b.goto("/").await;
+    b.fill("[data-testid=repo-url]", &web).await;
+    b.click("[data-testid=multi-repo]").await;
+    // The single repository starts the list; the picker adds to it.
+    b.wait_until("the list holds the first", Duration::from_secs(10), || async {
+        b.wait("[data-testid=multi-repos]").await.prop("value").await.unwrap().as_deref()
+            == Some(web.as_str())
+    })
+    .await;
+    b.click("[data-testid=repo-owner] option[value=octo-org]").await;
+    b.click("[data-testid=repo-option][data-repo='octo-org/api']").await;
+    b.wait_until("the picked one added", Duration::from_secs(10), || async {
+        b.wait("[data-testid=multi-repos]").await.prop("value").await.unwrap()
+            == Some(format!("{web}\n{api}"))
+    })
+    .await;
+    b.fill("[data-testid=prompt]", "Update the licence year").await;
+    b.click("[data-testid=submit-task]").await;
+
+    let groups = b.wait("[data-testid=created-tasks]").await;
+    assert!(groups.text().await.unwrap().contains("Started 2 tasks"));
+    let mut ids = Vec::new();
+    for e in b.all("[data-testid=created-task]").await {
+        ids.push(e.attr("data-task-id").await.unwrap().unwrap());
+    }
+    assert_eq!(ids.len(), 2);
+    let mut repos = Vec::new();
+    for id in &ids {
+        let (_, task) = server.get(&token, &format!("/api/v1/tasks/{id}")).await;
+        assert_eq!(task["prompt"], "Update the licence year", "{task}");
+        repos.push(task["repo_url"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(repos, vec![web.clone(), api.clone()], "one task each, in order");
+    for repo in [&web, &api] {
+        let group =
+            format!("[data-testid=created-group][data-repo='{repo}'] [data-testid=created-task]");
+        assert_eq!(b.all(&group).await.len(), 1, "{repo}");
+    }
+    b.screenshot("multi-repo-created").await;
+    // Each links to its task.
+    b.click(&format!("[data-testid=created-task][data-task-id='{}'] a", ids[1])).await;
+    b.wait_until("the second task's page", Duration::from_secs(15), || async {
+        b.path().await == format!("/tasks/{}", ids[1])
+    })
+    .await;
+    b.close().await;
+}

@@ -23,6 +23,7 @@ pub mod ops;
 pub mod outbound;
 pub mod preview;
 pub mod proxy;
+pub mod repos;
 pub mod request_id;
 pub mod request_span;
 pub mod reseal;

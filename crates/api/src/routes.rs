@@ -14,6 +14,7 @@ fn api_v1(cfg: &mut ServiceConfig) {
     crate::tokens::endpoints::configure(cfg);
     crate::tasks::endpoints::configure(cfg);
     crate::tasks::quota::configure(cfg);
+    crate::repos::endpoints::configure(cfg);
     crate::admin::limits::configure(cfg);
     crate::admin::users::configure(cfg);
     crate::admin::invites::configure(cfg);

@@ -157,8 +157,8 @@ async fn no_route(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError>
     Err(ApiError::NoSuchRoute)
 }
 
-/// Every minute: forget expired sessions and idle throttle keys.
-fn spawn_housekeeping(store: PgSessionStore, throttle: crate::throttle::Throttle) {
+/// Every minute: forget expired sessions, idle throttle keys and old user events.
+fn spawn_housekeeping(store: PgSessionStore, throttle: crate::throttle::Throttle, pool: DbPool) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
     runtime.spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -168,8 +168,18 @@ fn spawn_housekeeping(store: PgSessionStore, throttle: crate::throttle::Throttle
             if let Err(e) = store.purge_expired().await {
                 tracing::warn!(error = %e, "purging expired sessions failed");
             }
+            if let Err(e) = prune_user_events(&pool).await {
+                tracing::warn!(error = %e, "pruning old user events failed");
+            }
         }
     });
+}
+
+/// Deletes the user events older than [`crate::events::user_store::KEPT_FOR`].
+pub async fn prune_user_events(pool: &DbPool) -> anyhow::Result<usize> {
+    let mut conn = pool.get().await?;
+    let before = chrono::Utc::now() - crate::events::user_store::KEPT_FOR;
+    Ok(crate::events::user_store::prune(&mut conn, before).await?)
 }
 
 fn serve(listener: TcpListener, state: AppState, hub: Hub) -> anyhow::Result<Server> {
@@ -183,7 +193,7 @@ fn serve(listener: TcpListener, state: AppState, hub: Hub) -> anyhow::Result<Ser
         chrono::Duration::hours(settings.session_ttl_hours),
         state.auth.clone(),
     );
-    spawn_housekeeping(store.clone(), state.throttle.clone());
+    spawn_housekeeping(store.clone(), state.throttle.clone(), state.pool.clone());
     let web_dir = settings.web_dir.clone().filter(|d| d.join("index.html").is_file());
     let index_html = match &web_dir {
         Some(dir) => Some(std::fs::read_to_string(dir.join("index.html"))?),

@@ -15,6 +15,7 @@ pub mod git_hosts;
 pub mod github;
 pub mod page;
 pub mod preview;
+pub mod repos;
 pub mod sandboxes;
 pub mod tasks;
 pub mod terminal;

@@ -26,6 +26,7 @@ use crate::pages::settings::Settings;
 use crate::pages::sign_in::{Setup, SignIn};
 use crate::pages::task::TaskPage;
 use crate::pages::tasks::TaskList;
+use crate::services::api::RepoSource;
 use crate::services::{api, client, config, storage};
 use crate::theme::Theme;
 
@@ -67,6 +68,14 @@ pub enum Route {
         /// Repository name.
         repo: String,
     },
+    /// A GitLab or Gitea repository's issues, merge requests and commits.
+    #[at("/forges/:host/*path")]
+    ForgeRepo {
+        /// The forge's host (`name` or `name:port`).
+        host: String,
+        /// The project's path (`owner/name`, `group/sub/name`).
+        path: String,
+    },
     /// Settings, first section.
     #[at("/settings")]
     Settings,
@@ -107,7 +116,12 @@ fn switch(route: Route) -> Html {
         Route::Admin => html! { <Admin /> },
         Route::Tasks => html! { <TaskList /> },
         Route::Task { id } => html! { <TaskPage key={id.to_string()} {id} /> },
-        Route::Repo { owner, repo } => html! { <RepoPage {owner} {repo} /> },
+        Route::Repo { owner, repo } => {
+            html! { <RepoPage source={RepoSource::Github { owner, repo }} /> }
+        }
+        Route::ForgeRepo { host, path } => {
+            html! { <RepoPage source={RepoSource::Forge { host, path }} /> }
+        }
         Route::Settings => html! { <Settings section="tokens" /> },
         Route::SettingsSection { section } => html! { <Settings {section} /> },
         Route::NotFound => html! { <NotFound /> },

@@ -49,3 +49,13 @@ fn to_event((seq, at, kind, payload): Row) -> Option<UserEvent> {
             .ok()?;
     Some(UserEvent { seq, at, body })
 }
+
+/// How long `user_events` rows are kept. The stream is for live views that resume after a
+/// dropped connection or a sleeping laptop; a client away longer reads its list afresh. The
+/// seqs stay consecutive after pruning: `user_event_seqs` keeps each user's last one.
+pub const KEPT_FOR: chrono::Duration = chrono::Duration::days(7);
+
+/// Deletes the events recorded before `before` (index `user_events_at_idx`); returns how many.
+pub async fn prune(conn: &mut AsyncPgConnection, before: DateTime<Utc>) -> QueryResult<usize> {
+    diesel::delete(user_events::table.filter(user_events::at.lt(before))).execute(conn).await
+}

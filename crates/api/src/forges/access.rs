@@ -44,7 +44,7 @@ impl Forges {
 }
 
 /// The host of the configured GitHub's web URL.
-fn github_host(settings: &Settings) -> Option<String> {
+pub(crate) fn github_host(settings: &Settings) -> Option<String> {
     host_key(&Url::parse(&settings.github.web_url).ok()?)
 }
 

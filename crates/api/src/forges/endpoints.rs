@@ -279,6 +279,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(list_issues)
         .service(list_pulls);
     super::pulls::configure(cfg);
+    super::repo_pulls::configure(cfg);
     super::tasks_from::configure(cfg);
 }
 

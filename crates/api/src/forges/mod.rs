@@ -14,6 +14,7 @@ mod gitea;
 pub(crate) mod github;
 mod gitlab;
 pub mod pulls;
+mod repo_pulls;
 mod rest;
 pub mod service;
 mod tasks_from;

@@ -17,6 +17,8 @@ struct Derived {
     prompt: String,
     base_branch: Option<String>,
     pull: Option<ExistingPull>,
+    /// The issue's or commit's web URL.
+    source_url: Option<String>,
 }
 
 async fn create(
@@ -46,6 +48,7 @@ async fn create(
         dev_command: None,
         dev_port: None,
         pull_request: derived.pull,
+        source_url: derived.source_url,
     };
     let task = service::create(state, user.id, request).await?;
     tracing::info!(user_id = %user.id, task_id = %task.id, repo = %repo.as_str(), forge = forge.kind().label(), "task created from a forge");
@@ -80,7 +83,8 @@ async fn task_from_issue(
     if let Some(text) = issue.body.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
         prompt = format!("{prompt}\n\n{text}");
     }
-    let derived = Derived { prompt, base_branch: None, pull: None };
+    let derived =
+        Derived { prompt, base_branch: None, pull: None, source_url: Some(issue.html_url) };
     create(&state, &user, &*forge, &repo, body.into_inner(), derived).await
 }
 
@@ -130,6 +134,7 @@ async fn task_from_pull(
         prompt,
         base_branch: Some(head.clone()),
         pull: Some(ExistingPull { head_branch: head, pr: found.pr }),
+        source_url: None,
     };
     create(&state, &user, &*forge, &repo, body.into_inner(), derived).await
 }
@@ -166,7 +171,8 @@ async fn revert_task(
         "Revert commit {short}: {subject}\n\nUndo the changes of commit {} (\"{subject}\") on the current branch, as `git revert {}` would, resolving any conflicts so that the project still builds and its tests pass.",
         commit.sha, commit.sha
     );
-    let derived = Derived { prompt, base_branch: None, pull: None };
+    let derived =
+        Derived { prompt, base_branch: None, pull: None, source_url: Some(commit.html_url) };
     create(&state, &user, &*forge, &repo, body.into_inner(), derived).await
 }
 

@@ -21,6 +21,8 @@ struct Derived {
     base_branch: Option<String>,
     /// A pull request task continues the PR's head branch and is linked to the PR.
     pull: Option<wire::Pull>,
+    /// The issue's or commit's web URL.
+    source_url: Option<String>,
 }
 
 async fn create(
@@ -51,6 +53,7 @@ async fn create(
             head_branch: pull.head.name.clone(),
             pr: pull.to_task_pr(),
         }),
+        source_url: derived.source_url,
     };
     let task = service::create(state, user.id, request).await?;
     tracing::info!(user_id = %user.id, task_id = %task.id, repo = %repo.full_name(), "task created from GitHub");
@@ -93,7 +96,8 @@ async fn task_from_issue(
     if let Some(text) = issue.body.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
         prompt = format!("{prompt}\n\n{text}");
     }
-    let derived = Derived { prompt, base_branch: None, pull: None };
+    let derived =
+        Derived { prompt, base_branch: None, pull: None, source_url: Some(issue.html_url) };
     Ok(created(create(&state, &user, &repo, body.into_inner(), derived).await?))
 }
 
@@ -139,7 +143,8 @@ async fn task_from_pull(
     if let Some(text) = pull.body.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
         prompt = format!("{prompt}\n\n{text}");
     }
-    let derived = Derived { prompt, base_branch: Some(pull.head.name.clone()), pull: Some(pull) };
+    let base_branch = Some(pull.head.name.clone());
+    let derived = Derived { prompt, base_branch, pull: Some(pull), source_url: None };
     Ok(created(create(&state, &user, &repo, body.into_inner(), derived).await?))
 }
 
@@ -174,7 +179,8 @@ async fn revert_task(
         "Revert commit {short}: {subject}\n\nUndo the changes of commit {} (\"{subject}\") on the current branch, as `git revert {}` would, resolving any conflicts so that the project still builds and its tests pass.",
         commit.sha, commit.sha
     );
-    let derived = Derived { prompt, base_branch: None, pull: None };
+    let derived =
+        Derived { prompt, base_branch: None, pull: None, source_url: Some(commit.html_url) };
     Ok(created(create(&state, &user, &repo, body.into_inner(), derived).await?))
 }
 

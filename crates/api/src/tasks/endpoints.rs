@@ -61,6 +61,7 @@ async fn create_task(
         dev_command: body.dev_command,
         dev_port: body.dev_port,
         pull_request: None,
+        source_url: None,
     };
     let task = service::create(&state, user.id, request).await?;
     Ok(HttpResponse::Created().json(task.to_dto()))

@@ -112,6 +112,8 @@ pub struct NewTask {
     pub keep_alive: bool,
     pub create_pr: bool,
     pub connector_ids: Vec<Uuid>,
+    /// The issue or commit it was started from.
+    pub source_url: Option<String>,
 }
 
 /// The user's task, not deleted; `NotFound` for anyone else's.
@@ -167,6 +169,7 @@ pub async fn create(
                     tasks::keep_alive.eq(new.keep_alive),
                     tasks::create_pr.eq(new.create_pr),
                     tasks::connector_ids.eq(&new.connector_ids),
+                    tasks::source_url.eq(&new.source_url),
                 ))
                 .execute(conn)
                 .await?;

@@ -47,6 +47,9 @@ pub struct TaskRequest {
     /// Work on an existing pull request: the task pushes to its head branch and is linked to
     /// it from the start.
     pub pull_request: Option<ExistingPull>,
+    /// The web URL of the issue or commit the task was started from (the repository browser
+    /// links the item to its task); pull requests are linked through the task's pull request.
+    pub source_url: Option<String>,
 }
 
 /// A pull request a new task continues.
@@ -149,6 +152,7 @@ pub async fn create(state: &AppState, user_id: Uuid, request: TaskRequest) -> Ap
         // A task on an existing pull request has its pull request already.
         create_pr: request.create_pr && request.pull_request.is_none(),
         connector_ids: request.connector_ids,
+        source_url: request.source_url,
     };
     let pull = request.pull_request;
     let quota = limits.daily_quota;

@@ -17,6 +17,7 @@ pub mod sandbox;
 pub mod sandboxes_dialog;
 pub mod shortcuts;
 pub mod sidebar;
+pub mod sidebar_repos;
 pub mod status_badge;
 pub mod task_form;
 pub mod terminal;

@@ -1,12 +1,14 @@
-//! The sidebar: the latest tasks with their live status, and navigation. The list is read once
-//! and then follows the caller's event stream (one SSE for all rows), so a status change shows
-//! as it happens and nothing polls.
+//! The sidebar: navigation, then two tabs: the latest tasks with their live status, and the
+//! user's repositories (`sidebar_repos`). The task list is read once and then follows the
+//! caller's event stream (one SSE for all rows), so a status change shows as it happens and
+//! nothing polls.
 
 use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::app::Route;
 use crate::components::async_content::{loading, ErrorBox};
+use crate::components::sidebar_repos::SidebarRepos;
 use crate::components::status_badge::StatusBadge;
 use crate::hooks::use_live_tasks;
 use crate::util::{repo_label, truncate};
@@ -17,11 +19,14 @@ const RECENT: u32 = 15;
 /// The navigation sidebar.
 #[component]
 pub fn Sidebar() -> Html {
-    let route = use_route::<Route>();
-    let tasks = use_live_tasks(RECENT);
-    let current = match &route {
-        Some(Route::Task { id }) => Some(*id),
-        _ => None,
+    let repos_tab = use_state(|| false);
+    let tab = |repos: bool, label: &str, testid: &str| {
+        let state = repos_tab.clone();
+        let active = *repos_tab == repos;
+        html! {
+            <button role="tab" class={classes!("tab", active.then_some("active"))} data-testid={testid.to_owned()}
+                    aria-selected={active.to_string()} onclick={move |_| state.set(repos)}>{ label.to_owned() }</button>
+        }
     };
     html! {
         <nav class="sidebar" id="sidebar" data-testid="sidebar" aria-label="Tasks">
@@ -30,7 +35,29 @@ pub fn Sidebar() -> Html {
                 <Link<Route> to={Route::Tasks} classes="nav-link">{ "All tasks" }</Link<Route>>
                 <Link<Route> to={Route::Settings} classes="nav-link">{ "Settings" }</Link<Route>>
             </div>
-            <h2 class="sidebar-title">{ "Recent tasks" }</h2>
+            <div class="tabs" role="tablist">
+                { tab(false, "Recent tasks", "sidebar-tab-tasks") }
+                { tab(true, "Repos", "sidebar-tab-repos") }
+            </div>
+            // The task list stays mounted (hidden) so its live stream is not reopened on every
+            // switch; the repositories load only once their tab is opened.
+            <div hidden={*repos_tab}><RecentTasks /></div>
+            if *repos_tab { <SidebarRepos /> }
+        </nav>
+    }
+}
+
+/// The latest tasks, live.
+#[component]
+fn RecentTasks() -> Html {
+    let route = use_route::<Route>();
+    let tasks = use_live_tasks(RECENT);
+    let current = match &route {
+        Some(Route::Task { id }) => Some(*id),
+        _ => None,
+    };
+    html! {
+        <>
             if let Some(e) = &tasks.error { <ErrorBox error={e.clone()} /> }
             if let Some(items) = &tasks.items {
                 <ul class="task-links" data-testid="sidebar-tasks">
@@ -56,6 +83,6 @@ pub fn Sidebar() -> Html {
             } else if tasks.error.is_none() {
                 { loading() }
             }
-        </nav>
+        </>
     }
 }

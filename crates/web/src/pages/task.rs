@@ -24,6 +24,7 @@ use crate::components::timeline::Timeline;
 use crate::components::workspace_changes::ChangesTab;
 use crate::hooks::{use_action, use_fetch, use_task_events, StreamState, TaskEvents};
 use crate::services::api;
+use crate::services::events::EventLog;
 use crate::util::repo_label;
 
 /// Props of [`TaskPage`].
@@ -74,19 +75,29 @@ fn in_terminal(event: &web_sys::KeyboardEvent) -> bool {
         .is_some()
 }
 
-/// The status to show: the latest status event, unless the task itself changed after it (a
-/// follow-up put it back to pending before the new run's first event).
+/// The status and stage to show: [`current_status`] of the task's log.
 fn live_status(task: &Task, events: &TaskEvents) -> (TaskStatus, Option<shared::tasks::TaskStage>) {
-    events.with_log(|log| {
-        let last = log.events().iter().rev().find_map(|e| match &e.body {
-            EventBody::Status { status, .. } => Some((*status, e.at)),
-            _ => None,
-        });
-        match last {
-            Some((s, at)) if at >= task.updated_at => (s, log.latest_stage().or(Some(task.stage))),
-            _ => (task.status, Some(task.stage)),
-        }
-    })
+    events.with_log(|log| current_status(task, log))
+}
+
+/// Each of status and stage from its latest event, unless the task itself changed after that
+/// event (a follow-up put it back to pending before the new run's first event). The two are
+/// judged apart: while a run goes on, its stage events are newer than the task as fetched but
+/// its status event is older, and the stage must still follow the events, not stay at the one
+/// the task had when the page loaded.
+fn current_status(task: &Task, log: &EventLog) -> (TaskStatus, Option<shared::tasks::TaskStage>) {
+    let newest = |pick: &dyn Fn(&EventBody) -> bool| {
+        log.events().iter().rev().find(|e| pick(&e.body)).filter(|e| e.at >= task.updated_at)
+    };
+    let status = match newest(&|b| matches!(b, EventBody::Status { .. })).map(|e| &e.body) {
+        Some(EventBody::Status { status, .. }) => *status,
+        _ => task.status,
+    };
+    let stage = match newest(&|b| matches!(b, EventBody::Stage { .. })).map(|e| &e.body) {
+        Some(EventBody::Stage { stage }) => *stage,
+        _ => task.stage,
+    };
+    (status, Some(stage))
 }
 
 /// The task page.
@@ -340,5 +351,67 @@ mod tests {
         assert_eq!(tab_for_shortcut("0", true, false), None);
         assert_eq!(tab_for_shortcut("1", false, false), None, "a plain digit is typing");
         assert_eq!(tab_for_shortcut("1", true, true), None, "Ctrl/Cmd+Alt+1 is not ours");
+    }
+
+    fn processing_task(stage: &str, updated_minute: u32) -> Task {
+        serde_json::from_value(serde_json::json!({
+            "id": Uuid::from_u128(1), "title": "", "prompt": "p", "repo_url": "r", "agent": "claude",
+            "model": null, "agent_version": null, "status": "processing", "stage": stage, "progress": 0,
+            "base_branch": null, "branch_name": null, "error": null, "install_dependencies": false,
+            "max_duration_minutes": 5, "keep_alive": false, "create_pr": false, "pr_url": null,
+            "pr_number": null, "created_at": "2026-12-03T00:00:00Z",
+            "updated_at": format!("2026-12-03T00:{updated_minute:02}:00Z"), "started_at": null,
+            "completed_at": null
+        }))
+        .unwrap()
+    }
+
+    fn event(seq: i64, minute: u32, body: serde_json::Value) -> shared::events::TaskEvent {
+        let mut e = serde_json::json!({"seq": seq, "at": format!("2026-12-03T00:{minute:02}:00Z")});
+        e.as_object_mut().unwrap().extend(body.as_object().unwrap().clone());
+        serde_json::from_value(e).unwrap()
+    }
+
+    #[test]
+    fn the_stage_follows_newer_events_even_when_the_status_event_is_older() {
+        use shared::tasks::TaskStage;
+        // Loaded at minute 2 while installing; the run started (status) at minute 1.
+        let task = processing_task("installing", 2);
+        let mut log = EventLog::default();
+        log.push(event(
+            1,
+            1,
+            serde_json::json!({"kind": "status", "payload": {"status": "processing"}}),
+        ));
+        log.push(event(
+            2,
+            2,
+            serde_json::json!({"kind": "stage", "payload": {"stage": "installing"}}),
+        ));
+        assert_eq!(
+            current_status(&task, &log),
+            (TaskStatus::Processing, Some(TaskStage::Installing))
+        );
+        log.push(event(
+            3,
+            3,
+            serde_json::json!({"kind": "stage", "payload": {"stage": "running_agent"}}),
+        ));
+        assert_eq!(
+            current_status(&task, &log),
+            (TaskStatus::Processing, Some(TaskStage::RunningAgent))
+        );
+        log.push(event(
+            4,
+            4,
+            serde_json::json!({"kind": "status", "payload": {"status": "completed"}}),
+        ));
+        assert_eq!(current_status(&task, &log).0, TaskStatus::Completed);
+        // A task changed after every event (a follow-up queued it) is shown as fetched.
+        let queued = processing_task("queued", 9);
+        assert_eq!(
+            current_status(&queued, &log),
+            (TaskStatus::Processing, Some(TaskStage::Queued))
+        );
     }
 }

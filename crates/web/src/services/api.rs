@@ -338,42 +338,6 @@ pub async fn github_repo(owner: &str, repo: &str) -> Result<GithubRepo, ApiError
     get(&repo_path(owner, repo)).await
 }
 
-/// `GET /github/repos/{owner}/{repo}/issues`.
-pub async fn github_issues(owner: &str, repo: &str) -> Result<Vec<GithubIssue>, ApiError> {
-    let path = format!("{}/issues", repo_path(owner, repo));
-    Ok(get::<Page<GithubIssue>>(&path).await?.items)
-}
-
-/// `GET /github/repos/{owner}/{repo}/pulls`.
-pub async fn github_pulls(owner: &str, repo: &str) -> Result<Vec<GithubPull>, ApiError> {
-    let path = format!("{}/pulls", repo_path(owner, repo));
-    Ok(get::<Page<GithubPull>>(&path).await?.items)
-}
-
-/// `GET /github/repos/{owner}/{repo}/commits`.
-pub async fn github_commits(owner: &str, repo: &str) -> Result<Vec<GithubCommit>, ApiError> {
-    let path = format!("{}/commits", repo_path(owner, repo));
-    Ok(get::<Page<GithubCommit>>(&path).await?.items)
-}
-
-/// Creates a task from an issue, a pull request (`item` is the number) or a commit (`item` is
-/// the SHA to revert).
-pub async fn task_from_github(
-    owner: &str,
-    repo: &str,
-    list: RepoList,
-    item: &str,
-    body: &TaskFromGithub,
-) -> Result<Task, ApiError> {
-    let base = repo_path(owner, repo);
-    let path = match list {
-        RepoList::Issues => format!("{base}/issues/{}/task", enc(item)),
-        RepoList::Pulls => format!("{base}/pulls/{}/task", enc(item)),
-        RepoList::Commits => format!("{base}/commits/{}/revert-task", enc(item)),
-    };
-    call(Method::POST, &path, Some(body)).await
-}
-
 /// `GET /tasks/{id}/checks`: the check runs of the task branch's head commit.
 pub async fn task_checks(id: Uuid) -> Result<TaskChecks, ApiError> {
     get(&format!("/tasks/{id}/checks")).await
@@ -462,6 +426,156 @@ pub async fn terminal_token(id: Uuid) -> Result<TerminalToken, ApiError> {
     call::<(), _>(Method::POST, &format!("/tasks/{id}/terminal/token"), None).await
 }
 
+// ---- The sidebar's Repos tab and the repository browser on any forge ----
+
+/// Where a browsed repository lives: GitHub (the `/github` routes) or a forge host of the
+/// user's credentials (the `/forges/{host}` routes, the repository as a `path` query).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RepoSource {
+    /// The configured GitHub: `owner/name`.
+    Github {
+        /// Owner login.
+        owner: String,
+        /// Repository name.
+        repo: String,
+    },
+    /// A GitLab or Gitea host (`host` or `host:port`) and the project's path.
+    Forge {
+        /// The forge's host.
+        host: String,
+        /// `owner/name`, or `group/sub/name` on GitLab.
+        path: String,
+    },
+}
+
+impl RepoSource {
+    /// `owner/name` (or the GitLab path) as the page titles it.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Github { owner, repo } => format!("{owner}/{repo}"),
+            Self::Forge { path, .. } => path.clone(),
+        }
+    }
+
+    /// The API path of `tail` (`""`, `/issues`, `/pulls/3/close`…) under this repository.
+    pub fn path(&self, tail: &str) -> String {
+        match self {
+            Self::Github { owner, repo } => format!("{}{tail}", repo_path(owner, repo)),
+            Self::Forge { host, path } => {
+                format!("/forges/{}/repo{tail}?path={}", enc(host), enc(path))
+            }
+        }
+    }
+}
+
+/// The path of `GET /github/repos?q=&cursor=` over every repository the user can push to, or
+/// `GET /forges/{host}/repos?...` on another forge.
+pub fn user_repos_path(host: Option<&str>, q: &str, cursor: Option<&str>) -> String {
+    let mut parts = Vec::new();
+    let q = q.trim();
+    if !q.is_empty() {
+        parts.push(format!("q={}", enc(q)));
+    }
+    if let Some(c) = cursor {
+        parts.push(format!("cursor={}", enc(c)));
+    }
+    let base = match host {
+        None => "/github/repos".to_owned(),
+        Some(h) => format!("/forges/{}/repos", enc(h)),
+    };
+    if parts.is_empty() {
+        base
+    } else {
+        format!("{base}?{}", parts.join("&"))
+    }
+}
+
+/// One page of the user's repositories on GitHub (`host` `None`) or on a forge host.
+pub async fn user_repos(
+    host: Option<&str>,
+    q: &str,
+    cursor: Option<&str>,
+) -> Result<Page<GithubRepo>, ApiError> {
+    get(&user_repos_path(host, q, cursor)).await
+}
+
+/// Follows `next_cursor` from `first` (a path without a cursor) for at most `pages` pages.
+async fn all_pages<T: serde::de::DeserializeOwned>(
+    first: &str,
+    pages: usize,
+) -> Result<Vec<T>, ApiError> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..pages {
+        let path = match &cursor {
+            None => first.to_owned(),
+            Some(c) => {
+                let sep = if first.contains('?') { '&' } else { '?' };
+                format!("{first}{sep}cursor={}", enc(c))
+            }
+        };
+        let page: Page<T> = get(&path).await?;
+        items.extend(page.items);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    Ok(items)
+}
+
+/// `GET /me/repos`: every repository of the caller's tasks with its task count (ten pages of
+/// a hundred at most).
+pub async fn my_repos() -> Result<Vec<shared::repos::RepoTasks>, ApiError> {
+    all_pages("/me/repos", 10).await
+}
+
+/// `GET /me/task-links?repo_url=`: the repository's forge items that have a task of the
+/// caller, newest task first.
+pub async fn task_links(repo_url: &str) -> Result<Vec<shared::repos::TaskLink>, ApiError> {
+    all_pages(&format!("/me/task-links?repo_url={}", enc(repo_url)), 10).await
+}
+
+/// One repository (its `repo_url`), on GitHub or a forge.
+pub async fn source_repo(source: &RepoSource) -> Result<GithubRepo, ApiError> {
+    get(&source.path("")).await
+}
+
+/// The open issues of a repository.
+pub async fn source_issues(source: &RepoSource) -> Result<Vec<GithubIssue>, ApiError> {
+    Ok(get::<Page<GithubIssue>>(&source.path("/issues")).await?.items)
+}
+
+/// The open pull or merge requests of a repository.
+pub async fn source_pulls(source: &RepoSource) -> Result<Vec<GithubPull>, ApiError> {
+    Ok(get::<Page<GithubPull>>(&source.path("/pulls")).await?.items)
+}
+
+/// The recent commits of a repository.
+pub async fn source_commits(source: &RepoSource) -> Result<Vec<GithubCommit>, ApiError> {
+    Ok(get::<Page<GithubCommit>>(&source.path("/commits")).await?.items)
+}
+
+/// `POST .../pulls/{number}/close`: closes a listed pull or merge request.
+pub async fn close_pull(source: &RepoSource, number: i64) -> Result<PullRequest, ApiError> {
+    call::<(), _>(Method::POST, &source.path(&format!("/pulls/{number}/close")), None).await
+}
+
+/// Creates a task from an issue, a pull or merge request or a commit of a repository.
+pub async fn task_from_source(
+    source: &RepoSource,
+    list: RepoList,
+    item: &str,
+    body: &TaskFromGithub,
+) -> Result<Task, ApiError> {
+    let tail = match list {
+        RepoList::Issues => format!("/issues/{}/task", enc(item)),
+        RepoList::Pulls => format!("/pulls/{}/task", enc(item)),
+        RepoList::Commits => format!("/commits/{}/revert-task", enc(item)),
+    };
+    call(Method::POST, &source.path(&tail), Some(body)).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -472,6 +586,20 @@ mod tests {
         assert_eq!(
             github_repos_path("acme", "my repo", Some("c/2")),
             "/github/repos?owner=acme&q=my%20repo&cursor=c%2F2"
+        );
+    }
+
+    #[test]
+    fn repository_sources_name_their_routes() {
+        let gh = RepoSource::Github { owner: "o".into(), repo: "r.js".into() };
+        assert_eq!(gh.path("/pulls/3/close"), "/github/repos/o/r.js/pulls/3/close");
+        let gl = RepoSource::Forge { host: "gl.example:8443".into(), path: "g/s/app".into() };
+        assert_eq!(gl.path("/issues"), "/forges/gl.example%3A8443/repo/issues?path=g%2Fs%2Fapp");
+        assert_eq!(gl.label(), "g/s/app");
+        assert_eq!(user_repos_path(None, " ", None), "/github/repos");
+        assert_eq!(
+            user_repos_path(Some("h"), "a b", Some("2")),
+            "/forges/h/repos?q=a%20b&cursor=2"
         );
     }
 }

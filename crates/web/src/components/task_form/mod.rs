@@ -1,9 +1,12 @@
-//! The new-task form: repository, prompt, agent and model, options, and compare mode (one task
-//! per ticked `agent:model` pair). Each part is its own component; this module checks the form
-//! and creates the tasks.
+//! The new-task form: repository, prompt, agent and model, options, compare mode (one task
+//! per ticked `agent:model` pair) and multi-repository mode (one task per listed repository).
+//! Each part is its own component; this module checks the form and creates the tasks, each
+//! through `POST /tasks` (there is no batch create: every task takes the one create path and
+//! its own unit of quota).
 
 mod choice;
 mod compare;
+mod multi_repo;
 mod options;
 mod prefill;
 mod prompt;
@@ -11,7 +14,7 @@ mod prompt;
 use std::collections::BTreeSet;
 
 use shared::agents::AgentInfo;
-use shared::tasks::{CreateTask, PROMPT_MAX_CHARS};
+use shared::tasks::{CreateTask, Task, PROMPT_MAX_CHARS};
 use uuid::Uuid;
 use yew::prelude::*;
 use yew_router::prelude::*;
@@ -22,6 +25,7 @@ pub use self::prefill::Prefill;
 
 use self::choice::{remember_model, use_agent_choice};
 use self::compare::ComparePairs;
+use self::multi_repo::{add_repo, parse_repos, CreatedTasks, MultiRepoField};
 use self::options::{use_task_options, OptionsPanel, TaskOptions};
 use self::prompt::PromptInput;
 use crate::app::Route;
@@ -37,8 +41,8 @@ use crate::util::provider_label;
 pub type Run = (String, Option<String>);
 
 /// Checks the form before sending; returns the first problem.
-pub fn validate(repo: &str, prompt: &str, compare: Option<usize>) -> Option<String> {
-    if repo.trim().is_empty() {
+pub fn validate(repos: &[String], prompt: &str, compare: Option<usize>) -> Option<String> {
+    if repos.iter().all(|r| r.trim().is_empty()) {
         return Some("Enter a repository URL.".into());
     }
     if prompt.trim().is_empty() {
@@ -87,19 +91,32 @@ fn base_request(
     }
 }
 
-/// Creates one task per run, stopping at the first failure. Gives the first task created (if
-/// any) and how the whole went.
-async fn create_all(base: CreateTask, runs: Vec<Run>) -> (Option<Uuid>, Result<(), ApiError>) {
-    let mut first = None;
-    for (agent, model) in runs {
-        match api::create_task(&CreateTask { agent, model, ..base.clone() }).await {
-            Ok(task) => {
-                first.get_or_insert(task.id);
-            }
-            Err(e) => return (first, Err(e)),
+/// Every task to create: each repository with each run, repository by repository.
+fn requests(base: &CreateTask, repos: &[String], runs: &[Run]) -> Vec<CreateTask> {
+    repos
+        .iter()
+        .flat_map(|repo| {
+            runs.iter().map(move |(agent, model)| CreateTask {
+                repo_url: repo.trim().to_owned(),
+                agent: agent.clone(),
+                model: model.clone(),
+                ..base.clone()
+            })
+        })
+        .collect()
+}
+
+/// Creates the tasks one by one, stopping at the first failure. Gives the tasks created and
+/// how the whole went.
+async fn create_all(bodies: Vec<CreateTask>) -> (Vec<Task>, Result<(), ApiError>) {
+    let mut created = Vec::new();
+    for body in bodies {
+        match api::create_task(&body).await {
+            Ok(task) => created.push(task),
+            Err(e) => return (created, Err(e)),
         }
     }
-    (first, Ok(()))
+    (created, Ok(()))
 }
 
 /// The warning shown when the chosen agent's key is missing.
@@ -115,20 +132,55 @@ fn key_warning(agent: Option<&AgentInfo>) -> Html {
     }
 }
 
-/// The repository: picked from GitHub or pasted, and the branch to start from.
-fn repo_field(repo: &str, set_repo: &Callback<String>, branch: &UseStateHandle<String>) -> Html {
+/// The repository: picked from GitHub or pasted (in multi-repository mode, a list the picker
+/// adds to), and the branch to start from.
+fn repo_field(
+    repo: &str,
+    set_repo: &Callback<String>,
+    branch: &UseStateHandle<String>,
+    multi: &UseStateHandle<bool>,
+    repo_list: &UseStateHandle<String>,
+) -> Html {
     let set_branch = {
         let branch = branch.clone();
         Callback::from(move |e: InputEvent| branch.set(target_value(&e)))
     };
+    let on_pick = if **multi {
+        let list = repo_list.clone();
+        Callback::from(move |picked: String| list.set(add_repo(&list, &picked)))
+    } else {
+        set_repo.clone()
+    };
+    let toggle = {
+        let (multi, list, repo) = (multi.clone(), repo_list.clone(), repo.to_owned());
+        Callback::from(move |_: Event| {
+            // The single repository starts the list.
+            if !*multi && list.trim().is_empty() {
+                list.set(repo.clone());
+            }
+            multi.set(!*multi);
+        })
+    };
     html! {
         <>
-            <label for="repo-url">{ "Repository" }</label>
-            <RepoPicker on_pick={set_repo.clone()} selected={AttrValue::from(repo.to_owned())} />
-            <label for="repo-url" class="muted small">{ "…or paste a git URL" }</label>
-            <input id="repo-url" data-testid="repo-url" type="text" inputmode="url" autocomplete="off"
-                   placeholder="https://github.com/owner/repo.git" value={repo.to_owned()}
-                   oninput={set_repo.reform(|e: InputEvent| target_value(&e))} />
+            <div class="row">
+                <label for="repo-url">{ "Repository" }</label>
+                <span class="spacer" />
+                <label class="check muted small">
+                    <input type="checkbox" data-testid="multi-repo" checked={**multi} onchange={toggle} />
+                    { "Several repositories" }
+                </label>
+            </div>
+            <RepoPicker {on_pick} selected={AttrValue::from(repo.to_owned())} />
+            if **multi {
+                <MultiRepoField value={AttrValue::from((**repo_list).clone())}
+                                on_input={let l = repo_list.clone(); Callback::from(move |v: String| l.set(v))} />
+            } else {
+                <label for="repo-url" class="muted small">{ "…or paste a git URL" }</label>
+                <input id="repo-url" data-testid="repo-url" type="text" inputmode="url" autocomplete="off"
+                       placeholder="https://github.com/owner/repo.git" value={repo.to_owned()}
+                       oninput={set_repo.reform(|e: InputEvent| target_value(&e))} />
+            }
             <label for="base-branch" class="muted small">{ "Base branch" }</label>
             <input id="base-branch" data-testid="base-branch" type="text" autocomplete="off" spellcheck="false"
                    placeholder="the repository's default branch" value={(**branch).clone()} oninput={set_branch} />
@@ -173,6 +225,9 @@ pub fn TaskForm(props: &TaskFormProps) -> Html {
         .unwrap_or_default();
     let local_error = use_state(|| None::<String>);
     let branch = use_state(String::new);
+    let multi = use_state(|| false);
+    let repo_list = use_state(String::new);
+    let created = use_state(Vec::<Task>::new);
     {
         // A link's fields win over the remembered ones; the rest stay as remembered.
         let (set_repo, set_prompt, branch) = (set_repo.clone(), set_prompt.clone(), branch.clone());
@@ -207,15 +262,25 @@ pub fn TaskForm(props: &TaskFormProps) -> Html {
     let agent = current.map_or_else(|| choice.agent.clone(), |a| a.id.as_str().to_owned());
     let model = current.map(|a| model_or_default(a, &choice.model)).unwrap_or_default();
 
+    let several = *multi;
     let create = {
-        let (navigator, set_prompt) = (use_navigator(), set_prompt.clone());
-        use_action(move |(base, runs): (CreateTask, Vec<Run>)| {
-            let (navigator, set_prompt) = (navigator.clone(), set_prompt.clone());
+        let (navigator, set_prompt, created) =
+            (use_navigator(), set_prompt.clone(), created.clone());
+        use_action(move |bodies: Vec<CreateTask>| {
+            let (navigator, set_prompt, created) =
+                (navigator.clone(), set_prompt.clone(), created.clone());
             async move {
-                let (first, result) = create_all(base, runs).await;
-                if let (Some(id), Some(nav)) = (first, navigator) {
+                let (tasks, result) = create_all(bodies).await;
+                if !tasks.is_empty() {
                     set_prompt.emit(String::new());
-                    nav.push(&Route::Task { id });
+                }
+                // Several repositories: the tasks are listed here, grouped; otherwise the first
+                // task's page opens (compare mode's other tasks are in the sidebar).
+                let first = tasks.first().map(|t| t.id);
+                match (several, first, navigator) {
+                    (true, Some(_), _) => created.set(tasks),
+                    (false, Some(id), Some(nav)) => nav.push(&Route::Task { id }),
+                    _ => {}
                 }
                 result
             }
@@ -226,13 +291,14 @@ pub fn TaskForm(props: &TaskFormProps) -> Html {
         let runs = runs(&agent, &model, &pairs);
         let ids = chosen_connectors(&enabled_connectors, &options.connectors);
         let base = base_request(&repo, &branch, &prompt, &options, ids);
+        let repos = if several { parse_repos(&repo_list) } else { vec![(*repo).clone()] };
         Callback::from(move |()| {
             let compare_count = compare.then_some(runs.len());
-            match validate(&base.repo_url, &base.prompt, compare_count) {
+            match validate(&repos, &base.prompt, compare_count) {
                 Some(problem) => local_error.set(Some(problem)),
                 None => {
                     local_error.set(None);
-                    run.emit((base.clone(), runs.clone()));
+                    run.emit(requests(&base, &repos, &runs));
                 }
             }
         })
@@ -240,7 +306,7 @@ pub fn TaskForm(props: &TaskFormProps) -> Html {
     let onsubmit = submit.reform(|e: SubmitEvent| e.prevent_default());
     html! {
         <form class="task-form card" id="task-form" data-testid="task-form" {onsubmit}>
-            { repo_field(&repo, &set_repo, &branch) }
+            { repo_field(&repo, &set_repo, &branch, &multi, &repo_list) }
             <PromptInput value={AttrValue::from((*prompt).clone())} on_input={set_prompt.clone()} on_submit={submit} />
             <div class="row wrap">
                 <AgentPicker agents={agents.clone()} agent={AttrValue::from(agent)} on_agent={choice.set_agent.clone()}
@@ -253,7 +319,8 @@ pub fn TaskForm(props: &TaskFormProps) -> Html {
             <OptionsPanel value={options} on_change={set_options} connectors={enabled_connectors} />
             if let Some(p) = &*local_error { <p class="field-error" data-testid="form-invalid">{ p }</p> }
             { maybe_error(&create.error) }
-            { submit_row(create.busy, compare) }
+            { submit_row(create.busy, compare || several) }
+            if !created.is_empty() { <CreatedTasks tasks={(*created).clone()} /> }
         </form>
     }
 }
@@ -264,11 +331,33 @@ mod tests {
 
     #[test]
     fn validation_catches_missing_fields() {
-        assert!(validate("", "p", None).is_some());
-        assert!(validate("r", "  ", None).is_some());
-        assert!(validate("r", "p", Some(0)).is_some());
-        assert!(validate("r", &"x".repeat(PROMPT_MAX_CHARS + 1), None).is_some());
-        assert_eq!(validate("r", "p", Some(2)), None);
+        let r = ["r".to_owned()];
+        assert!(validate(&[" ".to_owned()], "p", None).is_some());
+        assert!(validate(&[], "p", None).is_some());
+        assert!(validate(&r, "  ", None).is_some());
+        assert!(validate(&r, "p", Some(0)).is_some());
+        assert!(validate(&r, &"x".repeat(PROMPT_MAX_CHARS + 1), None).is_some());
+        assert_eq!(validate(&r, "p", Some(2)), None);
+    }
+
+    #[test]
+    fn several_repositories_make_one_task_each_per_run() {
+        let o = TaskOptions {
+            install_dependencies: true,
+            keep_alive: false,
+            create_pr: false,
+            max_duration_minutes: None,
+            connectors: BTreeSet::new(),
+        };
+        let base = base_request("ignored", "", "do it", &o, Vec::new());
+        let repos = ["https://x/a".to_owned(), " https://x/b ".to_owned()];
+        let runs = vec![("claude".to_owned(), None), ("codex".to_owned(), Some("m".to_owned()))];
+        let made: Vec<(String, String)> =
+            requests(&base, &repos, &runs).into_iter().map(|b| (b.repo_url, b.agent)).collect();
+        let want = [("a", "claude"), ("a", "codex"), ("b", "claude"), ("b", "codex")];
+        let want: Vec<(String, String)> =
+            want.iter().map(|(r, a)| (format!("https://x/{r}"), (*a).to_owned())).collect();
+        assert_eq!(made, want);
     }
 
     #[test]
