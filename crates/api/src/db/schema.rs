@@ -121,6 +121,7 @@ diesel::table! {
         sandbox_starting_at -> Nullable<Timestamptz>,
         sandbox_error -> Nullable<Text>,
         sandbox_warned_until -> Nullable<Timestamptz>,
+        enable_browser -> Bool,
     }
 }
 
