@@ -83,7 +83,9 @@ fn agent_messages(events: &[Value]) -> Vec<String> {
 
 fn dump(events: &[Value]) -> String {
     let line = |e: &Value| {
-        let payload: String = e["payload"].to_string().chars().take(400).collect();
+        // The CLI's own init line says which MCP servers connected and which tools it has.
+        let keep = if e["payload"].to_string().contains("mcp_servers") { 4000 } else { 400 };
+        let payload: String = e["payload"].to_string().chars().take(keep).collect();
         format!("{} {} {payload}", e["seq"], e["kind"])
     };
     events.iter().map(line).collect::<Vec<_>>().join("\n")

@@ -238,6 +238,9 @@ fn shell_call(conv: &Conversation, cmd: &str) -> Option<Plan> {
     Some(Plan::Call { tool: tool.name.clone(), input: Value::Object(args), freeform: false })
 }
 
+/// Claude Code's tool that waits for MCP servers still connecting.
+const WAIT_FOR_MCP: &str = "WaitForMcpServers";
+
 /// The next step of a `[[browse:<url>]]` script; `None` for requests without tools (auxiliary
 /// calls such as title generation), which get the usual answers.
 fn browse_step(conv: &Conversation, url: &str) -> Option<Plan> {
@@ -245,23 +248,35 @@ fn browse_step(conv: &Conversation, url: &str) -> Option<Plan> {
         return None;
     }
     let tool = |suffix: &str| conv.tools.iter().find(|t| t.name.ends_with(suffix));
-    let Some(navigate) = tool("browser_navigate") else {
-        return Some(Plan::Text("No browser tool was offered.".into()));
-    };
     let call = |tool: &ToolSpec, input: Value| Plan::Call {
         tool: tool.name.clone(),
         input,
         freeform: false,
     };
+    let last = conv.last_tool.as_deref().unwrap_or_default();
+    if !conv.last_is_tool_result {
+        if let Some(plan) = directive(&conv.prompt, "shell").and_then(|cmd| shell_call(conv, &cmd))
+        {
+            return Some(plan);
+        }
+    }
+    let Some(navigate) = tool("browser_navigate") else {
+        // Claude Code connects MCP servers while its first request is under way and offers a
+        // tool to wait for them: wait once, then give up.
+        return Some(match tool(WAIT_FOR_MCP) {
+            Some(wait) if last != WAIT_FOR_MCP => {
+                let mut args = Map::new();
+                fill_required(&wait.schema, &mut args);
+                call(wait, Value::Object(args))
+            }
+            _ => Plan::Text("No browser tool was offered.".into()),
+        });
+    };
     let go = || call(navigate, json!({ "url": url }));
     if !conv.last_is_tool_result {
-        return Some(match directive(&conv.prompt, "shell") {
-            Some(cmd) => shell_call(conv, &cmd).unwrap_or_else(go),
-            None => go(),
-        });
+        return Some(go());
     }
     let result = conv.tool_result.clone().unwrap_or_default();
-    let last = conv.last_tool.as_deref().unwrap_or_default();
     let title = result.lines().find_map(|l| l.trim().strip_prefix("- Page Title:")).map(str::trim);
     Some(if last.ends_with("browser_navigate") {
         match (title, tool("browser_snapshot")) {
