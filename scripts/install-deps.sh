@@ -2,7 +2,8 @@
 # Installs whatever Drydock needs that is missing, and skips what is present:
 #   system packages: PostgreSQL server, bubblewrap, git, curl, Node.js/npm, Chromium + chromedriver,
 #   the wasm32 target, trunk ~0.21, wasm-bindgen-cli at the version in Cargo.lock, cargo-nextest,
-#   the OpenAPI validator and schemathesis (Python; schemathesis in its own virtualenv).
+#   the OpenAPI validator and schemathesis (Python; schemathesis in its own virtualenv), and the
+#   browser MCP server for tasks with enable_browser (tools/browser-mcp, from its lockfile).
 # Usage: scripts/install-deps.sh [--web-only]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,16 @@ if [ ${#pkgs[@]} -gt 0 ]; then
   log "installing system packages: ${pkgs[*]}"
   sudo_ env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}"
+fi
+
+# --- The browser MCP server (tasks with enable_browser; see docs/security.md) -----------------
+# Exactly what tools/browser-mcp/package-lock.json pins (npm ci checks every tarball's hash),
+# with no install scripts and no browser download: it drives the host's Chromium above.
+browser_mcp=tools/browser-mcp
+if ! cmp -s "$browser_mcp/package-lock.json" "$browser_mcp/node_modules/.drydock-lock"; then
+  log "installing the browser MCP server into $browser_mcp (npm ci, no scripts)"
+  (cd "$browser_mcp" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund)
+  cp "$browser_mcp/package-lock.json" "$browser_mcp/node_modules/.drydock-lock"
 fi
 
 # --- Rust tools ----------------------------------------------------------------------------

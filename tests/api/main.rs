@@ -10,6 +10,7 @@ mod account_linking;
 mod agents_real;
 mod auth_local;
 mod auth_oauth;
+mod browser;
 mod cli;
 mod connectors;
 mod contract;

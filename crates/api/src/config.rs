@@ -71,6 +71,33 @@ pub struct Settings {
     /// Dev server previews (`[preview]`, see docs/preview.md).
     #[serde(default)]
     pub preview: PreviewSettings,
+    /// Browser automation for agents (`[browser]`, see docs/security.md).
+    #[serde(default)]
+    pub browser: BrowserSettings,
+}
+
+/// Browser automation: the host's Chromium and the browser MCP server an agent gets when its
+/// task sets `enable_browser`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BrowserSettings {
+    /// Offer browser automation at all (it is available only when both paths below exist).
+    pub enabled: bool,
+    /// The host's Chromium, bound read-only into the task's sandbox.
+    pub chromium: PathBuf,
+    /// The directory `scripts/install-deps.sh` installs the browser MCP server into
+    /// (`tools/browser-mcp` of the source tree, with its `node_modules`), bound read-only.
+    pub mcp_dir: PathBuf,
+}
+
+impl Default for BrowserSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            chromium: PathBuf::from("/usr/bin/chromium"),
+            mcp_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/browser-mcp")),
+        }
+    }
 }
 
 /// Dev server previews.

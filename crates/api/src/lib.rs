@@ -4,6 +4,8 @@ pub mod accounts;
 pub mod admin;
 pub mod agents;
 pub mod auth;
+pub mod browser;
+pub mod capabilities;
 pub mod changes;
 pub mod cli;
 pub mod compress;

@@ -25,6 +25,7 @@ use utoipa::Modify;
         (name = "connectors", description = "MCP servers (connectors) offered to agents; secrets are write-only"),
         (name = "git-credentials", description = "Personal access tokens per git host (GitHub, GitLab, Gitea/Forgejo, plain git), write-only; each goes only to its own host"),
         (name = "agents", description = "The agent catalogue"),
+        (name = "capabilities", description = "Optional features this server offers"),
         (name = "preview", description = "A task's dev server in its kept-alive sandbox, and one-time links to its preview (served outside /api/v1: see docs/preview.md)"),
         (name = "github", description = "GitHub repositories, creating them, and tasks from issues, pull requests and commits"),
         (name = "forges", description = "Any forge the user has a token for (GitHub, GitLab, Gitea/Forgejo): the repository picker and browser, tasks from issues, pull or merge requests and commits, and a task's pull or merge request with its comments and checks"),

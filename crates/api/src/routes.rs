@@ -26,6 +26,7 @@ fn api_v1(cfg: &mut ServiceConfig) {
     crate::connectors::endpoints::configure(cfg);
     crate::git_credentials::endpoints::configure(cfg);
     crate::agents::configure(cfg);
+    crate::capabilities::configure(cfg);
     crate::github::endpoints::configure(cfg);
     crate::forges::endpoints::configure(cfg);
     crate::terminal::configure(cfg);

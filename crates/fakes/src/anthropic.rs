@@ -48,6 +48,11 @@ pub fn parse(body: &Value) -> Conversation {
             if !text.trim().is_empty() {
                 prompts.push(text);
             }
+        } else if let Some(call) = content
+            .and_then(Value::as_array)
+            .and_then(|blocks| blocks.iter().rev().find(|b| b["type"] == "tool_use"))
+        {
+            conv.last_tool = call.get("name").and_then(Value::as_str).map(str::to_owned);
         }
         conv.last_is_tool_result = false;
     }

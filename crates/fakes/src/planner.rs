@@ -5,7 +5,12 @@
 //! - `create <file> containing <text>` names the file the tool call writes;
 //! - `[[delay:N]]` stalls N seconds before the first answer (to test cancellation);
 //! - `[[error:401]]`, `[[error:429]]`, `[[error:500]]` answer with that API error;
-//! - `[[shell:<cmd>]]` runs `<cmd>` with the shell tool instead of writing a file.
+//! - `[[shell:<cmd>]]` runs `<cmd>` with the shell tool instead of writing a file;
+//! - `[[browse:<url>]]` drives a browser MCP server (Playwright's tools, whatever the server's
+//!   name): after the `[[shell:...]]` step if there is one, it navigates to `<url>`, takes a
+//!   snapshot, and answers `The page title is: <title>` with the title the tool result gave,
+//!   or `The page did not load: <result>` when the navigation failed. It needs
+//!   [`Conversation::last_tool`], which the Anthropic wire fills in.
 
 use std::path::Path;
 use std::time::Duration;
@@ -40,6 +45,8 @@ pub struct Conversation {
     pub last_is_tool_result: bool,
     /// Text of that tool result.
     pub tool_result: Option<String>,
+    /// The tool the assistant called last, when the wire says (Anthropic).
+    pub last_tool: Option<String>,
     /// JSON schema the client wants the answer shaped to, when it asks for JSON.
     pub json_schema: Option<Value>,
     /// Number of messages or input items.
@@ -115,6 +122,9 @@ impl Default for Defaults {
 pub fn plan(conv: &Conversation, defaults: &Defaults) -> Decision {
     if let Some(code) = directive(&conv.prompt, "error").and_then(|c| c.trim().parse().ok()) {
         return Decision { delay: None, plan: Plan::Error(code) };
+    }
+    if let Some(plan) = directive(&conv.prompt, "browse").and_then(|url| browse_step(conv, &url)) {
+        return Decision { delay: None, plan };
     }
     if conv.last_is_tool_result {
         return Decision { delay: None, plan: Plan::Text(defaults.final_text.clone()) };
@@ -226,6 +236,64 @@ fn shell_call(conv: &Conversation, cmd: &str) -> Option<Plan> {
     }
     fill_required(&tool.schema, &mut args);
     Some(Plan::Call { tool: tool.name.clone(), input: Value::Object(args), freeform: false })
+}
+
+/// Claude Code's tool that waits for MCP servers still connecting.
+const WAIT_FOR_MCP: &str = "WaitForMcpServers";
+
+/// The next step of a `[[browse:<url>]]` script; `None` for requests without tools (auxiliary
+/// calls such as title generation), which get the usual answers.
+fn browse_step(conv: &Conversation, url: &str) -> Option<Plan> {
+    if conv.tools.is_empty() {
+        return None;
+    }
+    let tool = |suffix: &str| conv.tools.iter().find(|t| t.name.ends_with(suffix));
+    let call = |tool: &ToolSpec, input: Value| Plan::Call {
+        tool: tool.name.clone(),
+        input,
+        freeform: false,
+    };
+    let last = conv.last_tool.as_deref().unwrap_or_default();
+    if !conv.last_is_tool_result {
+        if let Some(plan) = directive(&conv.prompt, "shell").and_then(|cmd| shell_call(conv, &cmd))
+        {
+            return Some(plan);
+        }
+    }
+    let Some(navigate) = tool("browser_navigate") else {
+        // Claude Code connects MCP servers while its first request is under way and offers a
+        // tool to wait for them: wait once, then give up.
+        return Some(match tool(WAIT_FOR_MCP) {
+            Some(wait) if last != WAIT_FOR_MCP => {
+                let mut args = Map::new();
+                fill_required(&wait.schema, &mut args);
+                call(wait, Value::Object(args))
+            }
+            _ => Plan::Text("No browser tool was offered.".into()),
+        });
+    };
+    let go = || call(navigate, json!({ "url": url }));
+    if !conv.last_is_tool_result {
+        return Some(go());
+    }
+    let result = conv.tool_result.clone().unwrap_or_default();
+    let title = result.lines().find_map(|l| l.trim().strip_prefix("- Page Title:")).map(str::trim);
+    Some(if last.ends_with("browser_navigate") {
+        match (title, tool("browser_snapshot")) {
+            (Some(_), Some(snapshot)) => call(snapshot, json!({})),
+            (Some(title), None) => Plan::Text(format!("The page title is: {title}")),
+            (None, _) => Plan::Text(format!("The page did not load: {}", clip(&result))),
+        }
+    } else if last.ends_with("browser_snapshot") {
+        Plan::Text(format!("The page title is: {}", title.unwrap_or("(none)")))
+    } else {
+        go()
+    })
+}
+
+fn clip(text: &str) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    one_line.chars().take(400).collect()
 }
 
 /// Adds placeholder values for required arguments the plan did not set.
@@ -352,6 +420,39 @@ mod tests {
                 input: json!({"cmd": "echo hi"}),
                 freeform: false
             }
+        );
+    }
+
+    #[test]
+    fn browse_navigates_snapshots_and_reports_the_title() {
+        let tools = vec![
+            tool("Bash", json!({"properties": {"command": {"type": "string"}}})),
+            tool("mcp__browser__browser_navigate", json!({"properties": {"url": {}}})),
+            tool("mcp__browser__browser_snapshot", json!({})),
+        ];
+        let mut c = conv("look [[shell:serve]] [[browse:http://127.0.0.1:9/]]", tools);
+        let step = |c: &Conversation| plan(c, &Defaults::default()).plan;
+        assert!(matches!(step(&c), Plan::Call { ref tool, .. } if tool == "Bash"));
+        c.last_is_tool_result = true;
+        c.last_tool = Some("Bash".into());
+        let Plan::Call { tool, input, .. } = step(&c) else { panic!("no navigation") };
+        assert_eq!(
+            (tool.as_str(), &input),
+            ("mcp__browser__browser_navigate", &json!({"url": "http://127.0.0.1:9/"}))
+        );
+        c.last_tool = Some(tool);
+        c.tool_result =
+            Some("### Page\n- Page URL: http://127.0.0.1:9/\n- Page Title: Hi there".into());
+        assert!(
+            matches!(step(&c), Plan::Call { ref tool, .. } if tool.ends_with("browser_snapshot"))
+        );
+        c.last_tool = Some("mcp__browser__browser_snapshot".into());
+        assert_eq!(step(&c), Plan::Text("The page title is: Hi there".into()));
+        c.last_tool = Some("mcp__browser__browser_navigate".into());
+        c.tool_result = Some("### Error\nnet::ERR_CONNECTION_REFUSED".into());
+        assert_eq!(
+            step(&c),
+            Plan::Text("The page did not load: ### Error net::ERR_CONNECTION_REFUSED".into())
         );
     }
 

@@ -29,7 +29,8 @@ pub use error::{Result, SandboxError};
 pub use local::{CgroupMode, LocalSandbox, LocalSandboxConfig, RelayProgram};
 pub use spec::{
     validate_id, Capabilities, ExecOutcome, ExecRequest, Expose, FileRoot, IdleHold, KillPolicy,
-    Limits, NetworkMode, OutputLine, Reclaimed, SandboxHandle, SandboxSpec, SandboxStatus,
-    StopReason, EGRESS_DIR, EGRESS_PORT, EGRESS_SOCKET, HOME_DIR, TOOLS_DIR, WORKSPACE_DIR,
+    Limits, NetworkMode, OutputLine, ReadOnlyBind, Reclaimed, SandboxHandle, SandboxSpec,
+    SandboxStatus, StopReason, EGRESS_DIR, EGRESS_PORT, EGRESS_SOCKET, HOME_DIR, TOOLS_DIR,
+    WORKSPACE_DIR,
 };
 pub use terminal::{TerminalRequest, TerminalSession, TerminalSize};

@@ -1,6 +1,6 @@
 //! Plain data describing sandboxes and commands: what is asked for, never how it is enforced.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -78,6 +78,51 @@ pub struct SandboxSpec {
     /// agent's session files outlive the sandbox they were written in.
     #[serde(default)]
     pub home: Option<String>,
+    /// More host paths every command sees, read-only (a browser and its MCP server). Never a
+    /// way to write to the host: nothing here is bound writable.
+    #[serde(default)]
+    pub read_only: Vec<ReadOnlyBind>,
+}
+
+/// A host path bound read-only into every command of a sandbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadOnlyBind {
+    /// The file or directory on the host; it must be readable by other users when sandboxes
+    /// run as uids of their own.
+    pub source: PathBuf,
+    /// Where it appears inside: an absolute path outside the workspace, HOME and `/tmp`.
+    pub target: PathBuf,
+}
+
+impl ReadOnlyBind {
+    /// `source` at the same path inside.
+    pub fn same_path(source: impl Into<PathBuf>) -> Self {
+        let source = source.into();
+        Self { target: source.clone(), source }
+    }
+
+    /// Refuses a target that is relative, climbs with `..`, or lands on a place the sandbox
+    /// writes (the workspace, HOME, `/tmp`, `/dev`, `/proc`) or on `/` itself.
+    pub fn validate(&self) -> Result<()> {
+        use std::path::Component;
+        let target = &self.target;
+        let plain = target.is_absolute()
+            && target.components().all(|c| matches!(c, Component::RootDir | Component::Normal(_)))
+            && target.components().count() > 1;
+        let reserved = [WORKSPACE_DIR, HOME_DIR, "/tmp", "/dev", "/proc", EGRESS_DIR]
+            .iter()
+            .any(|dir| target.starts_with(dir) || Path::new(dir).starts_with(target));
+        if plain && !reserved && self.source.is_absolute() {
+            Ok(())
+        } else {
+            Err(SandboxError::InvalidRequest(format!(
+                "cannot bind {} at {}: the target must be a plain absolute path outside the \
+                 sandbox's own directories",
+                self.source.display(),
+                target.display()
+            )))
+        }
+    }
 }
 
 impl SandboxSpec {
@@ -91,6 +136,7 @@ impl SandboxSpec {
             tools_dir: None,
             keep_alive_until: None,
             home: None,
+            read_only: Vec::new(),
         }
     }
 }
@@ -398,6 +444,19 @@ mod tests {
         let err = read("\"wide-open\"").unwrap_err().to_string();
         assert!(err.contains("brokered, none, host"), "{err}");
         assert_eq!(serde_json::to_string(&NetworkMode::Brokered).unwrap(), "\"brokered\"");
+    }
+
+    #[test]
+    fn read_only_binds_stay_out_of_the_sandboxes_own_directories() {
+        let ok = ReadOnlyBind::same_path("/usr/lib/chromium");
+        assert!(ok.validate().is_ok());
+        let at = |target: &str| ReadOnlyBind { source: "/srv/x".into(), target: target.into() };
+        assert!(at("/opt/drydock/browser").validate().is_ok());
+        for bad in
+            ["relative", "/", "/workspace/repo", "/home/agent", "/home", "/tmp/x", "/opt/../tmp"]
+        {
+            assert!(at(bad).validate().is_err(), "{bad} must be refused");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod agents;
 pub mod auth;
+pub mod capabilities;
 pub mod changes;
 pub mod connectors;
 pub mod error;

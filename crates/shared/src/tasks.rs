@@ -151,6 +151,11 @@ pub struct CreateTask {
     /// Open a pull request when the run succeeds.
     #[serde(default)]
     pub create_pr: bool,
+    /// Give the agent a headless Chromium through a browser MCP server, on this run and every
+    /// follow-up. Refused (422) when the server has no browser automation
+    /// (`GET /api/v1/capabilities`).
+    #[serde(default)]
+    pub enable_browser: bool,
     /// How the repository serves itself in the kept-alive sandbox (run with `sh -c`), instead
     /// of what Drydock detects (`package.json` scripts `dev` or `start`, a `Procfile`'s `web:`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -200,6 +205,9 @@ pub struct Task {
     pub keep_alive: bool,
     /// Open a pull request on success.
     pub create_pr: bool,
+    /// Whether the agent gets a headless browser (a browser MCP server) on every run.
+    #[serde(default)]
+    pub enable_browser: bool,
     /// The MCP connectors the agent gets on every run.
     #[serde(default)]
     pub connector_ids: Vec<uuid::Uuid>,

@@ -122,6 +122,7 @@ diesel::table! {
         sandbox_error -> Nullable<Text>,
         sandbox_warned_until -> Nullable<Timestamptz>,
         source_url -> Nullable<Text>,
+        enable_browser -> Bool,
     }
 }
 

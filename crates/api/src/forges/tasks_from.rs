@@ -44,6 +44,7 @@ async fn create(
         max_duration_minutes: body.max_duration_minutes,
         keep_alive: body.keep_alive,
         create_pr: body.create_pr && derived.pull.is_none(),
+        enable_browser: false,
         connector_ids: body.connector_ids,
         dev_command: None,
         dev_port: None,

@@ -108,6 +108,8 @@ async fn build(
     spec.keep_alive_until =
         Some(Utc::now() + chrono::Duration::minutes(settings.keep_alive_minutes as i64));
     spec.home = Some(home_name(task.id));
+    spec.read_only = crate::browser::binds_for(&state.settings.browser, task.enable_browser)
+        .map_err(|message| Failed { message, handle: None })?;
     let handle = state.sandbox.create(spec).await.map_err(|e| {
         tracing::error!(task_id = %task.id, error = %e, "creating a sandbox failed");
         Failed { message: "the sandbox could not be created".into(), handle: None }

@@ -57,6 +57,7 @@ async fn create_task(
         max_duration_minutes: body.max_duration_minutes,
         keep_alive: body.keep_alive,
         create_pr: body.create_pr,
+        enable_browser: body.enable_browser,
         connector_ids: body.connector_ids,
         dev_command: body.dev_command,
         dev_port: body.dev_port,

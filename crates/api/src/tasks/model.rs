@@ -33,6 +33,7 @@ pub struct TaskRow {
     pub max_duration_minutes: i32,
     pub keep_alive: bool,
     pub create_pr: bool,
+    pub enable_browser: bool,
     pub connector_ids: Vec<Uuid>,
     pub session_id: Option<String>,
     pub sandbox_id: Option<String>,
@@ -86,6 +87,7 @@ impl TaskRow {
             max_duration_minutes: self.max_duration_minutes.max(0) as u32,
             keep_alive: self.keep_alive,
             create_pr: self.create_pr,
+            enable_browser: self.enable_browser,
             connector_ids: self.connector_ids.clone(),
             pr_url: self.pr.as_ref().map(|p| p.url.clone()),
             pr_number: self.pr_number(),
@@ -111,6 +113,7 @@ pub struct NewTask {
     pub max_duration_minutes: i32,
     pub keep_alive: bool,
     pub create_pr: bool,
+    pub enable_browser: bool,
     pub connector_ids: Vec<Uuid>,
     /// The issue or commit it was started from.
     pub source_url: Option<String>,
@@ -168,6 +171,7 @@ pub async fn create(
                     tasks::max_duration_minutes.eq(new.max_duration_minutes),
                     tasks::keep_alive.eq(new.keep_alive),
                     tasks::create_pr.eq(new.create_pr),
+                    tasks::enable_browser.eq(new.enable_browser),
                     tasks::connector_ids.eq(&new.connector_ids),
                     tasks::source_url.eq(&new.source_url),
                 ))

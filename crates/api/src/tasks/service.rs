@@ -38,6 +38,8 @@ pub struct TaskRequest {
     pub keep_alive: bool,
     /// Open a pull request after the first push.
     pub create_pr: bool,
+    /// Give the agent a headless browser (see [`crate::browser`]).
+    pub enable_browser: bool,
     /// The user's connectors (MCP servers) to give the agent.
     pub connector_ids: Vec<Uuid>,
     /// The dev server command, instead of the detected one.
@@ -128,6 +130,11 @@ pub async fn create(state: &AppState, user_id: Uuid, request: TaskRequest) -> Ap
     if !connector_problems.is_empty() {
         errors.insert("connector_ids".into(), connector_problems);
     }
+    if request.enable_browser {
+        if let Err(reason) = crate::browser::detect(&settings.browser) {
+            push(&mut errors, "enable_browser", format!("is not available: {reason}"));
+        }
+    }
     crate::preview::validate_settings(
         request.dev_command.as_deref(),
         request.dev_port,
@@ -151,6 +158,7 @@ pub async fn create(state: &AppState, user_id: Uuid, request: TaskRequest) -> Ap
         keep_alive: request.keep_alive,
         // A task on an existing pull request has its pull request already.
         create_pr: request.create_pr && request.pull_request.is_none(),
+        enable_browser: request.enable_browser,
         connector_ids: request.connector_ids,
         source_url: request.source_url,
     };

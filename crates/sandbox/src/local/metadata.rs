@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::identity::HostId;
 use crate::error::{Result, SandboxError};
-use crate::spec::{Limits, NetworkMode};
+use crate::spec::{Limits, NetworkMode, ReadOnlyBind};
 
 /// File name of the record inside a sandbox directory.
 pub(crate) const FILE: &str = "sandbox.json";
@@ -38,6 +38,9 @@ pub(crate) struct Metadata {
     /// The name its HOME is parked under when it is destroyed (see `SandboxSpec::home`).
     #[serde(default)]
     pub home: Option<String>,
+    /// More host paths bound read-only (see `SandboxSpec::read_only`).
+    #[serde(default)]
+    pub read_only: Vec<ReadOnlyBind>,
 }
 
 impl Metadata {

@@ -449,6 +449,8 @@ impl LocalSandbox {
             None => None,
         };
         let egress_dir = dir.join(EGRESS_DIR_NAME);
+        let mut read_only: Vec<(PathBuf, PathBuf)> =
+            meta.read_only.iter().map(|b| (b.source.clone(), b.target.clone())).collect();
         let (sandbox_dir, tools_dir, egress_dir, relay) = if self.identities.own() {
             self.hand_over(&meta.id, identity).await;
             let mut stage = Stage::default();
@@ -456,6 +458,9 @@ impl LocalSandbox {
                 stage.add(&dir.join(sub), sub)?;
             }
             let tools = meta.tools_dir.as_deref().map(|t| stage.add(t, "tools")).transpose()?;
+            for (i, (source, _)) in read_only.iter_mut().enumerate() {
+                *source = stage.add(source, &format!("ro{i}"))?;
+            }
             // The socket's directory and the relay are staged too: the sandbox's uid may not be
             // able to reach them where they are on the host.
             let (egress_dir, relay) = match relay {
@@ -495,6 +500,7 @@ impl LocalSandbox {
             system: &self.system,
             network,
             tools_dir: tools_dir.as_deref(),
+            read_only: &read_only,
             cwd: &cwd,
             argv,
             seccomp_fds: &seccomp_fds,
@@ -727,6 +733,12 @@ impl Sandbox for LocalSandbox {
         if let (Some(tools), true) = (&spec.tools_dir, self.identities.own()) {
             check_readable_by_others(tools)?;
         }
+        for bind in &spec.read_only {
+            bind.validate()?;
+            if self.identities.own() {
+                check_readable_by_others(&bind.source)?;
+            }
+        }
         if spec.network == NetworkMode::Brokered {
             self.relay()?;
         }
@@ -803,6 +815,7 @@ impl Sandbox for LocalSandbox {
                 tools_dir: spec.tools_dir,
                 identity: Some(identity),
                 home: spec.home.clone(),
+                read_only: spec.read_only,
             };
             meta.store(&dir)
         }

@@ -111,6 +111,8 @@ pub(crate) struct PlanInput<'a> {
     pub network: NetworkPlan<'a>,
     /// Host tools directory, mounted read-only at [`TOOLS_DIR`].
     pub tools_dir: Option<&'a Path>,
+    /// More host paths (source, target inside), mounted read-only.
+    pub read_only: &'a [(PathBuf, PathBuf)],
     /// Working directory relative to the workspace, already validated.
     pub cwd: &'a str,
     /// The command.
@@ -180,6 +182,9 @@ pub(crate) fn bwrap_args(input: &PlanInput<'_>) -> Vec<OsString> {
     args.pair("--bind", &input.sandbox_dir.join("home"), Path::new(HOME_DIR));
     if let Some(tools) = input.tools_dir {
         args.pair("--ro-bind", tools, Path::new(TOOLS_DIR));
+    }
+    for (source, target) in input.read_only {
+        args.pair("--ro-bind", source, target);
     }
     if let NetworkPlan::Brokered { socket_dir, .. } = input.network {
         // Read-only: connecting to a socket is not a write to its file system, and the agent
@@ -324,6 +329,7 @@ mod tests {
             system: &system,
             network,
             tools_dir: Some(Path::new("/data/tools")),
+            read_only: &[("/srv/chromium".into(), "/opt/chromium".into())],
             cwd: "repo",
             argv: &argv,
             seccomp_fds: &[5, 6],
@@ -380,6 +386,7 @@ mod tests {
                 system: &system,
                 network,
                 tools_dir: None,
+                read_only: &[],
                 cwd: "",
                 argv: &argv,
                 seccomp_fds: &[],
@@ -449,6 +456,7 @@ mod tests {
         assert!(joined.contains("--bind /data/sb/abc/work /workspace"));
         assert!(joined.contains("--bind /data/sb/abc/home /home/agent"));
         assert!(joined.contains("--ro-bind /data/tools /opt/drydock/tools"));
+        assert!(joined.contains("--ro-bind /srv/chromium /opt/chromium"));
         assert!(joined.contains("--chdir /workspace/repo"));
         assert!(joined.contains("--unshare-pid"));
     }

@@ -45,8 +45,9 @@ pub(crate) struct Stage {
     entries: Vec<(CString, CString, bool)>,
 }
 
-/// Most paths one command stages (workspace, HOME, etc, tools and a few more).
-const MAX_STAGED: usize = 8;
+/// Most paths one command stages (workspace, HOME, etc, tools, egress, relay, and a sandbox's
+/// read-only binds such as a browser's).
+const MAX_STAGED: usize = 14;
 
 impl Stage {
     /// Arranges for `path` (a directory or a file, such as a program or a socket) to be bound

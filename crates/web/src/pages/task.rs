@@ -162,6 +162,7 @@ pub fn TaskPage(props: &TaskPageProps) -> Html {
                         <span class="muted">{ repo_label(&t.repo_url) }</span>
                         if let Some(b) = &t.branch_name { <code data-testid="task-branch">{ b }</code> }
                         <span class="muted" data-testid="task-agent">{ format!("{}{}", t.agent, t.model.as_ref().map(|m| format!(" · {m}")).unwrap_or_default()) }</span>
+                        if t.enable_browser { <span class="badge" data-testid="task-browser" title="The agent has a headless browser">{ "Browser" }</span> }
                     </div>
                     <progress max="100" value={progress.to_string()} data-testid="task-progress" />
                     if let (TaskStatus::Error | TaskStatus::Stopped, Some(e)) = (status, &t.error) {
@@ -299,6 +300,7 @@ fn RetryForm(props: &RetryFormProps) -> Html {
                 keep_alive: t.keep_alive,
                 connector_ids: t.connector_ids.clone(),
                 create_pr: t.create_pr,
+                enable_browser: t.enable_browser,
                 dev_command: None,
                 dev_port: None,
             };

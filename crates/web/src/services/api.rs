@@ -79,6 +79,11 @@ pub async fn agents() -> Result<Vec<AgentInfo>, ApiError> {
     get("/agents").await
 }
 
+/// `GET /capabilities`: optional features of this server.
+pub async fn capabilities() -> Result<shared::capabilities::Capabilities, ApiError> {
+    get("/capabilities").await
+}
+
 /// `GET /me/keys`.
 pub async fn keys() -> Result<Vec<KeyStatus>, ApiError> {
     get("/me/keys").await

@@ -41,6 +41,14 @@ pub(crate) async fn run(
     run.github_endpoints = github;
     run.resume_session = resume;
     run.mcp_servers = mcp_servers;
+    if task.enable_browser {
+        let tools = crate::browser::detect(&turn.ctx.settings.browser)
+            .map_err(|reason| RunError::user(crate::browser::unavailable(reason)))?;
+        let brokered = sandbox.handle.egress_socket.is_some();
+        // The built-in server takes its name over from any connector of the same name.
+        run.mcp_servers.retain(|s| s.name != crate::browser::MCP_NAME);
+        run.mcp_servers.push(tools.mcp_server(brokered));
+    }
     if !run.mcp_servers.is_empty() {
         let names: Vec<&str> = run.mcp_servers.iter().map(|s| s.name.as_str()).collect();
         turn.run.log(format!("MCP servers: {}", names.join(", ")));

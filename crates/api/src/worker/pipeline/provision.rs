@@ -40,6 +40,9 @@ pub(crate) async fn provision(turn: &Turn<'_>) -> Result<Provisioned, RunError> 
     let mut spec = SandboxSpec::new(format!("t{}-r{}", task.id.simple(), turn.job.number));
     spec.network = settings.tasks.sandbox_network;
     spec.tools_dir = Some(settings.tools_dir());
+    // The browser and its MCP server, read-only, when the task asks for them.
+    spec.read_only = crate::browser::binds_for(&settings.browser, task.enable_browser)
+        .map_err(RunError::user)?;
     if task.keep_alive {
         spec.keep_alive_until = Some(keep_until(turn.ctx));
         // Parked when this sandbox goes (expiry, stop), and back in the task's next one, so a

@@ -86,6 +86,7 @@ fn base_request(
         keep_alive: o.keep_alive,
         connector_ids,
         create_pr: o.create_pr,
+        enable_browser: o.enable_browser,
         dev_command: None,
         dev_port: None,
     }
@@ -383,6 +384,7 @@ mod tests {
             create_pr: true,
             max_duration_minutes: Some(30),
             connectors: BTreeSet::new(),
+            enable_browser: true,
         };
         let id = Uuid::from_u128(5);
         let body = base_request(" https://x/r.git ", " dev ", "do it", &o, vec![id]);
@@ -390,6 +392,7 @@ mod tests {
         assert_eq!(body.base_branch.as_deref(), Some("dev"));
         assert_eq!(base_request("r", "  ", "p", &o, Vec::new()).base_branch, None);
         assert!(body.install_dependencies && body.create_pr && !body.keep_alive);
+        assert!(body.enable_browser);
         assert_eq!((body.max_duration_minutes, body.connector_ids), (Some(30), vec![id]));
     }
 }

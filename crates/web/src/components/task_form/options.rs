@@ -1,5 +1,6 @@
 //! The form's "Options": install dependencies, keep the sandbox, open a pull request, which
-//! connectors to give the agent, and the time limit. The three switches are remembered.
+//! connectors to give the agent, browser automation (offered only where the server has it), and
+//! the time limit. The first three switches are remembered.
 
 use std::collections::BTreeSet;
 
@@ -8,7 +9,8 @@ use uuid::Uuid;
 use yew::prelude::*;
 
 use crate::components::forms::{target_checked, target_value};
-use crate::hooks::use_stored;
+use crate::hooks::{use_fetch, use_stored};
+use crate::services::api;
 
 /// Maximum-duration choices, in minutes.
 const DURATIONS: [u32; 10] = [5, 10, 15, 30, 45, 60, 120, 180, 240, 300];
@@ -26,6 +28,8 @@ pub struct TaskOptions {
     pub max_duration_minutes: Option<u32>,
     /// Ticked connectors.
     pub connectors: BTreeSet<Uuid>,
+    /// Give the agent a headless browser.
+    pub enable_browser: bool,
 }
 
 fn flag(v: &str) -> bool {
@@ -45,12 +49,14 @@ pub fn use_task_options() -> (TaskOptions, Callback<TaskOptions>) {
     let (create_pr, set_create_pr) = use_stored("drydock-opt-create-pr".into(), "0".into());
     let duration = use_state(|| None::<u32>);
     let connectors = use_state(BTreeSet::<Uuid>::new);
+    let browser = use_state(|| false);
     let value = TaskOptions {
         install_dependencies: flag(&install),
         keep_alive: flag(&keep_alive),
         create_pr: flag(&create_pr),
         max_duration_minutes: *duration,
         connectors: (*connectors).clone(),
+        enable_browser: *browser,
     };
     let set = Callback::from(move |o: TaskOptions| {
         set_install.emit(stored_flag(o.install_dependencies));
@@ -58,6 +64,7 @@ pub fn use_task_options() -> (TaskOptions, Callback<TaskOptions>) {
         set_create_pr.emit(stored_flag(o.create_pr));
         duration.set(o.max_duration_minutes);
         connectors.set(o.connectors);
+        browser.set(o.enable_browser);
     });
     (value, set)
 }
@@ -93,6 +100,27 @@ fn switch(
         on_change.emit(next);
     });
     html! { <label class="check"><input type="checkbox" {id} {checked} {onchange} />{ label }</label> }
+}
+
+/// The browser switch: enabled only when the server has browser automation, else disabled with
+/// the server's reason as its title.
+fn browser_switch(props: &OptionsPanelProps, available: Option<Result<(), String>>) -> Html {
+    match available {
+        Some(Ok(())) => switch(
+            props,
+            "opt-enable-browser",
+            "Browser automation (headless Chromium)",
+            props.value.enable_browser,
+            |o, b| o.enable_browser = b,
+        ),
+        Some(Err(reason)) => html! {
+            <label class="check muted" title={reason}>
+                <input type="checkbox" id="opt-enable-browser" disabled=true checked=false />
+                { "Browser automation (not available on this server)" }
+            </label>
+        },
+        None => Html::default(),
+    }
 }
 
 fn connector_choices(props: &OptionsPanelProps) -> Html {
@@ -150,12 +178,18 @@ fn duration_select(props: &OptionsPanelProps) -> Html {
 #[component]
 pub fn OptionsPanel(props: &OptionsPanelProps) -> Html {
     let v = &props.value;
+    let capabilities = use_fetch((), |()| api::capabilities());
+    let browser = capabilities.data().map(|c| match &c.browser.reason {
+        None if c.browser.available => Ok(()),
+        reason => Err(reason.clone().unwrap_or_default()),
+    });
     html! {
         <details class="options" data-testid="task-options">
             <summary>{ "Options" }</summary>
             { switch(props, "opt-install-deps", "Install dependencies", v.install_dependencies, |o, b| o.install_dependencies = b) }
             { switch(props, "opt-keep-alive", "Keep sandbox alive for follow-ups", v.keep_alive, |o, b| o.keep_alive = b) }
             { switch(props, "opt-create-pr", "Open a pull request when done", v.create_pr, |o, b| o.create_pr = b) }
+            { browser_switch(props, browser) }
             { connector_choices(props) }
             { duration_select(props) }
         </details>
