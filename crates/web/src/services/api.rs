@@ -462,6 +462,51 @@ pub async fn terminal_token(id: Uuid) -> Result<TerminalToken, ApiError> {
     call::<(), _>(Method::POST, &format!("/tasks/{id}/terminal/token"), None).await
 }
 
+// ---------------------------------------------------------------------------------------------
+// The repository picker on any forge: the configured GitHub through `/github/...`, every other
+// host the user stored a forge token for through `/forges/{host}/...` (same shapes).
+
+/// Where the repository picker lists from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RepoSource {
+    /// The configured GitHub (`/github/owners`, `/github/repos`).
+    Github,
+    /// A forge host with a stored token (`host` or `host:port`, as the credential names it).
+    Forge(String),
+}
+
+/// The owners (the user, then their organisations or groups) on `source`.
+pub async fn source_owners(source: RepoSource) -> Result<Vec<GithubOwner>, ApiError> {
+    match source {
+        RepoSource::Github => github_owners().await,
+        RepoSource::Forge(host) => {
+            Ok(get::<Page<GithubOwner>>(&format!("/forges/{host}/owners")).await?.items)
+        }
+    }
+}
+
+/// The path of `GET /forges/{host}/repos?owner=&q=&cursor=` (empty parameters left out). The
+/// host is a credential's normalised key (letters, digits, dots, dashes and a port), so it
+/// goes into the path as it is.
+pub fn forge_repos_path(host: &str, owner: &str, q: &str, cursor: Option<&str>) -> String {
+    let query = github_repos_path(owner, q, cursor);
+    let query = query.trim_start_matches("/github/repos");
+    format!("/forges/{host}/repos{query}")
+}
+
+/// One page of an owner's repositories on `source`, searched by name.
+pub async fn source_repos(
+    source: &RepoSource,
+    owner: &str,
+    q: &str,
+    cursor: Option<&str>,
+) -> Result<Page<GithubRepo>, ApiError> {
+    match source {
+        RepoSource::Github => github_repos(owner, q, cursor).await,
+        RepoSource::Forge(host) => get(&forge_repos_path(host, owner, q, cursor)).await,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -472,6 +517,14 @@ mod tests {
         assert_eq!(
             github_repos_path("acme", "my repo", Some("c/2")),
             "/github/repos?owner=acme&q=my%20repo&cursor=c%2F2"
+        );
+    }
+
+    #[test]
+    fn forge_repos_paths_keep_the_host_and_encode_group_owners() {
+        assert_eq!(
+            forge_repos_path("127.0.0.1:8443", "team/sub", "app", Some("2")),
+            "/forges/127.0.0.1:8443/repos?owner=team%2Fsub&q=app&cursor=2"
         );
     }
 }
