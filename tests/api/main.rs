@@ -18,6 +18,7 @@ mod errors;
 mod escape;
 mod forge_gitea;
 mod forge_gitlab;
+mod forge_runs;
 mod git_credentials;
 mod github;
 mod host_attacks;

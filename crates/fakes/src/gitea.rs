@@ -48,6 +48,8 @@ pub struct GiteaState {
     pub merge_conflict: bool,
     /// Every REST request: (method, raw path and query, JSON body).
     pub requests: Vec<(String, String, Value)>,
+    /// The Basic user name of every git smart-HTTP request that carried one.
+    pub git_users: Vec<String>,
     /// Where git-backed repositories live.
     pub git_root: Option<PathBuf>,
 }
@@ -291,7 +293,10 @@ async fn dispatch(
         }
         None => {
             let (root, tokens) = {
-                let s = state.lock().expect("state");
+                let mut s = state.lock().expect("state");
+                if let Some((user, _)) = smart_http::basic_auth(&req) {
+                    s.git_users.push(user);
+                }
                 (s.git_root.clone(), s.tokens.clone())
             };
             let Some(root) = root else { return HttpResponse::NotFound().finish() };

@@ -46,6 +46,8 @@ pub struct GitlabState {
     pub merge_conflict: bool,
     /// Every REST request: (method, raw path and query, JSON body).
     pub requests: Vec<(String, String, Value)>,
+    /// The Basic user name of every git smart-HTTP request that carried one.
+    pub git_users: Vec<String>,
     /// Where git-backed projects live.
     pub git_root: Option<PathBuf>,
     next_id: i64,
@@ -298,7 +300,10 @@ async fn dispatch(
         }
         None => {
             let (root, tokens) = {
-                let s = state.lock().expect("state");
+                let mut s = state.lock().expect("state");
+                if let Some((user, _)) = smart_http::basic_auth(&req) {
+                    s.git_users.push(user);
+                }
                 (s.git_root.clone(), s.tokens.clone())
             };
             let Some(root) = root else { return HttpResponse::NotFound().finish() };

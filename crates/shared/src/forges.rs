@@ -1,5 +1,6 @@
-//! Forges (GitHub, GitLab, Gitea/Forgejo): which kind a repository's host is, and the words
-//! and merge methods the web app shows for it.
+//! Forges (GitHub, GitLab, Gitea/Forgejo): which forge a task's repository is on, and the
+//! words and merge methods the web app shows for it (the kinds themselves are
+//! [`crate::git_hosts`]'s).
 //!
 //! The repository picker, browser and pull request shapes are those of [`crate::github`]:
 //! they fit every forge (a GitLab namespace is the `owner`, a merge request's `iid` the
@@ -7,59 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::git_hosts::ForgeKind;
 use crate::github::MergeMethod;
-
-/// The API a git host speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum ForgeKind {
-    /// github.com or GitHub Enterprise (REST v3).
-    Github,
-    /// gitlab.com or a self-hosted GitLab (REST v4).
-    Gitlab,
-    /// Gitea or Forgejo (API v1).
-    Gitea,
-}
-
-impl ForgeKind {
-    /// The product name, for messages.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Github => "GitHub",
-            Self::Gitlab => "GitLab",
-            Self::Gitea => "Gitea",
-        }
-    }
-
-    /// What the forge calls a request to merge a branch.
-    pub fn request_noun(self) -> &'static str {
-        match self {
-            Self::Gitlab => "merge request",
-            Self::Github | Self::Gitea => "pull request",
-        }
-    }
-
-    /// How the forge numbers them in text: `#3` or GitLab's `!3`.
-    pub fn number_prefix(self) -> &'static str {
-        match self {
-            Self::Gitlab => "!",
-            Self::Github | Self::Gitea => "#",
-        }
-    }
-
-    /// The merge methods a request to merge can choose. GitLab merges by the project's own
-    /// method (merge commit, or fast-forward/rebase when the project says so), optionally
-    /// squashed; it cannot be asked to rebase per merge.
-    pub fn merge_methods(self) -> Vec<MergeMethod> {
-        match self {
-            Self::Gitlab => vec![MergeMethod::Squash, MergeMethod::Merge],
-            Self::Github | Self::Gitea => {
-                vec![MergeMethod::Squash, MergeMethod::Merge, MergeMethod::Rebase]
-            }
-        }
-    }
-}
 
 /// The forge of a task's repository, as `GET /api/v1/tasks/{id}/forge` reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,7 +1,15 @@
-//! Git host credentials: a user's personal access token per host (`/api/v1/me/git-credentials`),
-//! used for clone and push to that host only, and for that host's forge API.
+//! Git hosts: the kinds of host (plain git, or a forge with an API) and what each is called,
+//! and a user's personal access token per host (`/api/v1/me/git-credentials`), used for clone
+//! and push to that host only, and for that host's forge API.
 
 use serde::{Deserialize, Serialize};
+
+use crate::github::MergeMethod;
+
+// The one list of host kinds: `ForgeKind` is the same list without `git`, for the places that
+// only ever hold a forge (a task's forge, a forge client), and `GitHostKind::forge` and
+// `From<ForgeKind>` go between the two. Each kind's words, merge methods and git user name are
+// defined here once. (Plain comments: the doc comments are the OpenAPI descriptions.)
 
 /// What kind of server a git host is, which decides the API Drydock talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -16,6 +24,19 @@ pub enum GitHostKind {
     Gitea,
     /// A plain git host with no forge API: clone and push only, no pull requests.
     Git,
+}
+
+/// The API a git host speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ForgeKind {
+    /// github.com or GitHub Enterprise (REST v3).
+    Github,
+    /// gitlab.com or a self-hosted GitLab (REST v4).
+    Gitlab,
+    /// Gitea or Forgejo (API v1).
+    Gitea,
 }
 
 impl GitHostKind {
@@ -37,19 +58,101 @@ impl GitHostKind {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    /// A human name for the kind.
+    /// The forge API the host speaks; `None` for a plain git host.
+    pub fn forge(self) -> Option<ForgeKind> {
+        match self {
+            Self::Github => Some(ForgeKind::Github),
+            Self::Gitlab => Some(ForgeKind::Gitlab),
+            Self::Gitea => Some(ForgeKind::Gitea),
+            Self::Git => None,
+        }
+    }
+
+    /// A human name for the kind (the settings' choice of kind).
     pub fn label(self) -> &'static str {
         match self {
-            Self::Github => "GitHub",
-            Self::Gitlab => "GitLab",
             Self::Gitea => "Gitea / Forgejo",
             Self::Git => "Plain git (no API)",
+            forge => forge.forge().map(ForgeKind::label).unwrap_or_default(),
         }
     }
 
     /// Whether the kind has a forge API (pull or merge requests, repository browsing).
     pub fn has_api(self) -> bool {
-        self != Self::Git
+        self.forge().is_some()
+    }
+
+    /// The user name git sends over HTTPS with a personal access token as the password.
+    ///
+    /// - GitHub: `x-access-token`, the name GitHub documents for token authentication (it
+    ///   accepts any name with a personal access token; an App's installation token needs
+    ///   this one).
+    /// - GitLab: `oauth2`, the name GitLab documents for a token used as the password.
+    /// - Gitea/Forgejo: any name works, because their Basic authentication looks the password
+    ///   up as an access token before it looks at the name, and the token's own user is the one
+    ///   authenticated; `drydock` says in the host's logs which client it was.
+    /// - A plain git host: `x-access-token`, as on GitHub, since many token-only hosts follow
+    ///   GitHub's convention and Drydock stores no user name for them.
+    pub fn git_username(self) -> &'static str {
+        match self {
+            Self::Github | Self::Git => "x-access-token",
+            Self::Gitlab => "oauth2",
+            Self::Gitea => "drydock",
+        }
+    }
+}
+
+impl From<ForgeKind> for GitHostKind {
+    fn from(kind: ForgeKind) -> Self {
+        match kind {
+            ForgeKind::Github => Self::Github,
+            ForgeKind::Gitlab => Self::Gitlab,
+            ForgeKind::Gitea => Self::Gitea,
+        }
+    }
+}
+
+impl ForgeKind {
+    /// The product name, for messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Github => "GitHub",
+            Self::Gitlab => "GitLab",
+            Self::Gitea => "Gitea",
+        }
+    }
+
+    /// What the forge calls a request to merge a branch.
+    pub fn request_noun(self) -> &'static str {
+        match self {
+            Self::Gitlab => "merge request",
+            Self::Github | Self::Gitea => "pull request",
+        }
+    }
+
+    /// How the forge numbers them in text: `#3` or GitLab's `!3`.
+    pub fn number_prefix(self) -> &'static str {
+        match self {
+            Self::Gitlab => "!",
+            Self::Github | Self::Gitea => "#",
+        }
+    }
+
+    /// The merge methods a request to merge can choose. GitLab merges by the project's own
+    /// method (merge commit, or fast-forward/rebase when the project says so), optionally
+    /// squashed; it cannot be asked to rebase per merge.
+    pub fn merge_methods(self) -> Vec<MergeMethod> {
+        match self {
+            Self::Gitlab => vec![MergeMethod::Squash, MergeMethod::Merge],
+            Self::Github | Self::Gitea => {
+                vec![MergeMethod::Squash, MergeMethod::Merge, MergeMethod::Rebase]
+            }
+        }
+    }
+
+    /// The user name git sends to the forge with a token ([`GitHostKind::git_username`]).
+    pub fn git_username(self) -> &'static str {
+        GitHostKind::from(self).git_username()
     }
 }
 
@@ -167,5 +270,19 @@ mod tests {
             assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
         }
         assert!(!GitHostKind::Git.has_api());
+        for f in [ForgeKind::Github, ForgeKind::Gitlab, ForgeKind::Gitea] {
+            let host = GitHostKind::from(f);
+            assert_eq!(host.forge(), Some(f));
+            assert_eq!(serde_json::to_value(f).unwrap(), host.as_str(), "one wire name per kind");
+        }
+        assert_eq!(GitHostKind::Git.forge(), None);
+    }
+
+    #[test]
+    fn git_user_names_are_what_each_forge_documents() {
+        assert_eq!(ForgeKind::Github.git_username(), "x-access-token");
+        assert_eq!(ForgeKind::Gitlab.git_username(), "oauth2");
+        assert!(!ForgeKind::Gitea.git_username().is_empty());
+        assert_eq!(GitHostKind::Git.git_username(), "x-access-token");
     }
 }

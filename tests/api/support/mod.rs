@@ -155,18 +155,12 @@ impl TestApp {
         api_url: &str,
         token: &str,
     ) {
-        use drydock_api::forges::ForgeKind;
-        use shared::git_hosts::GitHostKind;
         let url: url::Url = api_url.parse().expect("api url");
         let host = match url.port() {
             Some(port) => format!("{}:{port}", url.host_str().expect("host")),
             None => url.host_str().expect("host").to_owned(),
         };
-        let kind = match kind {
-            ForgeKind::Github => GitHostKind::Github,
-            ForgeKind::Gitlab => GitHostKind::Gitlab,
-            ForgeKind::Gitea => GitHostKind::Gitea,
-        };
+        let kind = shared::git_hosts::GitHostKind::from(kind);
         let checked = drydock_api::git_credentials::validate::Checked {
             host,
             kind,

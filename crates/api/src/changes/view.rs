@@ -76,12 +76,11 @@ pub async fn open(state: &AppState, task: &TaskRow) -> ApiResult<RepoView> {
     }
     let temp = tempfile::tempdir().map_err(|e| ApiError::Internal(e.into()))?;
     let dest: PathBuf = temp.path().join("repo");
-    let token = github_token(state, task).await;
     let cloned = git(state)
         .clone_repo(&CloneRequest {
             url: task.repo_url.clone(),
             dest: dest.clone(),
-            credentials: token.map(Credentials::token),
+            credentials: git_credentials(state, task).await,
             base_branch: Some(branch.clone()),
             branch: format!("{branch}-view"),
         })
@@ -93,12 +92,13 @@ pub async fn open(state: &AppState, task: &TaskRow) -> ApiResult<RepoView> {
     Ok(RepoView { repo, source: ChangesSource::Branch, _temp: Some(temp), _hold: None })
 }
 
-pub(crate) async fn github_token(state: &AppState, task: &TaskRow) -> Option<String> {
+/// The credentials host git reads and writes the task's repository with: the login for
+/// exactly the repository's host (the GitHub token only for the configured GitHub host), never
+/// another host's; `None` to go anonymously.
+pub(crate) async fn git_credentials(state: &AppState, task: &TaskRow) -> Option<Credentials> {
     use secrecy::ExposeSecret;
-    // The token for exactly the repository's host (the GitHub token only for the configured
-    // GitHub host), never another host's.
     let mut conn = state.pool.get().await.ok()?;
-    let token = crate::git_credentials::git_token(
+    let login = crate::git_credentials::git_token(
         &mut conn,
         &state.settings,
         &state.secrets,
@@ -107,7 +107,10 @@ pub(crate) async fn github_token(state: &AppState, task: &TaskRow) -> Option<Str
     )
     .await
     .ok()??;
-    Some(token.expose_secret().to_owned())
+    Some(Credentials {
+        username: login.username.to_owned(),
+        token: login.token.expose_secret().to_owned(),
+    })
 }
 
 /// The git runner used for reading.

@@ -11,7 +11,6 @@
 use std::time::Duration;
 
 use diesel_async::AsyncPgConnection;
-use shared::git_hosts::GitHostKind;
 use url::Url;
 use uuid::Uuid;
 
@@ -83,12 +82,7 @@ impl<'a> Sources<'a> {
         else {
             return Ok(None);
         };
-        let kind = match stored.kind {
-            GitHostKind::Github => ForgeKind::Github,
-            GitHostKind::Gitlab => ForgeKind::Gitlab,
-            GitHostKind::Gitea => ForgeKind::Gitea,
-            GitHostKind::Git => return Ok(None),
-        };
+        let Some(kind) = stored.kind.forge() else { return Ok(None) };
         let Some(api_url) = stored.api_url.as_deref().and_then(|u| Url::parse(u).ok()) else {
             return Ok(None);
         };

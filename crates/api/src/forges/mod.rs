@@ -29,7 +29,7 @@ use url::Url;
 
 pub use error::{ForgeError, ForgeResult};
 /// The kind of a forge (the wire enum; the API uses it as is).
-pub use shared::forges::ForgeKind;
+pub use shared::git_hosts::ForgeKind;
 
 /// What a forge client acts with: one host's API and the user's token for it.
 #[derive(Clone)]

@@ -166,7 +166,17 @@ pub async fn github_token(
     Err(crate::github::model::not_connected())
 }
 
-/// The token host git uses for `repo_url`: on the configured GitHub host the user's OAuth
+/// What host git authenticates with to a repository's host: the token as the password of the
+/// user name the host's kind documents ([`GitHostKind::git_username`]).
+#[derive(Debug, Clone)]
+pub struct GitLogin {
+    /// The Basic user name.
+    pub username: &'static str,
+    /// The token.
+    pub token: SecretString,
+}
+
+/// The login host git uses for `repo_url`: on the configured GitHub host the user's OAuth
 /// token when they have one, otherwise the credential stored for exactly the URL's host.
 /// `None` (clone anonymously) when there is neither.
 pub async fn git_token(
@@ -175,13 +185,14 @@ pub async fn git_token(
     secrets: &SecretBox,
     user_id: Uuid,
     repo_url: &str,
-) -> ApiResult<Option<SecretString>> {
+) -> ApiResult<Option<GitLogin>> {
     if crate::github::remote::on_github_host(&settings.github.web_url, repo_url) {
         if let Some(token) = oauth_token(conn, secrets, user_id).await? {
-            return Ok(Some(token));
+            return Ok(Some(GitLogin { username: GitHostKind::Github.git_username(), token }));
         }
     }
-    Ok(for_repo_url(conn, secrets, user_id, repo_url).await?.map(|c| c.token))
+    let stored = for_repo_url(conn, secrets, user_id, repo_url).await?;
+    Ok(stored.map(|c| GitLogin { username: c.kind.git_username(), token: c.token }))
 }
 
 /// Every token of the user, opened, for redacting a run's events. A token that cannot be

@@ -12,6 +12,7 @@ use crate::db::DbPool;
 use crate::error::ApiError;
 use crate::forges::access::{Forges, Sources};
 use crate::forges::service::open_pr;
+use crate::forges::ForgeKind;
 
 /// What the hook needs from the worker.
 pub struct Deps<'a> {
@@ -26,18 +27,22 @@ pub struct Deps<'a> {
 }
 
 /// Opens the task's pull request if the task asked for one and has none yet. `agent_message`
-/// (the run's final message) becomes the body. Says what it did, or why it could not, for the
-/// caller to log on the task: a failure here never fails the run.
+/// (the run's final message) becomes the body. Says what it did, or why it could not, in the
+/// forge's words ("Could not open the merge request: ..."), for the caller to log on the
+/// task: a failure here never fails the run.
 pub async fn open_if_requested(
     deps: Deps<'_>,
     task_id: Uuid,
     agent_message: Option<&str>,
 ) -> Result<Option<String>, String> {
-    open(&deps, task_id, agent_message).await.map_err(|err| {
+    // GitHub's words until the repository's forge is known.
+    let mut kind = ForgeKind::Github;
+    open(&deps, task_id, agent_message, &mut kind).await.map_err(|err| {
         if let ApiError::Internal(cause) = &err {
             tracing::warn!(task_id = %task_id, error = ?cause, "automatic pull request failed");
         }
-        err.problem().detail.unwrap_or_else(|| "an unexpected error".into())
+        let reason = err.problem().detail.unwrap_or_else(|| "an unexpected error".into());
+        format!("Could not open the {}: {reason}", kind.request_noun())
     })
 }
 
@@ -45,6 +50,7 @@ async fn open(
     deps: &Deps<'_>,
     task_id: Uuid,
     agent_message: Option<&str>,
+    kind: &mut ForgeKind,
 ) -> Result<Option<String>, ApiError> {
     let mut conn = deps.pool.get().await?;
     let task = crate::tasks::model::get(&mut conn, task_id).await?;
@@ -67,10 +73,10 @@ async fn open(
         .user_agent("drydock")
         .build()
         .map_err(|e| ApiError::Internal(e.into()))?;
+    *kind = access.kind;
     let forge = forges.client(deps.settings, &http, &access)?;
     let input = CreatePullRequest { body: agent_message.map(str::to_owned), ..Default::default() };
     let (pr, _) = open_pr(&*forge, &mut conn, &task, &repo, input).await?;
-    let kind = forge.kind();
     Ok(Some(format!(
         "Opened {} {}{}: {}",
         kind.request_noun(),

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sandbox::git::{CloneRequest, CommandRecord, Credentials};
+use sandbox::git::{CloneRequest, CommandRecord};
 use sandbox::{ExecRequest, OutputLine, SandboxHandle, SandboxSpec};
 use shared::events::{EventBody, LogLevel};
 use shared::sandboxes::SandboxAction;
@@ -149,12 +149,12 @@ async fn clone(
     let git = crate::changes::view::reader(state)
         .timeout(Duration::from_secs(600))
         .with_recorder(recorder);
-    let token = crate::changes::view::github_token(state, task).await;
+    let credentials = crate::changes::view::git_credentials(state, task).await;
     let temp = format!("{branch}-drydock-resume");
     git.clone_repo(&CloneRequest {
         url: task.repo_url.clone(),
         dest: dir.to_path_buf(),
-        credentials: token.map(Credentials::token),
+        credentials,
         base_branch: Some(branch.clone()),
         branch: temp.clone(),
     })

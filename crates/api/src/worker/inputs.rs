@@ -29,8 +29,10 @@ pub struct RunInputs {
     pub github_token: Option<Secret>,
     /// The token for git over https to the task's repository, for exactly its host: the
     /// credential stored for that host (the OAuth token first on the configured GitHub host).
-    /// Host git alone gets it, for the clone and the push.
+    /// Host git alone gets it, for the clone and the push, as the password of `git_username`.
     pub git_token: Option<Secret>,
+    /// The user name git sends with `git_token`, the one the host's kind documents.
+    pub git_username: &'static str,
     /// The task's connectors that are still the owner's and enabled, secrets opened.
     pub mcp_servers: Vec<McpServer>,
     /// The conversation before this run's prompt (follow-ups only), oldest first.
@@ -59,7 +61,7 @@ impl RunInputs {
                 Err(crate::error::ApiError::Unprocessable(_)) => None,
                 Err(e) => return Err(RunError::internally(LOADING)(e)),
             };
-        let git_token = crate::git_credentials::git_token(
+        let git_login = crate::git_credentials::git_token(
             &mut conn,
             settings,
             secrets,
@@ -67,8 +69,9 @@ impl RunInputs {
             &task.repo_url,
         )
         .await
-        .map_err(git_token_problem)?
-        .map(|t| Secret::new(t.expose_secret()));
+        .map_err(git_token_problem)?;
+        let git_username = git_login.as_ref().map_or("x-access-token", |l| l.username);
+        let git_token = git_login.map(|l| Secret::new(l.token.expose_secret()));
         // Every git host token of the owner is redacted, whichever host this run uses.
         let host_tokens = crate::git_credentials::secret_values(&mut conn, secrets, user_id)
             .await
@@ -101,9 +104,18 @@ impl RunInputs {
             keys,
             github_token,
             git_token,
+            git_username,
             mcp_servers,
             history,
             secret_values,
+        })
+    }
+
+    /// What host git clones and pushes with: the token as `git_username`'s password.
+    pub fn git_credentials(&self) -> Option<sandbox::git::Credentials> {
+        self.git_token.as_ref().map(|t| sandbox::git::Credentials {
+            username: self.git_username.to_owned(),
+            token: t.expose().to_owned(),
         })
     }
 

@@ -86,7 +86,7 @@ fn git_refusal(err: GitError) -> ApiError {
 }
 
 async fn credentials(state: &AppState, task: &TaskRow) -> Option<Credentials> {
-    crate::changes::view::github_token(state, task).await.map(Credentials::token)
+    crate::changes::view::git_credentials(state, task).await
 }
 
 /// The commit subject, generated through the owner's key when `typed` is blank.

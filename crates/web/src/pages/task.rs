@@ -14,7 +14,7 @@ use crate::components::async_content::{async_content, maybe_error};
 use crate::components::chat::Chat;
 use crate::components::editor::Editor;
 use crate::components::forms::confirm;
-use crate::components::pr_panel::PrPanel;
+use crate::components::pr_panel::{ForgeWords, PrPanel};
 use crate::components::preview::Preview;
 use crate::components::sandbox::SandboxLine;
 use crate::components::status_badge::StatusBadge;
@@ -105,6 +105,10 @@ fn current_status(task: &Task, log: &EventLog) -> (TaskStatus, Option<shared::ta
 pub fn TaskPage(props: &TaskPageProps) -> Html {
     let id = props.id;
     let task = use_fetch(id, api::task);
+    // The forge's words for the pull request tab ("Merge request" on GitLab).
+    let forge = use_fetch(id, api::task_forge);
+    let forge = forge.data().cloned();
+    let pr_label = ForgeWords::of(forge.as_ref()).title();
     let events = use_task_events(id);
     let tab = use_state(|| Tab::Timeline);
     {
@@ -176,10 +180,11 @@ pub fn TaskPage(props: &TaskPageProps) -> Html {
                     { for Tab::ALL.iter().map(|(v, key, label)| {
                         let tab2 = tab.clone();
                         let v = *v;
+                        let label = if v == Tab::Pr { pr_label.clone() } else { (*label).to_owned() };
                         html! {
                             <button role="tab" class={classes!("tab", (*tab == v).then_some("active"))}
                                     data-testid={format!("tab-{key}")} aria-selected={(*tab == v).to_string()}
-                                    onclick={move |_| tab2.set(v)}>{ *label }</button>
+                                    onclick={move |_| tab2.set(v)}>{ label }</button>
                         }
                     }) }
                 </nav>
@@ -187,7 +192,7 @@ pub fn TaskPage(props: &TaskPageProps) -> Html {
                     Tab::Timeline => html! { <Timeline events={events.clone()} /> },
                     Tab::Chat => html! { <Chat task_id={id} events={events.clone()} {running} refresh={*runs_finished} on_sent={on_sent.clone()} on_stop={on_stop.clone()} /> },
                     Tab::Changes => html! { <ChangesTab task_id={id} refresh={*runs_finished} /> },
-                    Tab::Pr => html! { <PrPanel task={t.clone()} on_sent={on_sent.clone()} /> },
+                    Tab::Pr => html! { <PrPanel task={t.clone()} forge={forge.clone()} on_sent={on_sent.clone()} /> },
                     Tab::Terminal => html! { <Terminal task_id={id} /> },
                     Tab::Preview => html! { <Preview task_id={id} refresh={*runs_finished} /> },
                     Tab::Editor => html! { <Editor task_id={id} /> },

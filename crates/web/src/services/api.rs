@@ -581,6 +581,51 @@ pub async fn task_from_source(
     call(Method::POST, &source.path(&tail), Some(body)).await
 }
 
+// ---------------------------------------------------------------------------------------------
+// The repository picker on any forge: the configured GitHub through `/github/...`, every other
+// host the user stored a forge token for through `/forges/{host}/...` (same shapes).
+
+/// Where the repository picker lists from (a host; [`RepoSource`] is one repository).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PickerSource {
+    /// The configured GitHub (`/github/owners`, `/github/repos`).
+    Github,
+    /// A forge host with a stored token (`host` or `host:port`, as the credential names it).
+    Forge(String),
+}
+
+/// The owners (the user, then their organisations or groups) on `source`.
+pub async fn picker_owners(source: PickerSource) -> Result<Vec<GithubOwner>, ApiError> {
+    match source {
+        PickerSource::Github => github_owners().await,
+        PickerSource::Forge(host) => {
+            Ok(get::<Page<GithubOwner>>(&format!("/forges/{host}/owners")).await?.items)
+        }
+    }
+}
+
+/// The path of `GET /forges/{host}/repos?owner=&q=&cursor=` (empty parameters left out). The
+/// host is a credential's normalised key (letters, digits, dots, dashes and a port), so it
+/// goes into the path as it is.
+pub fn forge_repos_path(host: &str, owner: &str, q: &str, cursor: Option<&str>) -> String {
+    let query = github_repos_path(owner, q, cursor);
+    let query = query.trim_start_matches("/github/repos");
+    format!("/forges/{host}/repos{query}")
+}
+
+/// One page of an owner's repositories on `source`, searched by name.
+pub async fn picker_repos(
+    source: &PickerSource,
+    owner: &str,
+    q: &str,
+    cursor: Option<&str>,
+) -> Result<Page<GithubRepo>, ApiError> {
+    match source {
+        PickerSource::Github => github_repos(owner, q, cursor).await,
+        PickerSource::Forge(host) => get(&forge_repos_path(host, owner, q, cursor)).await,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -605,6 +650,14 @@ mod tests {
         assert_eq!(
             user_repos_path(Some("h"), "a b", Some("2")),
             "/forges/h/repos?q=a%20b&cursor=2"
+        );
+    }
+
+    #[test]
+    fn forge_repos_paths_keep_the_host_and_encode_group_owners() {
+        assert_eq!(
+            forge_repos_path("127.0.0.1:8443", "team/sub", "app", Some("2")),
+            "/forges/127.0.0.1:8443/repos?owner=team%2Fsub&q=app&cursor=2"
         );
     }
 }

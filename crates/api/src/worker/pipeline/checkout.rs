@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use sandbox::git::{CloneRequest, ClonedRepo, Credentials};
+use sandbox::git::{CloneRequest, ClonedRepo};
 use shared::tasks::TaskStage;
 
 use super::provision::Provisioned;
@@ -42,7 +42,7 @@ pub(crate) async fn checkout(
 async fn clone(turn: &Turn<'_>, title: &str, dir: &Path) -> Result<ClonedRepo, RunError> {
     let task = &turn.job.task;
     let git = turn.git();
-    let credentials = turn.inputs.git_token.as_ref().map(|t| Credentials::token(t.expose()));
+    let credentials = turn.inputs.git_credentials();
     if let Some(branch) = task.branch_name.clone() {
         let temp = format!("{branch}-drydock-resume");
         let mut repo = git

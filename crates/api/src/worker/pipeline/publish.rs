@@ -1,7 +1,7 @@
 //! Stage 5: commit what the agent changed, push the task branch, and open the pull request
 //! when the task asked for one.
 
-use sandbox::git::{Author, ClonedRepo, Credentials};
+use sandbox::git::{Author, ClonedRepo};
 use shared::events::{EventBody, LogLevel};
 use shared::tasks::TaskStage;
 
@@ -39,7 +39,7 @@ pub(crate) async fn publish(
         return Ok(());
     }
     turn.run.stage(TaskStage::Pushing).await;
-    let credentials = turn.inputs.git_token.as_ref().map(|t| Credentials::token(t.expose()));
+    let credentials = turn.inputs.git_credentials();
     git.push(repo, credentials.as_ref()).await?;
     let ctx = turn.ctx;
     let deps = crate::github::auto_pr::Deps {
@@ -51,10 +51,7 @@ pub(crate) async fn publish(
     match crate::github::auto_pr::open_if_requested(deps, turn.job.task.id, agent_message).await {
         Ok(Some(opened)) => turn.run.log(opened),
         Ok(None) => {}
-        Err(reason) => turn.run.event(EventBody::Log {
-            level: LogLevel::Warn,
-            message: format!("Could not open the pull request: {reason}"),
-        }),
+        Err(reason) => turn.run.event(EventBody::Log { level: LogLevel::Warn, message: reason }),
     }
     Ok(())
 }
