@@ -270,7 +270,7 @@ fn HostRepos(props: &HostReposProps) -> Html {
                 if !listing.loading && listing.error.is_none() && listing.items.is_empty() {
                     <li class="muted" data-testid="repo-empty">{ "No repositories found." }</li>
                 }
-                { for listing.items.iter().map(|r| repo_row(r, github, &props.on_pick, &props.selected)) }
+                { for listing.items.iter().map(|r| repo_row(r, &props.source, &props.on_pick, &props.selected)) }
             </ul>
             if listing.loading { { loading() } }
             { maybe_error(&listing.error) }
@@ -284,8 +284,20 @@ fn HostRepos(props: &HostReposProps) -> Html {
     }
 }
 
-/// One repository: picking it emits its URL. The issues/PRs/commits page is GitHub's.
-fn repo_row(r: &GithubRepo, github: bool, on_pick: &Callback<String>, selected: &str) -> Html {
+/// One repository: picking it emits its URL; a link opens its issues, pull or merge requests
+/// and commits (the repository browser, on GitHub or the forge).
+fn repo_row(
+    r: &GithubRepo,
+    source: &PickerSource,
+    on_pick: &Callback<String>,
+    selected: &str,
+) -> Html {
+    let browse = match source {
+        PickerSource::Github => Route::Repo { owner: r.owner.clone(), repo: r.name.clone() },
+        PickerSource::Forge(host) => {
+            Route::ForgeRepo { host: host.clone(), path: r.full_name.clone() }
+        }
+    };
     let on_pick = on_pick.clone();
     let url = r.repo_url.clone();
     let chosen = selected == r.repo_url;
@@ -302,13 +314,9 @@ fn repo_row(r: &GithubRepo, github: bool, on_pick: &Callback<String>, selected: 
                 if let Some(l) = &r.language { <span class="muted small">{ format!(" {l}") }</span> }
                 if let Some(d) = &r.description { <span class="muted small repo-desc">{ format!(" — {d}") }</span> }
             </button>
-            if github {
-                <span class="repo-browse" data-testid="repo-browse" data-repo={r.full_name.clone()}>
-                    <Link<Route> to={Route::Repo { owner: r.owner.clone(), repo: r.name.clone() }}>
-                        { "Issues, PRs, commits" }
-                    </Link<Route>>
-                </span>
-            }
+            <span class="repo-browse" data-testid="repo-browse" data-repo={r.full_name.clone()}>
+                <Link<Route> to={browse}>{ "Issues, PRs, commits" }</Link<Route>>
+            </span>
         </li>
     }
 }

@@ -349,6 +349,7 @@ mod tests {
             create_pr: false,
             max_duration_minutes: None,
             connectors: BTreeSet::new(),
+            enable_browser: false,
         };
         let base = base_request("ignored", "", "do it", &o, Vec::new());
         let repos = ["https://x/a".to_owned(), " https://x/b ".to_owned()];
