@@ -1,5 +1,5 @@
-//! Browser tests of a local user on GitLab and on Gitea, with nothing but a personal access
-//! token: Settings → Git hosts stores it, the task form's picker lists the forge's
+//! Browser tests of a local user on GitLab, on Gitea and on a GitHub host (no OAuth app), with
+//! nothing but a personal access token: Settings → Git hosts stores it, the task form's picker lists the forge's
 //! repositories, the task runs (fake agent) and pushes over smart HTTP, and the task page opens
 //! the merge (pull) request in the forge's own words, shows its pipeline (checks), and merges
 //! it. The fakes on 127.0.0.1 are the API tests' (REST plus git behind the token), and the
@@ -15,6 +15,7 @@ mod support;
 use std::time::Duration;
 
 use fakes::gitea::FakeGitea;
+use fakes::github::FakeGithub;
 use fakes::gitlab::FakeGitlab;
 use serde_json::{json, Value};
 use support::{Browser, Server};
@@ -141,6 +142,43 @@ fn gitea() -> Forge {
     }
 }
 
+/// GitHub with a token only (no OAuth app): the credential names a GitHub host other than
+/// the configured one, as a GitHub Enterprise server would be, so it is a forge of its own.
+fn github() -> Forge {
+    let gh = spawn_fake(|| async {
+        let gh = FakeGithub::start().await;
+        (gh.base.clone(), gh.state.clone())
+    });
+    let gh = FakeGithub { base: gh.0, state: gh.1 };
+    gh.with(|s| s.orgs = vec!["octo-org".into()]);
+    gh.git_repo("octo-org", "app");
+    let token = "ghp_e2eForgesToken0123456789abcdef0123".to_owned();
+    gh.add_token(&token);
+    let (a, b, c) = (gh.clone(), gh.clone(), gh.clone());
+    Forge {
+        kind: "github",
+        base: gh.base.clone(),
+        api_url: format!("{}/api", gh.base),
+        token,
+        owner: "octo-org",
+        name: "app",
+        tab: "Pull request",
+        prefix: "#",
+        checks_title: "Checks",
+        git_user: "x-access-token",
+        add_success: Box::new(move |sha| {
+            a.repo("octo-org", "app", |r| {
+                r.check_runs.insert(sha.to_owned(), vec![json!({"id": 31, "name": "test", "status": "completed", "conclusion": "success", "html_url": "http://ci.invalid/31", "started_at": "2026-12-01T10:00:00Z", "completed_at": "2026-12-01T10:04:00Z"})]);
+            });
+        }),
+        request: Box::new(move |n| {
+            let pr = b.repo("octo-org", "app", |r| r.items[&n].clone());
+            (pr["merged"] == true, pr["head"]["ref"].as_str().unwrap_or_default().to_owned())
+        }),
+        git_users: Box::new(move || c.git_users()),
+    }
+}
+
 /// The server, told it may call the fake (`tasks.egress_allow`) and, through a plain-http
 /// GitHub on an unused port, that tests' `http://` repositories are fine.
 async fn server_for(forge: &Forge) -> Server {
@@ -191,8 +229,10 @@ async fn token_to_merged(forge: Forge, shot: &str) {
     assert_eq!(b.attr(&option, "data-default-branch").await.as_deref(), Some("trunk"));
     b.click(&option).await;
     let url = b.wait("[data-testid=repo-url]").await.prop("value").await.unwrap();
-    let repo_url = format!("{}/{}.git", forge.base, forge.full_name());
-    assert_eq!(url.as_deref(), Some(repo_url.as_str()), "{}", b.describe().await);
+    // GitLab and Gitea name the clone URL with `.git`, GitHub without; both clone.
+    let repo_url = format!("{}/{}", forge.base, forge.full_name());
+    let picked = url.as_deref().map(|u| u.trim_end_matches(".git"));
+    assert_eq!(picked, Some(repo_url.as_str()), "{}", b.describe().await);
     b.screenshot(&format!("{shot}-picker")).await;
 
     // The task runs and pushes its branch with the token.
@@ -267,4 +307,9 @@ async fn gitlab_token_pick_run_merge_request_pipeline_and_merge() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gitea_token_pick_run_pull_request_checks_and_merge() {
     token_to_merged(gitea(), "gitea").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_token_without_an_oauth_app_pick_run_pull_request_checks_and_merge() {
+    token_to_merged(github(), "github-token").await;
 }

@@ -161,15 +161,29 @@ impl FakeGithub {
     pub fn received_secret(&self, secret: &str) -> bool {
         self.with(|s| {
             s.authorizations.iter().any(|header| {
-                let decoded = header
-                    .strip_prefix("Basic ")
-                    .and_then(|b| STANDARD.decode(b.trim()).ok())
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
-                    .unwrap_or_default();
+                let decoded = basic_credentials(header).unwrap_or_default();
                 header.contains(secret) || decoded.contains(secret)
             })
         })
     }
+
+    /// The user names of every Basic authorization received (git's, over smart HTTP).
+    pub fn git_users(&self) -> Vec<String> {
+        self.with(|s| {
+            s.authorizations
+                .iter()
+                .filter_map(|h| basic_credentials(h))
+                .filter_map(|c| c.split_once(':').map(|(user, _)| user.to_owned()))
+                .collect()
+        })
+    }
+}
+
+/// `user:password` of a Basic `Authorization` header.
+fn basic_credentials(header: &str) -> Option<String> {
+    let encoded = header.strip_prefix("Basic ")?;
+    let bytes = STANDARD.decode(encoded.trim()).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 #[derive(Deserialize)]

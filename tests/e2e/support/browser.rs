@@ -208,10 +208,22 @@ impl Browser {
         e.send_keys(text).await.unwrap_or_else(|err| panic!("typing into `{css}`: {err}"));
     }
 
-    /// Clicks the element matching `css`.
+    /// Clicks the element matching `css`. A click that fails because the page re-rendered
+    /// between finding the element and clicking it (a stale element, or one briefly covered)
+    /// is tried again on a fresh lookup, for as long as `wait` would wait.
     pub async fn click(&self, css: &str) {
-        let e = self.wait(css).await;
-        e.click().await.unwrap_or_else(|err| panic!("clicking `{css}`: {err}"));
+        let started = Instant::now();
+        loop {
+            let e = self.wait(css).await;
+            match e.click().await {
+                Ok(_) => return,
+                Err(err) if started.elapsed() < UI_TIMEOUT => {
+                    println!("clicking `{css}` again after: {err}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(err) => panic!("clicking `{css}`: {err} {}", self.describe().await),
+            }
+        }
     }
 
     /// Saves a PNG of the viewport as `docs/screenshots/NAME.png`.

@@ -73,13 +73,15 @@ fn web_url_of(kind: ForgeKind, api: &Url) -> Url {
     if kind == ForgeKind::Github && api.host_str() == Some("api.github.com") {
         return Url::parse("https://github.com").unwrap_or(web);
     }
-    let suffix = match kind {
-        ForgeKind::Gitlab => "/api/v4",
-        ForgeKind::Gitea => "/api/v1",
-        ForgeKind::Github => "/api/v3",
+    // GitHub Enterprise serves REST under `/api/v3`; an API URL given as just `/api` (the
+    // root some proxies and the tests' fake use) has its site one level up all the same.
+    let suffixes: &[&str] = match kind {
+        ForgeKind::Gitlab => &["/api/v4"],
+        ForgeKind::Gitea => &["/api/v1"],
+        ForgeKind::Github => &["/api/v3", "/api"],
     };
     let path = api.path().trim_end_matches('/');
-    let path = path.strip_suffix(suffix).unwrap_or(path);
+    let path = suffixes.iter().find_map(|s| path.strip_suffix(s)).unwrap_or(path);
     web.set_path(path);
     web.set_query(None);
     web
@@ -241,6 +243,7 @@ mod tests {
         assert_eq!(web(ForgeKind::Gitea, "http://127.0.0.1:9/api/v1"), "http://127.0.0.1:9/");
         assert_eq!(web(ForgeKind::Github, "https://api.github.com"), "https://github.com/");
         assert_eq!(web(ForgeKind::Github, "https://ghe.example/api/v3"), "https://ghe.example/");
+        assert_eq!(web(ForgeKind::Github, "http://127.0.0.1:9/api"), "http://127.0.0.1:9/");
     }
 
     #[test]
