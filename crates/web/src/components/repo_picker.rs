@@ -6,10 +6,6 @@
 //! Without a token for the host the API answers 422: its detail is shown and the pasted URL
 //! input still works. Under GitHub's list, "New repository" creates one and picks it.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
-use gloo_timers::callback::Timeout;
 use shared::git_hosts::{GitCredential, GitHostKind};
 use shared::github::{GithubOwner, GithubRepo, OwnerKind};
 use yew::prelude::*;
@@ -19,12 +15,9 @@ use crate::app::Route;
 use crate::components::async_content::{loading, maybe_error, ErrorBox};
 use crate::components::forms::target_value;
 use crate::components::new_repo::NewRepo;
-use crate::hooks::{use_fetch, use_stored, FetchState};
+use crate::hooks::{use_debounced_search, use_fetch, use_stored, FetchState};
 use crate::services::api::{self, PickerSource};
 use crate::services::ApiError;
-
-/// How long typing must pause before the search runs.
-const DEBOUNCE_MS: u32 = 300;
 
 /// Props of [`RepoPicker`].
 #[derive(Properties, PartialEq)]
@@ -150,10 +143,8 @@ struct HostReposProps {
 fn HostRepos(props: &HostReposProps) -> Html {
     let owners = use_fetch(props.source.clone(), api::picker_owners);
     let owner = use_state(String::new);
-    let input = use_state(String::new);
-    let query = use_state(String::new);
+    let search = use_debounced_search();
     let listing = use_state(Listing::default);
-    let timer: Rc<RefCell<Option<Timeout>>> = use_mut_ref(|| None);
     // Bumped on every new search so answers to older ones are dropped.
     let generation = use_mut_ref(|| 0u64);
     let source = props.source.clone();
@@ -168,7 +159,7 @@ fn HostRepos(props: &HostReposProps) -> Html {
 
     {
         let (listing, generation, source) = (listing.clone(), generation.clone(), source.clone());
-        use_effect_with((current_owner.clone(), (*query).clone()), move |(owner, q)| {
+        use_effect_with((current_owner.clone(), search.query.clone()), move |(owner, q)| {
             *generation.borrow_mut() += 1;
             let mine = *generation.borrow();
             if owner.is_empty() {
@@ -193,32 +184,17 @@ fn HostRepos(props: &HostReposProps) -> Html {
             }
         });
     }
-    {
-        // A pending debounce must not fire after the picker is gone.
-        let timer = timer.clone();
-        use_effect_with((), move |()| move || drop(timer.borrow_mut().take()));
-    }
 
     let on_owner = {
-        let (owner, input, query) = (owner.clone(), input.clone(), query.clone());
+        let (owner, clear) = (owner.clone(), search.clear.clone());
         Callback::from(move |e: Event| {
             owner.set(target_value(&e));
-            input.set(String::new());
-            query.set(String::new());
-        })
-    };
-    let on_search = {
-        let (input, query, timer) = (input.clone(), query.clone(), timer.clone());
-        Callback::from(move |e: InputEvent| {
-            let v = target_value(&e);
-            input.set(v.clone());
-            let query = query.clone();
-            *timer.borrow_mut() = Some(Timeout::new(DEBOUNCE_MS, move || query.set(v)));
+            clear.emit(());
         })
     };
     let load_more = {
         let (listing, generation) = (listing.clone(), generation.clone());
-        let (owner, q) = (current_owner.clone(), (*query).clone());
+        let (owner, q) = (current_owner.clone(), search.query.clone());
         Callback::from(move |_: MouseEvent| {
             let Some(cursor) = listing.next_cursor.clone() else { return };
             if listing.loading {
@@ -264,7 +240,7 @@ fn HostRepos(props: &HostReposProps) -> Html {
                 </select>
                 <input id="repo-search" data-testid="repo-search" type="search" autocomplete="off"
                        placeholder="Search repositories…" aria-label="Search repositories"
-                       value={(*input).clone()} oninput={on_search} />
+                       value={search.input.clone()} oninput={search.on_input.clone()} />
             </div>
             <ul class="repo-list" data-testid="repo-list">
                 if !listing.loading && listing.error.is_none() && listing.items.is_empty() {

@@ -7,7 +7,6 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use gloo_timers::callback::Timeout;
 use shared::git_hosts::GitHostKind;
 use shared::github::GithubRepo;
 use wasm_bindgen::JsCast;
@@ -17,11 +16,9 @@ use yew_router::prelude::*;
 use crate::app::Route;
 use crate::components::async_content::{loading, ErrorBox};
 use crate::components::forms::target_value;
-use crate::hooks::use_fetch;
+use crate::hooks::{use_debounced_search, use_fetch};
 use crate::services::{api, ApiError};
 
-/// How long typing must pause before the search runs.
-const DEBOUNCE_MS: u32 = 300;
 /// How close to the end of the list (in pixels) scrolling loads the next page.
 const NEAR_END_PX: i32 = 48;
 /// The GitHub choice of the forge select.
@@ -84,44 +81,27 @@ pub fn SidebarRepos() -> Html {
     let hosts = use_fetch((), |()| api::git_credentials());
     let counts = use_fetch((), |()| api::my_repos());
     let host = use_state(|| GITHUB.to_owned());
-    let input = use_state(String::new);
-    let query = use_state(String::new);
+    let search = use_debounced_search();
     let listing = use_state(Listing::default);
-    let timer: Rc<RefCell<Option<Timeout>>> = use_mut_ref(|| None);
     // Bumped on every new search so answers to older ones are dropped.
     let generation = use_mut_ref(|| 0u64);
     {
         let (listing, generation) = (listing.clone(), generation.clone());
-        use_effect_with(((*host).clone(), (*query).clone()), move |(host, q)| {
+        use_effect_with(((*host).clone(), search.query.clone()), move |(host, q)| {
             *generation.borrow_mut() += 1;
             load_page(listing, generation, host.clone(), q.clone(), None);
         });
     }
-    {
-        // A pending debounce must not fire after the tab is gone.
-        let timer = timer.clone();
-        use_effect_with((), move |()| move || drop(timer.borrow_mut().take()));
-    }
-    let on_search = {
-        let (input, query, timer) = (input.clone(), query.clone(), timer.clone());
-        Callback::from(move |e: InputEvent| {
-            let v = target_value(&e);
-            input.set(v.clone());
-            let query = query.clone();
-            *timer.borrow_mut() = Some(Timeout::new(DEBOUNCE_MS, move || query.set(v)));
-        })
-    };
     let on_host = {
-        let (host, input, query) = (host.clone(), input.clone(), query.clone());
+        let (host, clear) = (host.clone(), search.clear.clone());
         Callback::from(move |e: Event| {
             host.set(target_value(&e));
-            input.set(String::new());
-            query.set(String::new());
+            clear.emit(());
         })
     };
     let more = {
         let (listing, generation) = (listing.clone(), generation.clone());
-        let (host, q) = ((*host).clone(), (*query).clone());
+        let (host, q) = ((*host).clone(), search.query.clone());
         Callback::from(move |()| {
             if listing.loading || listing.error.is_some() {
                 return;
@@ -169,7 +149,7 @@ pub fn SidebarRepos() -> Html {
                 </select>
             }
             <input type="search" data-testid="sidebar-repos-search" placeholder="Search repositories"
-                   aria-label="Search repositories" value={(*input).clone()} oninput={on_search} />
+                   aria-label="Search repositories" value={search.input.clone()} oninput={search.on_input.clone()} />
             <ul class="task-links repo-links" data-testid="sidebar-repo-list" {onscroll}>
                 { for listing.items.iter().map(|r| {
                     let count = count_of.get(r.repo_url.as_str()).copied().unwrap_or(0);
