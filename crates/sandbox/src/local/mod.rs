@@ -645,6 +645,21 @@ impl LocalSandbox {
         (processes.map(|n| u32::try_from(n).unwrap_or(u32::MAX)), memory, in_cgroup)
     }
 
+    /// Waits (briefly) until the processes of a command that just ended have left the
+    /// sandbox's cgroup: the outer bwrap is reaped before the kernel has finished tearing down
+    /// the PID namespace below it, and until then `hold_idle` would refuse. Returns at once when
+    /// another command holds a lease, since its processes share the cgroup.
+    async fn wait_for_exits(&self, meta: &Metadata, dir: &Path) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        loop {
+            let (_, _, in_cgroup) = self.usage(meta);
+            if !in_cgroup || activity::commands(dir) > 1 || tokio::time::Instant::now() > deadline {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// How `meta`'s commands reach the network.
     fn relay(&self) -> Result<&RelayProgram> {
         self.config.relay.as_ref().ok_or_else(|| SandboxError::Unavailable {
@@ -897,6 +912,7 @@ impl Sandbox for LocalSandbox {
         if let Some(running) = registered {
             self.forget_running(&meta.id, &running);
         }
+        self.wait_for_exits(&meta, &dir).await;
         drop(lease);
         if let Some(expose) = &request.expose {
             // Nobody accepts there any more; a later command binds it afresh.
