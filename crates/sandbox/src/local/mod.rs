@@ -170,6 +170,13 @@ const HOMES_DIR: &str = ".homes";
 const INSTALL_HINT: &str =
     "install bubblewrap (Debian/Ubuntu package `bubblewrap`: apt-get install bubblewrap)";
 
+/// Whether a process is left in one of the sandbox's cgroups (code running, lease or not).
+fn cgroup_holds_processes(meta: &Metadata) -> bool {
+    meta.cgroups.iter().any(|d| {
+        std::fs::read_to_string(d.join("cgroup.procs")).is_ok_and(|p| !p.trim().is_empty())
+    })
+}
+
 impl LocalSandbox {
     /// Hands what the host wrote in the workspace and HOME to the sandbox's uid (see
     /// `tree::hand_over`). A failure is logged: the command then meets files it cannot change,
@@ -634,9 +641,7 @@ impl LocalSandbox {
             .cgroups
             .iter()
             .find_map(|d| read(d, "memory.current").or_else(|| read(d, "memory.usage_in_bytes")));
-        let in_cgroup = meta.cgroups.iter().any(|d| {
-            std::fs::read_to_string(d.join("cgroup.procs")).is_ok_and(|p| !p.trim().is_empty())
-        });
+        let in_cgroup = cgroup_holds_processes(meta);
         if processes.is_none() && self.identities.own() {
             if let Some(identity) = meta.identity {
                 processes = Some(processes_of_uid(identity.uid));
@@ -652,8 +657,10 @@ impl LocalSandbox {
     async fn wait_for_exits(&self, meta: &Metadata, dir: &Path) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
         loop {
-            let (_, _, in_cgroup) = self.usage(meta);
-            if !in_cgroup || activity::commands(dir) > 1 || tokio::time::Instant::now() > deadline {
+            if !cgroup_holds_processes(meta)
+                || activity::commands(dir) > 1
+                || tokio::time::Instant::now() > deadline
+            {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
