@@ -1,5 +1,6 @@
-//! The hot paths: the auth cache and its invalidation across processes, compression (and the
-//! event stream it must not hold back), and validators on task reads and event pages.
+//! The hot paths: the auth cache and the task read cache and their invalidation across
+//! processes, compression (and the event stream it must not hold back), and validators on task
+//! reads and event pages.
 
 use std::time::Duration;
 
@@ -10,7 +11,8 @@ use serde_json::{json, Value};
 use crate::support::{client, json, TestApp};
 
 /// Cached entries outlive every test here: only a notification can end them early.
-const LONG_CACHE: &str = "[auth]\ncache_secs = 3600\n[tasks]\ngenerate_names = false\n";
+const LONG_CACHE: &str =
+    "[auth]\ncache_secs = 3600\n[tasks]\ngenerate_names = false\nread_cache_secs = 3600\n";
 
 /// A second server process on the same database: its own pool, hub, cache and port.
 struct Sibling {
@@ -420,4 +422,189 @@ async fn task_reads_and_full_event_pages_answer_304_to_their_etag() {
         .await
         .unwrap();
     assert_eq!(res.status(), 404);
+}
+
+/// Polls `check` until it holds; fails after 10 s (the caches live an hour).
+async fn until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "{what}: still not so after 10 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn sql(app: &TestApp, statement: &str) {
+    use diesel_async::RunQueryDsl;
+    let mut conn = app.pool.get().await.unwrap();
+    diesel::sql_query(statement).execute(&mut conn).await.unwrap();
+}
+
+#[actix_web::test]
+async fn a_task_changed_anywhere_is_read_fresh_in_every_process() {
+    let app = TestApp::spawn_with(LONG_CACHE).await;
+    let other = Sibling::start(&app);
+    let (_, token) = app.user_with_token("tess").await;
+    let id = task_with_events(&app, &token, 9).await;
+    let get = |url: String| {
+        let token = token.clone();
+        async move {
+            let res = client(false).get(url).bearer_auth(token).send().await.unwrap();
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let task = format!("/api/v1/tasks/{id}");
+    let list = "/api/v1/tasks?limit=50".to_owned();
+    let events = format!("/api/v1/tasks/{id}/events?after=0&limit=5");
+    // The other process has everything cached now.
+    for _ in 0..2 {
+        assert_eq!(get(other.url(&task)).await.1["title"], "x");
+        assert_eq!(get(other.url(&list)).await.1["items"].as_array().unwrap().len(), 1);
+        assert_eq!(get(other.url(&events)).await.0, 200);
+    }
+
+    // An operator's SQL, which no server sees happen.
+    sql(&app, &format!("UPDATE tasks SET title = 'Renamed by hand' WHERE id = '{id}'")).await;
+    until("the other process reads the new title", || async {
+        get(other.url(&task)).await.1["title"] == "Renamed by hand"
+    })
+    .await;
+    until("the other process lists the new title", || async {
+        get(other.url(&list)).await.1["items"][0]["title"] == "Renamed by hand"
+    })
+    .await;
+
+    // A new task, made through the first process, is listed by the other.
+    app.create_task(
+        &token,
+        json!({"repo_url": "https://git.example.test/acme/widgets.git", "agent": "claude", "prompt": "y"}),
+    )
+    .await;
+    until("the other process lists the new task", || async {
+        get(other.url(&list)).await.1["items"].as_array().map(Vec::len) == Some(2)
+    })
+    .await;
+
+    // Stopped and deleted through the first process: gone from the other's task read, list
+    // and event pages.
+    let stop = app.client.post(app.url(&format!("{task}/stop"))).bearer_auth(&token);
+    assert!(stop.send().await.unwrap().status().is_success());
+    until("the other process reads it stopped", || async {
+        get(other.url(&task)).await.1["status"] == "stopped"
+    })
+    .await;
+    let res = app.client.delete(app.url(&task)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    until("the other process no longer has the task", || async {
+        get(other.url(&task)).await.0 == 404
+    })
+    .await;
+    until("the other process no longer serves its events", || async {
+        get(other.url(&events)).await.0 == 404
+    })
+    .await;
+    until("the other process no longer lists it", || async {
+        get(other.url(&list)).await.1["items"].as_array().map(Vec::len) == Some(1)
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn a_client_reads_its_own_writes_at_once_and_never_anothers_task() {
+    let app = TestApp::spawn_with(LONG_CACHE).await;
+    let (_, token) = app.user_with_token("wren").await;
+    let (_, stranger) = app.user_with_token("stranger").await;
+    let id = task_with_events(&app, &token, 3).await;
+    let get = |path: String, token: String| {
+        let req = app.client.get(app.url(&path)).bearer_auth(token);
+        async move { req.send().await.unwrap() }
+    };
+    let task = format!("/api/v1/tasks/{id}");
+    let list = "/api/v1/tasks".to_owned();
+    for _ in 0..2 {
+        assert_eq!(get(task.clone(), token.clone()).await.status(), 200);
+        assert_eq!(get(list.clone(), token.clone()).await.status(), 200);
+        // Cached or not, someone else's task does not exist for them.
+        assert_eq!(get(task.clone(), stranger.clone()).await.status(), 404);
+        let theirs: Value = get(list.clone(), stranger.clone()).await.json().await.unwrap();
+        assert_eq!(theirs["items"], json!([]));
+        let events = format!("{task}/events?limit=2");
+        assert_eq!(get(events, stranger.clone()).await.status(), 404);
+    }
+    let stop = app.client.post(app.url(&format!("{task}/stop"))).bearer_auth(&token);
+    assert!(stop.send().await.unwrap().status().is_success());
+    // No waiting: the process that made the change has forgotten it before it answered.
+    let read: Value = get(task.clone(), token.clone()).await.json().await.unwrap();
+    assert_eq!(read["status"], "stopped");
+    let page: Value = get(list.clone(), token.clone()).await.json().await.unwrap();
+    assert_eq!(page["items"][0]["status"], "stopped");
+    let res = app.client.delete(app.url(&task)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(get(task.clone(), token.clone()).await.status(), 404);
+    assert_eq!(get(format!("{task}/events?limit=2"), token.clone()).await.status(), 404);
+    let page: Value = get(list, token).await.json().await.unwrap();
+    assert_eq!(page["items"], json!([]));
+}
+
+#[actix_web::test]
+async fn every_column_of_a_task_but_its_last_seq_is_announced_when_it_changes() {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Column {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let app = TestApp::spawn_with(LONG_CACHE).await;
+    let mut conn = app.pool.get().await.unwrap();
+    // A column added to `tasks` must be added to the trigger, or its changes go unannounced.
+    let unwatched: Vec<Column> = diesel::sql_query(
+        "SELECT a.attname::text AS name FROM pg_attribute a
+         WHERE a.attrelid = 'tasks'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+           AND a.attname <> 'last_seq'
+           AND NOT EXISTS (SELECT 1 FROM pg_trigger t
+                           WHERE t.tgrelid = 'tasks'::regclass AND t.tgname = 'tasks_cache_updated'
+                             AND a.attnum = ANY (t.tgattr::int2[]))",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap();
+    let names: Vec<String> = unwatched.into_iter().map(|c| c.name).collect();
+    assert!(names.is_empty(), "changes to these columns of tasks are not announced: {names:?}");
+    drop(conn);
+
+    // Appending events (which moves only `last_seq`) announces events, not a task change; a
+    // change to the task does.
+    let (user, token) = app.user_with_token("cole").await;
+    let id = task_with_events(&app, &token, 1).await;
+    let hub = drydock_api::events::hub::Hub::start(app.db.url.clone());
+    let mut signals = hub.subscribe();
+    use drydock_api::events::hub::Signal;
+    let ready = tokio::time::timeout(Duration::from_secs(10), async {
+        while signals.recv().await.unwrap() != Signal::Resync {}
+    });
+    ready.await.expect("the hub listens");
+    let last = append(&app, &id, 3).await;
+    sql(&app, &format!("UPDATE tasks SET title = 'Now' WHERE id = '{id}'")).await;
+    let task_id: uuid::Uuid = id.parse().unwrap();
+    let mut seen = Vec::new();
+    let got = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let signal = signals.recv().await.unwrap();
+            seen.push(signal);
+            if let Signal::Task { .. } = signal {
+                return signal;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no task change announced; saw {seen:?}"));
+    assert_eq!(got, Signal::Task { user_id: user, task_id });
+    assert!(
+        seen.contains(&Signal::Events { task_id, last_seq: last }),
+        "the append was announced as events before the change: {seen:?}"
+    );
 }

@@ -263,6 +263,10 @@ pub struct TaskSettings {
     pub max_output_mb: u64,
     /// Live event streams one user may hold open at once (see [`crate::throttle::StreamPermit`]).
     pub max_streams_per_user: u32,
+    /// How long a process may answer a task read, a task list page or an event page's
+    /// ownership check from memory, in seconds (0: ask the database every time). Every change
+    /// reaches every process at once through notifications; this bounds a lost one.
+    pub read_cache_secs: u64,
 }
 
 /// Log output format.
@@ -419,6 +423,7 @@ fn defaults() -> Defaults {
             max_file_bytes: 5 << 20,
             max_output_mb: 256,
             max_streams_per_user: 20,
+            read_cache_secs: 10,
         },
         github: GithubDefaults {
             authorize_url: "https://github.com/login/oauth/authorize",

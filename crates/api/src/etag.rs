@@ -5,6 +5,7 @@
 //! one tag serve a compressed and an uncompressed copy alike.
 
 use actix_web::http::header::{self, EntityTag, Header, IfNoneMatch};
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse};
 use sha2::{Digest, Sha256};
 
@@ -30,11 +31,11 @@ pub fn not_modified(tag: EntityTag) -> HttpResponse {
 }
 
 /// A JSON body tagged with `tag`, or `304` when the client already holds it.
-pub fn json_tagged(req: &HttpRequest, tag: EntityTag, body: Vec<u8>) -> HttpResponse {
+pub fn json_tagged(req: &HttpRequest, tag: EntityTag, body: impl Into<Bytes>) -> HttpResponse {
     if matches(req, &tag) {
         return not_modified(tag);
     }
-    HttpResponse::Ok().content_type(mime_json()).insert_header(header::ETag(tag)).body(body)
+    HttpResponse::Ok().content_type(mime_json()).insert_header(header::ETag(tag)).body(body.into())
 }
 
 /// A JSON body tagged by its own bytes, or `304` when the client already holds it.

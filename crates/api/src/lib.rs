@@ -42,5 +42,6 @@ pub mod terminal;
 pub mod throttle;
 pub mod titles;
 pub mod tokens;
+pub mod ttl_map;
 pub mod worker;
 pub mod workspace;

@@ -62,6 +62,10 @@ impl Application {
         let auth =
             crate::auth::cache::AuthCache::new(Duration::from_secs(settings.auth.cache_secs));
         auth.follow(&hub);
+        let tasks = crate::tasks::cache::TaskCache::new(Duration::from_secs(
+            settings.tasks.read_cache_secs,
+        ));
+        tasks.observe(&hub);
         let state = AppState {
             forges: crate::forges::access::Forges::new(&settings),
             pool: pool.clone(),
@@ -72,6 +76,7 @@ impl Application {
             sandbox,
             throttle,
             auth: auth.clone(),
+            tasks,
         };
         let server = serve(listener, state, hub)?;
         Ok(Self { port, server, auth })
@@ -239,6 +244,7 @@ fn serve(listener: TcpListener, state: AppState, hub: Hub) -> anyhow::Result<Ser
             .configure(crate::routes::all)
             .split_for_parts();
         let app = app
+            .wrap(from_fn(crate::tasks::cache::forget_after_writes))
             .wrap(session)
             // Outside the session: a preview request is served before routing and never loads
             // or renews the user's session (its cookie is stripped before the dev server).

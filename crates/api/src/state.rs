@@ -26,6 +26,8 @@ pub struct AppState {
     pub throttle: crate::throttle::Throttle,
     /// Who tokens and sessions belong to, for a few seconds (see [`crate::auth::cache`]).
     pub auth: crate::auth::cache::AuthCache,
+    /// Task reads, for a few seconds (see [`crate::tasks::cache`]).
+    pub tasks: crate::tasks::cache::TaskCache,
     /// Forge clients' outbound guard and the tokens granted per host (see [`crate::forges`]).
     pub forges: crate::forges::access::Forges,
 }

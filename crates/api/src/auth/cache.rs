@@ -16,8 +16,8 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{broadcast, watch};
@@ -26,9 +26,9 @@ use uuid::Uuid;
 use crate::accounts::User;
 use crate::events::hub::{AuthChange, Hub, Signal};
 use crate::tokens::model::Authenticated;
+use crate::ttl_map::TtlMap;
 
-/// More entries than this in one map and the expired ones are dropped (all of them, if that is
-/// not enough): memory stays bounded whatever is presented.
+/// Entries per map (each weighs 1): memory stays bounded whatever is presented.
 const MAX_ENTRIES: usize = 50_000;
 
 /// What a session row says, as [`super::session_store::PgSessionStore`] loaded it.
@@ -53,20 +53,13 @@ pub struct TokenEntry {
     pub recorded_use: DateTime<Utc>,
 }
 
-struct Entry<T> {
-    value: T,
-    at: Instant,
-}
-
-type Map<K, T> = Mutex<HashMap<K, Entry<T>>>;
-
 struct Inner {
     ttl: Duration,
     generation: AtomicU64,
-    tokens: Map<Vec<u8>, TokenEntry>,
-    users: Map<Uuid, User>,
-    github: Map<Uuid, bool>,
-    sessions: Map<Vec<u8>, SessionEntry>,
+    tokens: TtlMap<Vec<u8>, TokenEntry>,
+    users: TtlMap<Uuid, User>,
+    github: TtlMap<Uuid, bool>,
+    sessions: TtlMap<Vec<u8>, SessionEntry>,
     forgotten: watch::Sender<u64>,
 }
 
@@ -76,31 +69,6 @@ pub struct AuthCache {
     inner: Arc<Inner>,
 }
 
-fn lock<K, T>(map: &Map<K, T>) -> MutexGuard<'_, HashMap<K, Entry<T>>> {
-    map.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn put<K: std::hash::Hash + Eq, T>(map: &Map<K, T>, ttl: Duration, key: K, value: T) {
-    let mut map = lock(map);
-    if map.len() >= MAX_ENTRIES {
-        map.retain(|_, e| e.at.elapsed() < ttl);
-        if map.len() >= MAX_ENTRIES {
-            map.clear();
-        }
-    }
-    map.insert(key, Entry { value, at: Instant::now() });
-}
-
-fn fresh<K, Q, T>(map: &Map<K, T>, ttl: Duration, key: &Q) -> Option<T>
-where
-    K: std::hash::Hash + Eq + std::borrow::Borrow<Q>,
-    Q: std::hash::Hash + Eq + ?Sized,
-    T: Clone,
-{
-    let map = lock(map);
-    map.get(key).filter(|e| e.at.elapsed() < ttl).map(|e| e.value.clone())
-}
-
 impl AuthCache {
     /// A cache whose entries live at most `ttl`; a zero `ttl` caches nothing.
     pub fn new(ttl: Duration) -> Self {
@@ -108,10 +76,10 @@ impl AuthCache {
             inner: Arc::new(Inner {
                 ttl,
                 generation: AtomicU64::new(0),
-                tokens: Mutex::default(),
-                users: Mutex::default(),
-                github: Mutex::default(),
-                sessions: Mutex::default(),
+                tokens: TtlMap::new(ttl, MAX_ENTRIES),
+                users: TtlMap::new(ttl, MAX_ENTRIES),
+                github: TtlMap::new(ttl, MAX_ENTRIES),
+                sessions: TtlMap::new(ttl, MAX_ENTRIES),
                 forgotten: watch::channel(0).0,
             }),
         }
@@ -151,7 +119,7 @@ impl AuthCache {
 
     /// The live token behind this hash, if cached.
     pub fn token(&self, hash: &[u8]) -> Option<TokenEntry> {
-        let entry = fresh(&self.inner.tokens, self.inner.ttl, hash)?;
+        let entry = self.inner.tokens.get(hash)?;
         let expired = entry.token.expires_at.is_some_and(|t| t <= Utc::now());
         (!expired).then_some(entry)
     }
@@ -159,45 +127,43 @@ impl AuthCache {
     /// Caches a token read from the database under `generation`.
     pub fn put_token(&self, generation: u64, hash: Vec<u8>, entry: TokenEntry) {
         if self.current(generation) {
-            put(&self.inner.tokens, self.inner.ttl, hash, entry);
+            self.inner.tokens.put(hash, entry, 1);
         }
     }
 
     /// Notes that the token's use was recorded at `at`.
     pub fn recorded_use(&self, hash: &[u8], at: DateTime<Utc>) {
-        if let Some(e) = lock(&self.inner.tokens).get_mut(hash) {
-            e.value.recorded_use = at;
-        }
+        self.inner.tokens.update(hash, |e| e.recorded_use = at);
     }
 
     /// The user, if cached.
     pub fn user(&self, id: Uuid) -> Option<User> {
-        fresh(&self.inner.users, self.inner.ttl, &id)
+        self.inner.users.get(&id)
     }
 
     /// Caches a user read from the database under `generation`.
     pub fn put_user(&self, generation: u64, user: User) {
         if self.current(generation) {
-            put(&self.inner.users, self.inner.ttl, user.id, user);
+            self.inner.users.put(user.id, user, 1);
         }
     }
 
     /// Whether the user has a GitHub identity with a token, if cached (what `/me` says).
     pub fn github_connected(&self, id: Uuid) -> Option<bool> {
-        fresh(&self.inner.github, self.inner.ttl, &id)
+        self.inner.github.get(&id)
     }
 
     /// Caches whether the user has a GitHub identity with a token, read under `generation`.
     pub fn put_github_connected(&self, generation: u64, id: Uuid, connected: bool) {
         if self.current(generation) {
-            put(&self.inner.github, self.inner.ttl, id, connected);
+            self.inner.github.put(id, connected, 1);
         }
     }
 
     /// The session behind this key hash, if cached and neither idle past its deadline nor older
     /// than `lifetime`.
     pub fn session(&self, hash: &[u8], lifetime: chrono::Duration) -> Option<SessionEntry> {
-        let entry = fresh(&self.inner.sessions, self.inner.ttl, hash)?;
+        let entry = self.inner.sessions.get(hash)?;
         let now = Utc::now();
         (entry.expires_at > now && entry.created_at > now - lifetime).then_some(entry)
     }
@@ -205,32 +171,28 @@ impl AuthCache {
     /// Caches a session read from the database under `generation`.
     pub fn put_session(&self, generation: u64, hash: Vec<u8>, entry: SessionEntry) {
         if self.current(generation) {
-            put(&self.inner.sessions, self.inner.ttl, hash, entry);
+            self.inner.sessions.put(hash, entry, 1);
         }
     }
 
     /// Notes that the session's idle deadline was moved to `expires_at`.
     pub fn session_extended(&self, hash: &[u8], expires_at: DateTime<Utc>) {
-        if let Some(e) = lock(&self.inner.sessions).get_mut(hash) {
-            e.value.expires_at = e.value.expires_at.max(expires_at);
-        }
+        self.inner.sessions.update(hash, |e| e.expires_at = e.expires_at.max(expires_at));
     }
 
     /// Forgets whatever `change` may have ended or narrowed.
     pub fn forget(&self, change: AuthChange) {
         self.inner.generation.fetch_add(1, Ordering::SeqCst);
         match change {
-            AuthChange::Token(id) => {
-                lock(&self.inner.tokens).retain(|_, e| e.value.token.token_id != id)
-            }
+            AuthChange::Token(id) => self.inner.tokens.retain(|_, e| e.token.token_id != id),
             AuthChange::User(id) => {
-                lock(&self.inner.users).remove(&id);
-                lock(&self.inner.github).remove(&id);
-                lock(&self.inner.tokens).retain(|_, e| e.value.token.user_id != id);
-                lock(&self.inner.sessions).retain(|_, e| e.value.user_id != Some(id));
+                self.inner.users.remove(&id);
+                self.inner.github.remove(&id);
+                self.inner.tokens.retain(|_, e| e.token.user_id != id);
+                self.inner.sessions.retain(|_, e| e.user_id != Some(id));
             }
             AuthChange::Session(hash) => {
-                lock(&self.inner.sessions).remove(hash.as_slice());
+                self.inner.sessions.remove(hash.as_slice());
             }
         }
         self.inner.forgotten.send_modify(|n| *n += 1);
@@ -239,10 +201,10 @@ impl AuthCache {
     /// Forgets everything.
     pub fn clear(&self) {
         self.inner.generation.fetch_add(1, Ordering::SeqCst);
-        lock(&self.inner.tokens).clear();
-        lock(&self.inner.users).clear();
-        lock(&self.inner.github).clear();
-        lock(&self.inner.sessions).clear();
+        self.inner.tokens.clear();
+        self.inner.users.clear();
+        self.inner.github.clear();
+        self.inner.sessions.clear();
         self.inner.forgotten.send_modify(|n| *n += 1);
     }
 

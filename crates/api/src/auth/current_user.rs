@@ -2,7 +2,7 @@
 
 use actix_web::dev::Payload;
 use actix_web::http::{header, Method};
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use chrono::{DateTime, Utc};
 use futures_util::future::LocalBoxFuture;
 use shared::tokens::TokenScope;
@@ -81,6 +81,15 @@ fn scope_needed(req: &HttpRequest) -> TokenScope {
 const MINT_ROUTE: &str = "/api/v1/me/tokens";
 
 async fn authenticate(req: HttpRequest) -> Result<CurrentUser, ApiError> {
+    let user = authenticate_request(&req).await?;
+    if is_unsafe(req.method()) {
+        // Whatever this request changes, its client's next read must see.
+        req.extensions_mut().insert(crate::tasks::cache::Wrote(user.id));
+    }
+    Ok(user)
+}
+
+async fn authenticate_request(req: &HttpRequest) -> Result<CurrentUser, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("AppState missing")))?;
@@ -96,7 +105,7 @@ async fn authenticate(req: HttpRequest) -> Result<CurrentUser, ApiError> {
         let found = bearer(state, &mut conn, token).await?.ok_or(ApiError::Unauthorized)?;
         let user =
             active_user(state, &mut conn, found.user_id).await?.ok_or(ApiError::Unauthorized)?;
-        let needed = scope_needed(&req);
+        let needed = scope_needed(req);
         if !found.scopes.contains(&needed) {
             return Err(ApiError::Forbidden(format!(
                 "This token lacks the `{}` scope this request needs.",
@@ -110,7 +119,7 @@ async fn authenticate(req: HttpRequest) -> Result<CurrentUser, ApiError> {
         };
         return Ok(CurrentUser { id: user.id, user, via });
     }
-    let session = TypedSession::extract(&req).await?;
+    let session = TypedSession::extract(req).await?;
     let user_id = session.user_id()?.ok_or(ApiError::Unauthorized)?;
     let csrf = session.csrf()?.ok_or(ApiError::Unauthorized)?;
     let session_id = session.session_id()?.ok_or(ApiError::Unauthorized)?;

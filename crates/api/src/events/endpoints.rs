@@ -16,6 +16,7 @@ use super::store;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::tasks::cache::Owned;
 use crate::tasks::model as tasks;
 
 /// Registers the routes.
@@ -59,12 +60,24 @@ async fn list_events(
         return Err(ApiError::invalid("limit", "must be between 1 and 1000"));
     }
     let after = query.after.unwrap_or(0).max(0);
-    let mut conn = state.conn().await?;
-    let last_seq =
-        store::owned_last_seq(&mut conn, user.id, *id).await?.ok_or(ApiError::NotFound)?;
+    let end = after.saturating_add(limit);
+    // Taken only when memory cannot answer.
+    let mut conn = None;
+    let last_seq = match state.tasks.owned(*id) {
+        Some(known) if known.owner != user.id => return Err(ApiError::NotFound),
+        // A seq once reached stays reached: a page known full needs no fresh count.
+        Some(known) if known.last_seq >= end => known.last_seq,
+        _ => {
+            let generation = state.tasks.generation();
+            let conn = conn.insert(state.conn().await?);
+            let last_seq =
+                store::owned_last_seq(conn, user.id, *id).await?.ok_or(ApiError::NotFound)?;
+            state.tasks.put_owned(generation, *id, Owned { owner: user.id, last_seq });
+            last_seq
+        }
+    };
     // Seqs run 1, 2, 3, … with no gaps, so the page is full exactly when this holds.
-    let tag = (last_seq >= after.saturating_add(limit))
-        .then(|| EntityTag::new_weak(format!("events-v2-{after}-{limit}")));
+    let tag = (last_seq >= end).then(|| EntityTag::new_weak(format!("events-v2-{after}-{limit}")));
     if let Some(tag) = tag.as_ref().filter(|t| crate::etag::matches(&req, t)) {
         return Ok(crate::etag::not_modified(tag.clone()));
     }
@@ -75,6 +88,10 @@ async fn list_events(
             return Ok(res.insert_header(header::ETag(tag.clone())).body(body));
         }
     }
+    let mut conn = match conn {
+        Some(conn) => conn,
+        None => state.conn().await?,
+    };
     let page = store::page_json(&mut conn, *id, after, limit).await?;
     drop(conn);
     let body = web::Bytes::from(page.body);

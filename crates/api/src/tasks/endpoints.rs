@@ -10,6 +10,7 @@ use shared::tasks::{CreateMessage, CreateTask, Task, TaskMessage, TaskStatus};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
+use super::cache::CachedTask;
 use super::cursor;
 use super::model::{self, ListFilter};
 use super::service::{self, TaskRequest};
@@ -110,7 +111,7 @@ async fn list_tasks(
     state: web::Data<AppState>,
     user: CurrentUser,
     query: web::Query<ListQuery>,
-) -> ApiResult<web::Json<Page<Task>>> {
+) -> ApiResult<HttpResponse> {
     let limit = query.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
         return Err(ApiError::invalid("limit", "must be between 1 and 100"));
@@ -121,13 +122,27 @@ async fn list_tasks(
         before: query.cursor.as_deref().map(cursor::decode).transpose()?,
         limit: limit + 1,
     };
-    let mut conn = state.conn().await?;
-    let mut rows = model::list(&mut conn, user.id, &filter).await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next_cursor =
-        if more { rows.last().map(|r| cursor::encode(r.created_at, r.id)) } else { None };
-    Ok(web::Json(Page { items: rows.iter().map(|r| r.to_dto()).collect(), next_cursor }))
+    let key = (user.id, filter.cache_key());
+    let body = match state.tasks.list(&key) {
+        Some(body) => body,
+        None => {
+            let generation = state.tasks.generation();
+            let mut conn = state.conn().await?;
+            let mut rows = model::list(&mut conn, user.id, &filter).await?;
+            drop(conn);
+            let more = rows.len() as i64 > limit;
+            rows.truncate(limit as usize);
+            let next_cursor =
+                if more { rows.last().map(|r| cursor::encode(r.created_at, r.id)) } else { None };
+            let page = Page { items: rows.iter().map(|r| r.to_dto()).collect(), next_cursor };
+            let body = web::Bytes::from(
+                serde_json::to_vec(&page).map_err(|e| ApiError::Internal(e.into()))?,
+            );
+            state.tasks.put_list(generation, key, body.clone());
+            body
+        }
+    };
+    Ok(HttpResponse::Ok().content_type(actix_web::http::header::ContentType::json()).body(body))
 }
 
 /// One task, with an `ETag`: a request naming it in `If-None-Match` gets `304` while the task
@@ -147,10 +162,28 @@ async fn get_task(
     id: web::Path<Uuid>,
     req: actix_web::HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let mut conn = state.conn().await?;
-    let task = model::owned(&mut conn, user.id, *id).await?.to_dto();
-    drop(conn);
-    crate::etag::json(&req, &task).map_err(|e| ApiError::Internal(e.into()))
+    let id = *id;
+    let cached = match state.tasks.task(id) {
+        Some(hit) => hit,
+        None => {
+            let generation = state.tasks.generation();
+            let mut conn = state.conn().await?;
+            let task = model::owned(&mut conn, user.id, id).await?.to_dto();
+            drop(conn);
+            let body = web::Bytes::from(
+                serde_json::to_vec(&task).map_err(|e| ApiError::Internal(e.into()))?,
+            );
+            let tag = crate::etag::of_bytes(&body);
+            let cached = CachedTask { owner: user.id, body, tag };
+            state.tasks.put_task(generation, id, cached.clone());
+            cached
+        }
+    };
+    // Someone else's task is as unknown as a missing one.
+    if cached.owner != user.id {
+        return Err(ApiError::NotFound);
+    }
+    Ok(crate::etag::json_tagged(&req, cached.tag, cached.body))
 }
 
 /// Deletes a finished task (soft). A running task must be stopped first (409).

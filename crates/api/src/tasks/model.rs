@@ -453,6 +453,24 @@ pub struct ListFilter {
     pub limit: i64,
 }
 
+impl ListFilter {
+    /// The filter as one string, equal exactly when two filters list the same page (the key
+    /// of the page in [`super::cache`]). The repository goes last, so no text it holds can make
+    /// two filters look alike.
+    pub fn cache_key(&self) -> String {
+        let statuses: Vec<&str> = self.statuses.iter().map(|s| s.as_str()).collect();
+        let before = self.before.map(|(at, id)| format!("{}/{id}", at.timestamp_micros()));
+        let repo = self.repo.as_deref().map(|r| format!("={r}"));
+        format!(
+            "{}|{}|{}|{}",
+            self.limit,
+            statuses.join(","),
+            before.as_deref().unwrap_or("-"),
+            repo.as_deref().unwrap_or("-")
+        )
+    }
+}
+
 /// The user's tasks, newest first.
 pub async fn list(
     conn: &mut AsyncPgConnection,

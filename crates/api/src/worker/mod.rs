@@ -116,7 +116,8 @@ async fn worker_loop(ctx: WorkerContext, worker_id: String, mut shutdown: watch:
                                 Signal::Events { .. }
                                 | Signal::UserEvents { .. }
                                 | Signal::Stop(_)
-                                | Signal::Auth(_),
+                                | Signal::Auth(_)
+                                | Signal::Task { .. },
                             ) => continue,
                             Err(_) => break,
                         }

@@ -287,12 +287,13 @@ pub fn TaskForm(props: &TaskFormProps) -> Html {
             }
         })
     };
+    let repos = if several { parse_repos(&repo_list) } else { vec![(*repo).clone()] };
     let submit = {
         let (run, local_error) = (create.run.clone(), local_error.clone());
         let runs = runs(&agent, &model, &pairs);
         let ids = chosen_connectors(&enabled_connectors, &options.connectors);
         let base = base_request(&repo, &branch, &prompt, &options, ids);
-        let repos = if several { parse_repos(&repo_list) } else { vec![(*repo).clone()] };
+        let repos = repos.clone();
         Callback::from(move |()| {
             let compare_count = compare.then_some(runs.len());
             match validate(&repos, &base.prompt, compare_count) {
@@ -317,7 +318,7 @@ pub fn TaskForm(props: &TaskFormProps) -> Html {
             if compare {
                 <ComparePairs agents={catalogue} pairs={(*pairs).clone()} on_change={let p = pairs.clone(); move |next| p.set(next)} />
             }
-            <OptionsPanel value={options} on_change={set_options} connectors={enabled_connectors} />
+            <OptionsPanel value={options} on_change={set_options} connectors={enabled_connectors} repos={repos.clone()} />
             if let Some(p) = &*local_error { <p class="field-error" data-testid="form-invalid">{ p }</p> }
             { maybe_error(&create.error) }
             { submit_row(create.busy, compare || several) }

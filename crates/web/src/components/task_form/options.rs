@@ -1,10 +1,11 @@
-//! The form's "Options": install dependencies, keep the sandbox, open a pull request, which
-//! connectors to give the agent, browser automation (offered only where the server has it), and
-//! the time limit. The first three switches are remembered.
+//! The form's "Options": install dependencies, keep the sandbox, open a pull (or merge) request,
+//! which connectors to give the agent, browser automation (offered only where the server has
+//! it), and the time limit. The first three switches are remembered.
 
 use std::collections::BTreeSet;
 
 use shared::connectors::Connector;
+use shared::git_hosts::{ForgeKind, GitCredential};
 use uuid::Uuid;
 use yew::prelude::*;
 
@@ -83,13 +84,53 @@ pub struct OptionsPanelProps {
     pub on_change: Callback<TaskOptions>,
     /// The connectors to offer (the enabled ones).
     pub connectors: Vec<Connector>,
+    /// The repositories the task (or tasks) will run on, as typed.
+    #[prop_or_default]
+    pub repos: Vec<String>,
+}
+
+/// `host` or `host:port` of an `http(s)` repository URL, lower-cased and without the scheme's
+/// default port: the key a git-host credential is stored under. `None` for anything else (a
+/// local path, SSH, a URL with a user in it), as the server has it.
+fn host_key(url: &str) -> Option<String> {
+    let url = url.trim().to_ascii_lowercase();
+    let (rest, default_port) = match url.split_once("://") {
+        Some(("https", rest)) => (rest.to_owned(), ":443"),
+        Some(("http", rest)) => (rest.to_owned(), ":80"),
+        _ => return None,
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    Some(authority.strip_suffix(default_port).unwrap_or(authority).to_owned())
+}
+
+/// What the switch opens, in the words of the repositories' forge: GitLab's "merge request"
+/// when every repository is on a GitLab host the user stored a token for, "pull request" when
+/// none is (GitHub, Gitea, a host Drydock knows nothing of), both words for a mix.
+pub fn request_noun(repos: &[String], hosts: &[GitCredential]) -> &'static str {
+    let forge_of = |repo: &String| {
+        let host = host_key(repo)?;
+        hosts.iter().find(|c| c.host == host)?.kind.forge()
+    };
+    let nouns: BTreeSet<&'static str> = repos
+        .iter()
+        .filter(|r| !r.trim().is_empty())
+        .map(|r| forge_of(r).unwrap_or(ForgeKind::Github).request_noun())
+        .collect();
+    match nouns.len() {
+        0 => ForgeKind::Github.request_noun(),
+        1 => nouns.into_iter().next().unwrap_or_default(),
+        _ => "pull or merge request",
+    }
 }
 
 /// A checkbox row whose change gives the options with `apply(&mut options, checked)` done.
 fn switch(
     props: &OptionsPanelProps,
     id: &'static str,
-    label: &'static str,
+    label: impl Into<Html>,
     checked: bool,
     apply: fn(&mut TaskOptions, bool),
 ) -> Html {
@@ -99,7 +140,7 @@ fn switch(
         apply(&mut next, target_checked(&e));
         on_change.emit(next);
     });
-    html! { <label class="check"><input type="checkbox" {id} {checked} {onchange} />{ label }</label> }
+    html! { <label class="check"><input type="checkbox" {id} {checked} {onchange} />{ label.into() }</label> }
 }
 
 /// The browser switch: enabled only when the server has browser automation, else disabled with
@@ -179,6 +220,8 @@ fn duration_select(props: &OptionsPanelProps) -> Html {
 pub fn OptionsPanel(props: &OptionsPanelProps) -> Html {
     let v = &props.value;
     let capabilities = use_fetch((), |()| api::capabilities());
+    let hosts = use_fetch((), |()| api::git_credentials());
+    let noun = request_noun(&props.repos, hosts.data().map(Vec::as_slice).unwrap_or_default());
     let browser = capabilities.data().map(|c| match &c.browser.reason {
         None if c.browser.available => Ok(()),
         reason => Err(reason.clone().unwrap_or_default()),
@@ -188,7 +231,7 @@ pub fn OptionsPanel(props: &OptionsPanelProps) -> Html {
             <summary>{ "Options" }</summary>
             { switch(props, "opt-install-deps", "Install dependencies", v.install_dependencies, |o, b| o.install_dependencies = b) }
             { switch(props, "opt-keep-alive", "Keep sandbox alive for follow-ups", v.keep_alive, |o, b| o.keep_alive = b) }
-            { switch(props, "opt-create-pr", "Open a pull request when done", v.create_pr, |o, b| o.create_pr = b) }
+            { switch(props, "opt-create-pr", format!("Open a {noun} when done"), v.create_pr, |o, b| o.create_pr = b) }
             { browser_switch(props, browser) }
             { connector_choices(props) }
             { duration_select(props) }
@@ -218,6 +261,37 @@ mod tests {
         let offered = vec![c(1, true), c(2, false), c(3, true)];
         let ticked: BTreeSet<Uuid> = [3, 2, 9].into_iter().map(Uuid::from_u128).collect();
         assert_eq!(chosen_connectors(&offered, &ticked), vec![Uuid::from_u128(3)]);
+    }
+
+    #[test]
+    fn the_pull_request_switch_speaks_the_forges_words() {
+        let host = |host: &str, kind| GitCredential {
+            host: host.into(),
+            kind,
+            api_url: None,
+            token_last4: "abcd".into(),
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+            last_used_at: None,
+        };
+        use shared::git_hosts::GitHostKind::{Gitea, Gitlab};
+        let hosts = [host("gitlab.example.test", Gitlab), host("git.example.test:3000", Gitea)];
+        let noun = |repos: &[&str]| {
+            request_noun(&repos.iter().map(|r| r.to_string()).collect::<Vec<_>>(), &hosts)
+        };
+        assert_eq!(noun(&["https://GitLab.example.test:443/group/sub/app.git"]), "merge request");
+        assert_eq!(noun(&["http://git.example.test:3000/o/app"]), "pull request");
+        assert_eq!(noun(&["https://github.com/o/app"]), "pull request");
+        assert_eq!(noun(&[]), "pull request");
+        assert_eq!(noun(&["", "https://gitlab.example.test/g/a"]), "merge request");
+        // A host matches only as the credential names it: another port is another host, and
+        // a URL with a user in it gets no token, so no forge either.
+        assert_eq!(noun(&["https://gitlab.example.test:8443/g/a"]), "pull request");
+        assert_eq!(noun(&["https://me@gitlab.example.test/g/a"]), "pull request");
+        assert_eq!(
+            noun(&["https://gitlab.example.test/g/a", "https://github.com/o/a"]),
+            "pull or merge request"
+        );
     }
 
     #[test]
