@@ -31,9 +31,11 @@ if ! grep -q "wasm_bindgen = \"$want\"" Trunk.toml; then
   exit 1
 fi
 
-# The terminal's browser libraries (xterm.js), exactly as package-lock.json pins them, with
+# The browser libraries (xterm.js, Monaco, Lucide's icons), exactly as package-lock.json pins them, with
 # their integrity hashes checked and no install scripts run.
 (cd crates/web && npm ci --ignore-scripts --no-audit --no-fund)
+# The icon sprite: only the Lucide icons the app names (components/icon.rs).
+(cd crates/web && node tools/icon-sprite.mjs)
 
 # Strips the 400 KB name section (until [profile.wasm-release] sets strip = true itself).
 export CARGO_PROFILE_WASM_RELEASE_STRIP="${CARGO_PROFILE_WASM_RELEASE_STRIP:-true}"

@@ -27,13 +27,9 @@ async fn create_task(b: &Browser, repo: &BareRepo, prompt: &str) -> String {
     b.fill("[data-testid=repo-url]", &repo.url()).await;
     b.fill("[data-testid=prompt]", prompt).await;
     b.click("[data-testid=agent] option[value=claude]").await;
-    b.click("[data-testid=submit-task]").await;
-    b.wait_until("the task page", Duration::from_secs(30), || async {
-        b.path().await.starts_with("/tasks/")
-    })
-    .await;
+    let id = b.submit_task_form().await;
     b.wait("[data-testid=task-page]").await;
-    b.path().await.trim_start_matches("/tasks/").to_owned()
+    id
 }
 
 async fn status(b: &Browser) -> String {
@@ -372,12 +368,7 @@ async fn connectors_are_added_in_settings_and_chosen_per_task() {
     let offered = format!("[data-testid=task-connector][data-connector-id='{docs}']");
     b.click(&offered).await;
     assert!(!b.exists(&format!("[data-testid=task-connector][data-connector-id='{old}']")).await);
-    b.click("[data-testid=submit-task]").await;
-    b.wait_until("the task page", Duration::from_secs(30), || async {
-        b.path().await.starts_with("/tasks/")
-    })
-    .await;
-    let id = b.path().await.trim_start_matches("/tasks/").to_owned();
+    let id = b.submit_task_form().await;
     let (_, task) = server.get(&token, &format!("/api/v1/tasks/{id}")).await;
     assert_eq!(task["connector_ids"], serde_json::json!([docs]), "{task}");
     b.close().await;
@@ -682,4 +673,224 @@ async fn git_host_tokens_are_added_listed_without_the_token_and_removed() {
     let (_, list) = server.get(&token, "/api/v1/me/git-credentials").await;
     assert_eq!(list, serde_json::json!([]), "removed on the server too");
     b.close().await;
+}
+
+/// Browser automation from the form: the switch under Options starts a task whose agent (the
+/// real Claude Code CLI, scripted by the fake Anthropic server) gets the browser MCP server,
+/// opens a page served only inside its sandbox and reports the page's title, which the chat
+/// shows. The boundary itself is tested in `tests/api/browser.rs`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_cli_browser_automation_from_the_task_form() {
+    let fake = fakes::FakeModel::start(fakes::FakeConfig::default()).expect("fake model");
+    let server = Server::start_with_real_claude(vec![
+        ("DRYDOCK_TASKS__SANDBOX_NETWORK".into(), "brokered".into()),
+        ("DRYDOCK_TASKS__EGRESS_ALLOW".into(), format!("[\"127.0.0.1:{}\"]", fake.port())),
+        ("DRYDOCK_TASKS__AGENT_IDLE_TIMEOUT_SECS".into(), "120".into()),
+    ])
+    .await;
+    server.create_user("bea", PASSWORD);
+    let token = server.create_token("bea");
+    server.put_anthropic_key_at(&token, Some(&fake.base_url())).await;
+    let b = Browser::start(&server.base, 1280, 900).await;
+    b.sign_in("bea", PASSWORD).await;
+
+    let repo = BareRepo::new();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let title = format!("Drydock probe {:08x}", nanos.subsec_nanos());
+    let serve = format!(
+        "mkdir -p /tmp/site && printf '<html><head><title>{title}</title></head><body>probe</body></html>' > /tmp/site/index.html \
+         && (setsid python3 -m http.server 8765 --bind 127.0.0.1 -d /tmp/site >/dev/null 2>&1 &) \
+         && curl -sf --retry 30 --retry-connrefused --retry-delay 1 -o /dev/null http://127.0.0.1:8765/ && echo serving"
+    );
+    b.goto("/").await;
+    b.wait("[data-testid=task-form]").await;
+    b.fill("[data-testid=repo-url]", &repo.url()).await;
+    b.fill(
+        "[data-testid=prompt]",
+        &format!("Open the page and tell me its title. [[shell:{serve}]] [[browse:http://127.0.0.1:8765/]]"),
+    )
+    .await;
+    b.click("[data-testid=agent] option[value=claude]").await;
+    b.click("[data-testid=task-options] summary").await;
+    // Offered (not disabled) because this server has Chromium and the MCP package
+    // (`scripts/install-deps.sh`).
+    b.click("#opt-enable-browser:not([disabled])").await;
+    let id = b.submit_task_form().await;
+    let (_, task) = server.get(&token, &format!("/api/v1/tasks/{id}")).await;
+    assert_eq!(task["enable_browser"], true, "the switch reached the task: {task}");
+
+    b.wait("[data-testid=task-page]").await;
+    b.wait_until("the run to end", Duration::from_secs(240), || async {
+        terminal(&status(&b).await)
+    })
+    .await;
+    assert_eq!(status(&b).await, "completed", "{}", server.log_text());
+    b.click("[data-testid=tab-chat]").await;
+    let expected = format!("The page title is: {title}");
+    let agent = "[data-testid=chat] [data-testid=message][data-role=agent]";
+    b.wait_until(
+        "the agent's report of the title in the chat",
+        Duration::from_secs(15),
+        || async {
+            for message in b.all(agent).await {
+                if message.text().await.unwrap_or_default().contains(&expected) {
+                    return true;
+                }
+            }
+            false
+        },
+    )
+    .await;
+}
+
+/// What sticks out past the right edge of the viewport: the page's overflow in pixels, and the
+/// widest offenders (tag, class, test id, right edge), for the failure message.
+const OVERFLOW_JS: &str = r#"
+const width = window.innerWidth;
+const over = [];
+for (const el of document.querySelectorAll('body *')) {
+  const r = el.getBoundingClientRect();
+  if (r.width === 0 || r.height === 0) continue;
+  // Content inside a box that scrolls on its own (code, tables, tab strips) does not widen the page.
+  let clipped = false;
+  for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+    const o = getComputedStyle(p).overflowX;
+    if (o === 'auto' || o === 'scroll' || o === 'hidden' || o === 'clip') { clipped = true; break; }
+  }
+  if (!clipped && r.right > width + 1) {
+    over.push(`${el.tagName.toLowerCase()}.${el.className || ''}[${el.dataset.testid || ''}] right=${Math.round(r.right)}`);
+  }
+}
+return [document.documentElement.scrollWidth - width, over.slice(0, 6)];
+"#;
+
+/// The page's background as a 0–1 relative luminance.
+const BACKGROUND_JS: &str = r#"
+const c = getComputedStyle(document.body).backgroundColor.match(/[0-9.]+/g).map(Number);
+const lin = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+return [document.documentElement.dataset.theme || '', 0.2126 * lin(c[0]) + 0.7152 * lin(c[1]) + 0.0722 * lin(c[2])];
+"#;
+
+async fn fits_the_phone(b: &Browser, page: &str) {
+    let got = b.client.execute(OVERFLOW_JS, vec![]).await.expect("measure overflow");
+    let overflow = got[0].as_f64().unwrap_or(f64::MAX);
+    assert!(overflow <= 1.0, "{page} is {overflow}px wider than the phone: {}", got[1]);
+    let bg = b.client.execute(BACKGROUND_JS, vec![]).await.expect("measure background");
+    assert_eq!(bg[0], "dark", "{page}: the dark theme is not applied");
+    let luminance = bg[1].as_f64().unwrap_or(1.0);
+    assert!(luminance < 0.1, "{page}: the background is not dark (luminance {luminance:.2})");
+}
+
+/// Every page at phone width (390 × 844 CSS pixels) in the dark theme: nothing is wider than the
+/// screen (only boxes that scroll on their own may be), and the background is dark.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_fits_a_phone_in_the_dark_theme() {
+    let server = Server::start().await;
+    server.cli(
+        &["user", "create", "--username", "root", "--admin", "--password-stdin"],
+        Some(PASSWORD),
+    );
+    let token = server.create_token("root");
+    server.put_anthropic_key(&token).await;
+    let b = Browser::start(&server.base, 390, 844).await;
+    b.goto("/sign-in").await;
+    b.client
+        .execute("localStorage.setItem('drydock-theme', 'dark');", vec![])
+        .await
+        .expect("choose the dark theme");
+
+    // Signed out.
+    for (path, ready) in [
+        ("/sign-in", "#login-form"),
+        ("/sign-in?error=access_denied", "#login-form"),
+        ("/invite?token=nope", "[data-testid=invite]"),
+    ] {
+        b.goto(path).await;
+        b.wait(ready).await;
+        fits_the_phone(&b, path).await;
+    }
+    b.goto("/sign-in").await;
+    b.wait("#login-form").await;
+    b.screenshot("phone-sign-in").await;
+
+    b.sign_in("root", PASSWORD).await;
+    let repo = BareRepo::new();
+    let (status, task) = server
+        .post(
+            &token,
+            "/api/v1/tasks",
+            &serde_json::json!({"repo_url": repo.url(), "agent": "claude",
+                "prompt": "Add a note with a rather long line so that the timeline has something wide to show [[write:notes/a-file-with-a-long-name.txt=hello]]"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{task}");
+    let id = task["id"].as_str().unwrap().to_owned();
+    let started = Instant::now();
+    loop {
+        let (_, t) = server.get(&token, &format!("/api/v1/tasks/{id}")).await;
+        if terminal(t["status"].as_str().unwrap_or_default()) {
+            break;
+        }
+        assert!(started.elapsed() < TASK_TIMEOUT, "the task did not finish: {t}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let task_page = format!("/tasks/{id}");
+    let mut pages: Vec<(String, &str)> = vec![
+        ("/".into(), "[data-testid=task-form]"),
+        ("/tasks".into(), "[data-testid=task-list]"),
+        (task_page.clone(), "[data-testid=task-page]"),
+        ("/admin".into(), "[data-testid=admin]"),
+    ];
+    for section in ["tokens", "keys", "git-hosts", "connectors", "accounts"] {
+        pages.push((format!("/settings/{section}"), "[data-testid=settings]"));
+    }
+    for (path, ready) in &pages {
+        b.goto(path).await;
+        b.wait(ready).await;
+        // Let the page's reads land before measuring.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        fits_the_phone(&b, path).await;
+        if path == "/" {
+            b.screenshot("phone-home").await;
+        }
+    }
+    // Each tab of the task page.
+    b.goto(&task_page).await;
+    b.wait("[data-testid=task-page]").await;
+    // Its icons come from the sprite the server serves, each one there.
+    let sprite = reqwest::get(server.url("/icons.svg")).await.expect("GET /icons.svg");
+    assert_eq!(sprite.status(), 200);
+    let sprite = sprite.text().await.unwrap();
+    let shown = b
+        .client
+        .execute(
+            "return [...document.querySelectorAll('[data-icon]')].map(e => e.dataset.icon);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let shown: Vec<&str> = shown.as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(shown.contains(&"list-tree") && shown.contains(&"menu"), "icons shown: {shown:?}");
+    for icon in shown {
+        assert!(sprite.contains(&format!("<symbol id=\"{icon}\"")), "{icon} is not in the sprite");
+    }
+    for tab in ["timeline", "chat", "changes", "pr", "terminal", "preview", "editor"] {
+        let button = format!("[data-testid=tab-{tab}]");
+        if !b.exists(&button).await {
+            continue;
+        }
+        b.click(&button).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        fits_the_phone(&b, &format!("{task_page} ({tab})")).await;
+        if tab == "timeline" {
+            b.screenshot("phone-task").await;
+        }
+    }
+    // The sidebar, opened from the menu button on a phone, fits too.
+    if b.exists("[data-testid=sidebar-toggle]").await {
+        b.click("[data-testid=sidebar-toggle]").await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        fits_the_phone(&b, "the open sidebar").await;
+    }
 }

@@ -441,6 +441,20 @@ async fn the_repos_tab_opens_a_browser_that_links_closes_and_picks_a_model_per_i
     let web_app = "[data-testid=sidebar-repo][data-repo='octo-org/web.app']";
     let count = b.wait(&format!("{web_app} [data-testid=sidebar-repo-count]")).await;
     assert_eq!(count.text().await.unwrap(), "1", "the user's one task on it");
+    // A task made elsewhere (here through the API) shows in the count without a reload.
+    let (status, _) = server
+        .post(
+            &token,
+            "/api/v1/tasks",
+            &json!({"repo_url": repo_url, "agent": "claude", "prompt": "And the docs"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let count = format!("{web_app} [data-testid=sidebar-repo-count]");
+    b.wait_until("the count to follow the new task", Duration::from_secs(15), || async {
+        b.wait(&count).await.text().await.unwrap() == "2"
+    })
+    .await;
     let other =
         "[data-testid=sidebar-repo][data-repo='octo.cat/lib-00'] [data-testid=sidebar-repo-count]";
     assert_eq!(b.wait(other).await.text().await.unwrap(), "0");

@@ -171,12 +171,7 @@ async fn deep_links_and_new_task_from_a_task_prefill_the_form() {
     assert_eq!(value(&b, "[data-testid=base-branch]").await, "trunk");
     assert_eq!(value(&b, "[data-testid=agent]").await, "claude");
     b.screenshot("deep-link-form").await;
-    b.click("[data-testid=submit-task]").await;
-    b.wait_until("the task page", Duration::from_secs(30), || async {
-        b.path().await.starts_with("/tasks/")
-    })
-    .await;
-    let id = b.path().await.trim_start_matches("/tasks/").to_owned();
+    let id = b.submit_task_form().await;
     let (_, task) = server.get(&token, &format!("/api/v1/tasks/{id}")).await;
     assert_eq!(task["base_branch"], "trunk", "{task}");
     assert_eq!(task["prompt"], "Say hello [[write:h.txt=hi]]");

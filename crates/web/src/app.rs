@@ -10,6 +10,7 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::components::async_content::loading;
+use crate::components::icon::{Icon, IconName};
 use crate::components::sandboxes_dialog::SandboxesButton;
 use crate::components::shortcuts::ShortcutHelp;
 use crate::components::sidebar::Sidebar;
@@ -253,10 +254,11 @@ fn Shell() -> Html {
             <header class="topbar">
                 <button class="icon-btn" id="sidebar-toggle" data-testid="sidebar-toggle"
                         title="Toggle sidebar (Ctrl/Cmd+B)" aria-expanded={open.to_string()}
-                        onclick={let t = toggle_sidebar.clone(); move |_| t.emit(())}>{ "☰" }</button>
+                        aria-label="Toggle sidebar"
+                        onclick={let t = toggle_sidebar.clone(); move |_| t.emit(())}><Icon name={IconName::Menu} /></button>
                 <Link<Route> to={Route::Home} classes="brand">{ "Drydock" }</Link<Route>>
                 <span class="spacer" />
-                <Link<Route> to={Route::Home} classes="btn small" >{ "+ New task" }</Link<Route>>
+                <Link<Route> to={Route::Home} classes="btn small" ><Icon name={IconName::Plus} />{ "New task" }</Link<Route>>
                 <SandboxesButton />
                 <ShortcutHelp />
                 <UserMenu me={me} />

@@ -236,6 +236,16 @@ impl Browser {
         println!("screenshot: {}", path.display());
     }
 
+    /// Submits the new-task form and waits for the new task's page; returns the task's id.
+    pub async fn submit_task_form(&self) -> String {
+        self.click("[data-testid=submit-task]").await;
+        self.wait_until("the task page", Duration::from_secs(30), || async {
+            self.path().await.starts_with("/tasks/")
+        })
+        .await;
+        self.path().await.trim_start_matches("/tasks/").to_owned()
+    }
+
     /// Signs in through the local login form and waits for the signed-in shell.
     pub async fn sign_in(&self, username: &str, password: &str) {
         self.goto("/sign-in").await;

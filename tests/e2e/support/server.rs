@@ -89,7 +89,7 @@ pub struct Server {
 impl Server {
     /// Creates a database and starts the server on it.
     pub async fn start() -> Self {
-        Self::launch("127.0.0.1:0".into(), Vec::new()).await
+        Self::launch("127.0.0.1:0".into(), Vec::new(), true).await
     }
 
     /// Like `start`, with extra environment, on a port chosen up front and announced as
@@ -106,10 +106,26 @@ impl Server {
     pub async fn start_on(port: u16, extra: Vec<(String, String)>) -> Self {
         let mut env = vec![("DRYDOCK_PUBLIC_URL".to_owned(), format!("http://127.0.0.1:{port}"))];
         env.extend(extra);
-        Self::launch(format!("127.0.0.1:{port}"), env).await
+        Self::launch(format!("127.0.0.1:{port}"), env, true).await
     }
 
-    async fn launch(listen: String, extra: Vec<(String, String)>) -> Self {
+    /// Like `start`, with `claude` the **real** Claude Code CLI from the tool cache the API's
+    /// real-CLI tests share (`<target>/drydock-tools`, installed from npm on first use).
+    pub async fn start_with_real_claude(extra: Vec<(String, String)>) -> Self {
+        let tools = std::env::var_os("DRYDOCK_TOOLS_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                // <target>/debug/deps/<test>-<hash>
+                let exe = std::env::current_exe().expect("test exe");
+                exe.ancestors().nth(3).expect("target dir").join("drydock-tools")
+            });
+        std::fs::create_dir_all(&tools).expect("tool cache");
+        let mut env = vec![("DRYDOCK_TOOLS_DIR".to_owned(), tools.display().to_string())];
+        env.extend(extra);
+        Self::launch("127.0.0.1:0".into(), env, false).await
+    }
+
+    async fn launch(listen: String, extra: Vec<(String, String)>, fake_claude: bool) -> Self {
         let dist = super::dist_dir();
         let (exe, agent) = super::binaries();
         let db = TestDb::new().await;
@@ -122,8 +138,10 @@ impl Server {
             ("DRYDOCK_TASKS__ALLOW_LOCAL_REPOS".into(), "true".into()),
             ("DRYDOCK_TASKS__GENERATE_NAMES".into(), "false".into()),
             ("DRYDOCK_TASKS__AGENT_EXIT_GRACE_SECS".into(), "3".into()),
-            ("DRYDOCK_AGENT_BINARIES__CLAUDE".into(), agent.display().to_string()),
         ];
+        if fake_claude {
+            env.push(("DRYDOCK_AGENT_BINARIES__CLAUDE".into(), agent.display().to_string()));
+        }
         env.extend(extra);
         let log = data.path().join("server.log");
         let log_file = std::fs::File::create(&log).expect("log file");
@@ -228,11 +246,21 @@ impl Server {
 
     /// Stores an Anthropic key for the token's user through the REST API.
     pub async fn put_anthropic_key(&self, token: &str) {
+        self.put_anthropic_key_at(token, None).await;
+    }
+
+    /// Stores an Anthropic key for the token's user, used at `base_url` when given (a fake
+    /// model server on loopback).
+    pub async fn put_anthropic_key_at(&self, token: &str, base_url: Option<&str>) {
+        let mut body = serde_json::json!({ "value": "sk-ant-e2e-0123456789abcdef" });
+        if let Some(url) = base_url {
+            body["base_url"] = url.into();
+        }
         let res = self
             .http
             .put(self.url("/api/v1/me/keys/anthropic"))
             .bearer_auth(token)
-            .json(&serde_json::json!({ "value": "sk-ant-e2e-0123456789abcdef" }))
+            .json(&body)
             .send()
             .await
             .expect("PUT key");

@@ -7,6 +7,7 @@ pub mod chat;
 pub mod diff;
 pub mod editor;
 pub mod forms;
+pub mod icon;
 pub mod markdown;
 pub mod network_summary;
 pub mod new_repo;

@@ -8,6 +8,7 @@ use yew_router::prelude::*;
 
 use crate::app::Route;
 use crate::components::async_content::{async_content, maybe_error};
+use crate::components::icon::{Icon, IconName};
 use crate::components::sandbox::{size, time_left};
 use crate::hooks::{use_action, use_fetch};
 use crate::services::api;
@@ -26,7 +27,7 @@ pub fn SandboxesButton() -> Html {
     };
     html! {
         <>
-            <button class="btn small" id="open-sandboxes" data-testid="open-sandboxes" onclick={toggle.clone()}>{ "Sandboxes" }</button>
+            <button class="btn small" id="open-sandboxes" data-testid="open-sandboxes" onclick={toggle.clone()}><Icon name={IconName::Server} />{ "Sandboxes" }</button>
             if *open { <SandboxesDialog on_close={toggle} /> }
         </>
     }
@@ -65,7 +66,7 @@ fn SandboxesDialog(props: &DialogProps) -> Html {
                 <header class="row">
                     <h2>{ "Live sandboxes" }</h2>
                     <span class="spacer" />
-                    <button class="icon-btn" data-testid="close-sandboxes" title="Close" onclick={props.on_close.clone()}>{ "✕" }</button>
+                    <button class="icon-btn" data-testid="close-sandboxes" title="Close" aria-label="Close" onclick={props.on_close.clone()}><Icon name={IconName::Close} /></button>
                 </header>
                 { async_content(&list.state, |items| html! {
                     <ul class="sandbox-list" data-testid="sandbox-list">

@@ -6,6 +6,8 @@ use gloo_events::EventListener;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
+use crate::components::icon::{Icon, IconName};
+
 /// One shortcut: where it works, the keys, what it does.
 pub struct Shortcut {
     /// Where it applies.
@@ -90,7 +92,7 @@ pub fn ShortcutHelp() -> Html {
     };
     let button = html! {
         <button class="icon-btn" data-testid="open-shortcut-help" title="Keyboard shortcuts (?)"
-                aria-label="Keyboard shortcuts" onclick={toggle}>{ "?" }</button>
+                aria-label="Keyboard shortcuts" onclick={toggle}><Icon name={IconName::Keyboard} /></button>
     };
     if !*open {
         return button;
@@ -114,7 +116,7 @@ pub fn ShortcutHelp() -> Html {
                 <header class="row">
                     <h2>{ "Keyboard shortcuts" }</h2>
                     <span class="spacer" />
-                    <button class="icon-btn" data-testid="close-shortcut-help" title="Close (Esc)" onclick={close}>{ "✕" }</button>
+                    <button class="icon-btn" data-testid="close-shortcut-help" title="Close (Esc)" aria-label="Close" onclick={close}><Icon name={IconName::Close} /></button>
                 </header>
                 { for scopes.iter().map(|scope| html! {
                     <section key={*scope}>

@@ -1,16 +1,17 @@
 //! The sidebar: navigation, then two tabs: the latest tasks with their live status, and the
 //! user's repositories (`sidebar_repos`). The task list is read once and then follows the
 //! caller's event stream (one SSE for all rows), so a status change shows as it happens and
-//! nothing polls.
+//! nothing polls; the repositories' task counts are read again when a task comes or goes.
 
 use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::app::Route;
 use crate::components::async_content::{loading, ErrorBox};
+use crate::components::icon::{Icon, IconName};
 use crate::components::sidebar_repos::SidebarRepos;
 use crate::components::status_badge::StatusBadge;
-use crate::hooks::use_live_tasks;
+use crate::hooks::{use_live_tasks, LiveTaskList};
 use crate::util::{repo_label, truncate};
 
 /// How many tasks the sidebar shows.
@@ -20,6 +21,9 @@ const RECENT: u32 = 15;
 #[component]
 pub fn Sidebar() -> Html {
     let repos_tab = use_state(|| false);
+    // One stream for both tabs: the list shows it, the repositories' task counts follow it.
+    let tasks = use_live_tasks(RECENT);
+    let comings_and_goings = tasks.comings_and_goings;
     let tab = |repos: bool, label: &str, testid: &str| {
         let state = repos_tab.clone();
         let active = *repos_tab == repos;
@@ -31,9 +35,9 @@ pub fn Sidebar() -> Html {
     html! {
         <nav class="sidebar" id="sidebar" data-testid="sidebar" aria-label="Tasks">
             <div class="sidebar-links">
-                <Link<Route> to={Route::Home} classes="nav-link">{ "New task" }</Link<Route>>
-                <Link<Route> to={Route::Tasks} classes="nav-link">{ "All tasks" }</Link<Route>>
-                <Link<Route> to={Route::Settings} classes="nav-link">{ "Settings" }</Link<Route>>
+                <Link<Route> to={Route::Home} classes="nav-link"><Icon name={IconName::Plus} />{ "New task" }</Link<Route>>
+                <Link<Route> to={Route::Tasks} classes="nav-link"><Icon name={IconName::List} />{ "All tasks" }</Link<Route>>
+                <Link<Route> to={Route::Settings} classes="nav-link"><Icon name={IconName::Settings} />{ "Settings" }</Link<Route>>
             </div>
             <div class="tabs" role="tablist">
                 { tab(false, "Recent tasks", "sidebar-tab-tasks") }
@@ -41,17 +45,23 @@ pub fn Sidebar() -> Html {
             </div>
             // The task list stays mounted (hidden) so its live stream is not reopened on every
             // switch; the repositories load only once their tab is opened.
-            <div hidden={*repos_tab}><RecentTasks /></div>
-            if *repos_tab { <SidebarRepos /> }
+            <div hidden={*repos_tab}><RecentTasks {tasks} /></div>
+            if *repos_tab { <SidebarRepos {comings_and_goings} /> }
         </nav>
     }
 }
 
+/// Props of [`RecentTasks`].
+#[derive(Properties, PartialEq)]
+struct RecentTasksProps {
+    tasks: LiveTaskList,
+}
+
 /// The latest tasks, live.
 #[component]
-fn RecentTasks() -> Html {
+fn RecentTasks(props: &RecentTasksProps) -> Html {
     let route = use_route::<Route>();
-    let tasks = use_live_tasks(RECENT);
+    let tasks = &props.tasks;
     let current = match &route {
         Some(Route::Task { id }) => Some(*id),
         _ => None,

@@ -1,7 +1,8 @@
 //! The sidebar's Repos tab: the user's repositories on GitHub or on a GitLab or Gitea host of
 //! their credentials, searched by name, the next page loaded as the list scrolls to its end,
-//! each with how many of the user's tasks are on it (`GET /me/repos`). A click opens the
-//! repository browser.
+//! each with how many of the user's tasks are on it (`GET /me/repos`, read again whenever the
+//! user's event stream says a task was created or deleted). A click opens the repository
+//! browser.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -75,11 +76,18 @@ fn load_page(
     });
 }
 
+/// Props of [`SidebarRepos`].
+#[derive(Properties, PartialEq)]
+pub struct SidebarReposProps {
+    /// Changes whenever one of the user's tasks is created or deleted: the counts are read again.
+    pub comings_and_goings: u64,
+}
+
 /// The Repos tab.
 #[component]
-pub fn SidebarRepos() -> Html {
+pub fn SidebarRepos(props: &SidebarReposProps) -> Html {
     let hosts = use_fetch((), |()| api::git_credentials());
-    let counts = use_fetch((), |()| api::my_repos());
+    let counts = use_fetch(props.comings_and_goings, |_| api::my_repos());
     let host = use_state(|| GITHUB.to_owned());
     let search = use_debounced_search();
     let listing = use_state(Listing::default);

@@ -8,6 +8,8 @@ use std::rc::Rc;
 use gloo_timers::callback::Timeout;
 use yew::prelude::*;
 
+use crate::components::icon::{Icon, IconName};
+
 /// How long a toast stays.
 const SHOW_MS: u32 = 4_000;
 /// How many toasts stay at once; older ones go first.
@@ -106,7 +108,7 @@ pub fn ToastProvider(props: &ToastProviderProps) -> Html {
                 { for shown.toasts.iter().map(|t| html! {
                     <div key={t.id} class="toast" data-testid="toast">
                         <span>{ t.text.clone() }</span>
-                        <button class="toast-close" aria-label="Dismiss" onclick={dismiss(t.id)}>{ "×" }</button>
+                        <button class="toast-close" aria-label="Dismiss" onclick={dismiss(t.id)}><Icon name={IconName::Close} /></button>
                     </div>
                 }) }
             </div>

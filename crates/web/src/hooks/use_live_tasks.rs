@@ -35,6 +35,8 @@ pub struct LiveTaskList {
     pub items: Option<Vec<Task>>,
     /// Why the list could not be read.
     pub error: Option<ApiError>,
+    /// Tasks created or deleted since the stream opened (see [`LiveTasks::comings_and_goings`]).
+    pub comings_and_goings: u64,
 }
 
 fn changed(ctl: &Shared) {
@@ -182,5 +184,9 @@ pub fn use_live_tasks(limit: u32) -> LiveTaskList {
         });
     }
     let c = inner.borrow();
-    LiveTaskList { items: c.list.items().map(<[Task]>::to_vec), error: c.error.clone() }
+    LiveTaskList {
+        items: c.list.items().map(<[Task]>::to_vec),
+        error: c.error.clone(),
+        comings_and_goings: c.list.comings_and_goings(),
+    }
 }

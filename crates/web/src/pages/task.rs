@@ -14,6 +14,7 @@ use crate::components::async_content::{async_content, maybe_error};
 use crate::components::chat::Chat;
 use crate::components::editor::Editor;
 use crate::components::forms::confirm;
+use crate::components::icon::{Icon, IconName};
 use crate::components::pr_panel::{ForgeWords, PrPanel};
 use crate::components::preview::Preview;
 use crate::components::sandbox::SandboxLine;
@@ -55,6 +56,20 @@ impl Tab {
         (Self::Preview, "preview", "Preview"),
         (Self::Editor, "editor", "Editor"),
     ];
+}
+
+impl Tab {
+    fn icon(self) -> IconName {
+        match self {
+            Self::Timeline => IconName::Timeline,
+            Self::Chat => IconName::Chat,
+            Self::Changes => IconName::Changes,
+            Self::Pr => IconName::PullRequest,
+            Self::Terminal => IconName::Terminal,
+            Self::Preview => IconName::Preview,
+            Self::Editor => IconName::Editor,
+        }
+    }
 }
 
 /// The tab an Alt+digit shortcut opens: Alt+1 the first tab, and so on.
@@ -184,7 +199,7 @@ pub fn TaskPage(props: &TaskPageProps) -> Html {
                         html! {
                             <button role="tab" class={classes!("tab", (*tab == v).then_some("active"))}
                                     data-testid={format!("tab-{key}")} aria-selected={(*tab == v).to_string()}
-                                    onclick={move |_| tab2.set(v)}>{ label }</button>
+                                    onclick={move |_| tab2.set(v)}><Icon name={v.icon()} />{ label }</button>
                         }
                     }) }
                 </nav>

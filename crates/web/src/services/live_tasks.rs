@@ -22,12 +22,27 @@ pub struct LiveTasks {
     /// New tasks being fetched, with the latest change heard of each meanwhile.
     fetching: HashMap<Uuid, Option<TaskChange>>,
     last_seq: Option<i64>,
+    /// Tasks created or deleted since the stream opened, listed or not.
+    comings_and_goings: u64,
 }
 
 impl LiveTasks {
     /// An empty list, not loaded yet, of at most `limit` tasks.
     pub fn new(limit: usize) -> Self {
-        Self { limit, items: None, early: Vec::new(), fetching: HashMap::new(), last_seq: None }
+        Self {
+            limit,
+            items: None,
+            early: Vec::new(),
+            fetching: HashMap::new(),
+            last_seq: None,
+            comings_and_goings: 0,
+        }
+    }
+
+    /// How many tasks were created or deleted since the stream opened, whether the list shows
+    /// them or not: what per-repository task counts follow.
+    pub fn comings_and_goings(&self) -> u64 {
+        self.comings_and_goings
     }
 
     /// The tasks, once loaded.
@@ -54,6 +69,9 @@ impl LiveTasks {
         }
         self.last_seq = Some(event.seq);
         let UserEventBody::Task(change) = &event.body;
+        if matches!(change.change, TaskChangeKind::Created | TaskChangeKind::Deleted) {
+            self.comings_and_goings += 1;
+        }
         if self.items.is_none() {
             self.early.push(change.clone());
             return None;
