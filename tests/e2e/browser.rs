@@ -811,7 +811,7 @@ async fn every_page_fits_a_phone_in_the_dark_theme() {
     }
     b.goto("/sign-in").await;
     b.wait("#login-form").await;
-    b.screenshot("phone-sign-in").await;
+    b.screenshot("phone-dark-sign-in").await;
 
     b.sign_in("root", PASSWORD).await;
     let repo = BareRepo::new();
@@ -852,7 +852,7 @@ async fn every_page_fits_a_phone_in_the_dark_theme() {
         tokio::time::sleep(Duration::from_millis(500)).await;
         fits_the_phone(&b, path).await;
         if path == "/" {
-            b.screenshot("phone-home").await;
+            b.screenshot("phone-dark-home").await;
         }
     }
     // Each tab of the task page.
@@ -884,7 +884,7 @@ async fn every_page_fits_a_phone_in_the_dark_theme() {
         tokio::time::sleep(Duration::from_millis(500)).await;
         fits_the_phone(&b, &format!("{task_page} ({tab})")).await;
         if tab == "timeline" {
-            b.screenshot("phone-task").await;
+            b.screenshot("phone-dark-task").await;
         }
     }
     // The sidebar, opened from the menu button on a phone, fits too.

@@ -258,7 +258,7 @@ fn Shell() -> Html {
                         onclick={let t = toggle_sidebar.clone(); move |_| t.emit(())}><Icon name={IconName::Menu} /></button>
                 <Link<Route> to={Route::Home} classes="brand">{ "Drydock" }</Link<Route>>
                 <span class="spacer" />
-                <Link<Route> to={Route::Home} classes="btn small" ><Icon name={IconName::Plus} />{ "New task" }</Link<Route>>
+                <Link<Route> to={Route::Home} classes="btn small" ><Icon name={IconName::Plus} /><span class="label">{ "New task" }</span></Link<Route>>
                 <SandboxesButton />
                 <ShortcutHelp />
                 <UserMenu me={me} />

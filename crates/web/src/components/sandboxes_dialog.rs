@@ -27,7 +27,7 @@ pub fn SandboxesButton() -> Html {
     };
     html! {
         <>
-            <button class="btn small" id="open-sandboxes" data-testid="open-sandboxes" onclick={toggle.clone()}><Icon name={IconName::Server} />{ "Sandboxes" }</button>
+            <button class="btn small" id="open-sandboxes" data-testid="open-sandboxes" title="Live sandboxes" onclick={toggle.clone()}><Icon name={IconName::Server} /><span class="label">{ "Sandboxes" }</span></button>
             if *open { <SandboxesDialog on_close={toggle} /> }
         </>
     }
