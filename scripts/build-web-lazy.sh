@@ -13,3 +13,6 @@ dir="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/$([ "$profile" = dev ] &
 rm -rf "$staging/lazy"
 wasm-bindgen --target no-modules --no-modules-global drydockLazy --no-typescript \
   --out-dir "$staging/lazy" "$dir/drydock_web_lazy.wasm"
+# The no-modules glue declares its global with `let`, which is not a property of the global
+# object; the main app finds the module through `globalThis.drydockLazy`.
+echo 'globalThis.drydockLazy = drydockLazy;' >> "$staging/lazy/drydock_web_lazy.js"
