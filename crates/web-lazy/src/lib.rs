@@ -100,6 +100,7 @@ pub fn mount(
     on_session: js_sys::Function,
 ) -> Result<u32, JsValue> {
     let props = props(view, me)?;
+    reserve_main_subtree_ids();
     config::set_base_url(base_url);
     client::set_unauthorized_handler(Callback::from(|()| report(None)));
     let id = NEXT_ID.with(|n| n.replace(n.get() + 1));
@@ -107,6 +108,38 @@ pub fn mount(
     let app = yew::Renderer::<LazyApp>::with_root_and_props(host, props).render();
     APPS.with(|a| a.borrow_mut().insert(id, app));
     Ok(id)
+}
+
+/// How many of Yew's subtree ids the main app may use: its root, and a portal each (it makes
+/// none today).
+const MAIN_SUBTREE_IDS: u32 = 64;
+
+/// Makes this module's Yew number its apps after the main app's.
+///
+/// Yew tells which app an event belongs to by a subtree id on each app's host element, taken
+/// from a counter that starts at 1 in every wasm module. The main app's root (`<body>`) has 1;
+/// a mount here with the same id would make the main app take every event inside the mount as
+/// its own and run its own listeners of the same numbers (a select's change here opened the
+/// user menu there). Mounting and dropping throwaway apps once moves this module's counter past
+/// the main app's ids.
+fn reserve_main_subtree_ids() {
+    thread_local! {
+        static RESERVED: Cell<bool> = const { Cell::new(false) };
+    }
+    if RESERVED.with(|r| r.replace(true)) {
+        return;
+    }
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+    for _ in 0..MAIN_SUBTREE_IDS {
+        if let Ok(el) = document.create_element("div") {
+            yew::Renderer::<Placeholder>::with_root(el).render().destroy();
+        }
+    }
+}
+
+#[component]
+fn Placeholder() -> Html {
+    Html::default()
 }
 
 /// Passes a mount new props or the main app's session after it changed.
