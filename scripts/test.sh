@@ -18,7 +18,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "shared and web build for wasm32, and shared stays free of server crates"
 cargo check -p drydock-shared --target wasm32-unknown-unknown
-cargo clippy -p drydock-web --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p drydock-web -p drydock-web-lazy --target wasm32-unknown-unknown -- -D warnings
 for banned in diesel actix-web tokio; do
   if cargo tree -p drydock-shared -e normal --target wasm32-unknown-unknown 2>/dev/null | grep -q " $banned v"; then
     echo "error: drydock-shared depends on $banned" >&2

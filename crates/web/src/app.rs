@@ -11,6 +11,7 @@ use yew_router::prelude::*;
 
 use crate::components::async_content::loading;
 use crate::components::icon::{Icon, IconName};
+use crate::components::lazy_pages::LazyPages;
 use crate::components::sandboxes_dialog::SandboxesButton;
 use crate::components::shortcuts::ShortcutHelp;
 use crate::components::sidebar::Sidebar;
@@ -111,12 +112,23 @@ fn switch(route: Route) -> Html {
     match route {
         Route::Home => html! { <Home /> },
         Route::RepoLink { owner, repo } => html! { <Home github={Some((owner, repo))} /> },
+        Route::Tasks => html! { <TaskList /> },
+        Route::Task { id } => html! { <TaskPage key={id.to_string()} {id} /> },
+        Route::NotFound => html! { <NotFound /> },
+        // The rest are loaded on demand (see `components::lazy_pages`), which renders them
+        // through `lazy_switch`.
+        _ => html! { <LazyPages /> },
+    }
+}
+
+/// The pages of the lazily loaded module (`crates/web-lazy`), by route; the main app's
+/// `switch` never reaches these, so its bundle does not contain them.
+pub fn lazy_switch(route: Route) -> Html {
+    match route {
         Route::SignIn | Route::Login => html! { <SignIn /> },
         Route::Setup => html! { <Setup /> },
         Route::Invite => html! { <Invite /> },
         Route::Admin => html! { <Admin /> },
-        Route::Tasks => html! { <TaskList /> },
-        Route::Task { id } => html! { <TaskPage key={id.to_string()} {id} /> },
         Route::Repo { owner, repo } => {
             html! { <RepoPage source={RepoSource::Github { owner, repo }} /> }
         }
@@ -125,14 +137,19 @@ fn switch(route: Route) -> Html {
         }
         Route::Settings => html! { <Settings section="tokens" /> },
         Route::SettingsSection { section } => html! { <Settings {section} /> },
-        Route::NotFound => html! { <NotFound /> },
+        Route::Home
+        | Route::RepoLink { .. }
+        | Route::Tasks
+        | Route::Task { .. }
+        | Route::NotFound => Html::default(),
     }
 }
 
 /// `localStorage` key of the sidebar's open state.
 const SIDEBAR_KEY: &str = "drydock-sidebar-open";
 
-fn current_path() -> String {
+/// The path and query of the page shown.
+pub fn current_path() -> String {
     web_sys::window()
         .map(|w| {
             let l = w.location();

@@ -8,6 +8,7 @@ pub mod diff;
 pub mod editor;
 pub mod forms;
 pub mod icon;
+pub mod lazy_pages;
 pub mod markdown;
 pub mod network_summary;
 pub mod new_repo;

@@ -9,7 +9,7 @@ use yew_router::prelude::*;
 use crate::app::Route;
 use crate::components::async_content::{loading, ErrorBox};
 use crate::components::icon::{Icon, IconName};
-use crate::components::sidebar_repos::SidebarRepos;
+use crate::components::lazy_pages::LazyView;
 use crate::components::status_badge::StatusBadge;
 use crate::hooks::{use_live_tasks, LiveTaskList};
 use crate::util::{repo_label, truncate};
@@ -46,7 +46,9 @@ pub fn Sidebar() -> Html {
             // The task list stays mounted (hidden) so its live stream is not reopened on every
             // switch; the repositories load only once their tab is opened.
             <div hidden={*repos_tab}><RecentTasks {tasks} /></div>
-            if *repos_tab { <SidebarRepos {comings_and_goings} /> }
+            if *repos_tab {
+                <LazyView view={format!(r#"{{"view":"sidebar-repos","comings_and_goings":{comings_and_goings}}}"#)} />
+            }
         </nav>
     }
 }

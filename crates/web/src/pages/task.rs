@@ -15,14 +15,13 @@ use crate::components::chat::Chat;
 use crate::components::editor::Editor;
 use crate::components::forms::confirm;
 use crate::components::icon::{Icon, IconName};
+use crate::components::lazy_pages::{task_view, LazyView};
 use crate::components::pr_panel::{ForgeWords, PrPanel};
-use crate::components::preview::Preview;
 use crate::components::sandbox::SandboxLine;
 use crate::components::status_badge::StatusBadge;
 use crate::components::task_form::Prefill;
 use crate::components::terminal::Terminal;
 use crate::components::timeline::Timeline;
-use crate::components::workspace_changes::ChangesTab;
 use crate::hooks::{use_action, use_fetch, use_task_events, StreamState, TaskEvents};
 use crate::services::api;
 use crate::services::events::EventLog;
@@ -206,10 +205,10 @@ pub fn TaskPage(props: &TaskPageProps) -> Html {
                 { match *tab {
                     Tab::Timeline => html! { <Timeline events={events.clone()} /> },
                     Tab::Chat => html! { <Chat task_id={id} events={events.clone()} {running} refresh={*runs_finished} on_sent={on_sent.clone()} on_stop={on_stop.clone()} /> },
-                    Tab::Changes => html! { <ChangesTab task_id={id} refresh={*runs_finished} /> },
+                    Tab::Changes => html! { <LazyView view={task_view("changes", id, *runs_finished)} /> },
                     Tab::Pr => html! { <PrPanel task={t.clone()} forge={forge.clone()} on_sent={on_sent.clone()} /> },
                     Tab::Terminal => html! { <Terminal task_id={id} /> },
-                    Tab::Preview => html! { <Preview task_id={id} refresh={*runs_finished} /> },
+                    Tab::Preview => html! { <LazyView view={task_view("preview", id, *runs_finished)} /> },
                     Tab::Editor => html! { <Editor task_id={id} /> },
                 } }
             </section>

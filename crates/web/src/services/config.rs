@@ -28,6 +28,12 @@ pub async fn load() -> RuntimeConfig {
     config
 }
 
+/// Sets the API base URL without fetching `config.json` (the lazily loaded pages module gets
+/// it from the main app).
+pub fn set_base_url(url: &str) {
+    BASE_URL.with(|b| *b.borrow_mut() = url.to_owned());
+}
+
 /// The API base URL in force (empty for same origin).
 pub fn base_url() -> String {
     BASE_URL.with(|b| b.borrow().clone())
