@@ -771,20 +771,33 @@ const lin = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.0
 return [document.documentElement.dataset.theme || '', 0.2126 * lin(c[0]) + 0.7152 * lin(c[1]) + 0.0722 * lin(c[2])];
 "#;
 
-async fn fits_the_phone(b: &Browser, page: &str) {
+/// Both themes, the stored choice (`localStorage`, as the user menu stores it).
+const THEMES: [&str; 2] = ["dark", "light"];
+
+async fn choose_theme(b: &Browser, theme: &str) {
+    b.client
+        .execute(&format!("localStorage.setItem('drydock-theme', '{theme}');"), vec![])
+        .await
+        .expect("choose the theme");
+}
+
+async fn fits_the_phone(b: &Browser, page: &str, theme: &str) {
+    let page = format!("{page} ({theme})");
     let got = b.client.execute(OVERFLOW_JS, vec![]).await.expect("measure overflow");
     let overflow = got[0].as_f64().unwrap_or(f64::MAX);
     assert!(overflow <= 1.0, "{page} is {overflow}px wider than the phone: {}", got[1]);
     let bg = b.client.execute(BACKGROUND_JS, vec![]).await.expect("measure background");
-    assert_eq!(bg[0], "dark", "{page}: the dark theme is not applied");
-    let luminance = bg[1].as_f64().unwrap_or(1.0);
-    assert!(luminance < 0.1, "{page}: the background is not dark (luminance {luminance:.2})");
+    assert_eq!(bg[0], theme, "{page}: the theme is not applied");
+    let luminance = bg[1].as_f64().unwrap_or(f64::NAN);
+    let fits = if theme == "dark" { luminance < 0.1 } else { luminance > 0.6 };
+    assert!(fits, "{page}: the background does not suit the theme (luminance {luminance:.2})");
 }
 
-/// Every page at phone width (390 × 844 CSS pixels) in the dark theme: nothing is wider than the
-/// screen (only boxes that scroll on their own may be), and the background is dark.
+/// Every page at phone width (390 × 844 CSS pixels) in the dark and the light theme: nothing is
+/// wider than the screen (only boxes that scroll on their own may be), and the background is
+/// the theme's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_page_fits_a_phone_in_the_dark_theme() {
+async fn every_page_fits_a_phone_in_both_themes() {
     let server = Server::start().await;
     server.cli(
         &["user", "create", "--username", "root", "--admin", "--password-stdin"],
@@ -793,25 +806,24 @@ async fn every_page_fits_a_phone_in_the_dark_theme() {
     let token = server.create_token("root");
     server.put_anthropic_key(&token).await;
     let b = Browser::start(&server.base, 390, 844).await;
-    b.goto("/sign-in").await;
-    b.client
-        .execute("localStorage.setItem('drydock-theme', 'dark');", vec![])
-        .await
-        .expect("choose the dark theme");
 
     // Signed out.
-    for (path, ready) in [
-        ("/sign-in", "#login-form"),
-        ("/sign-in?error=access_denied", "#login-form"),
-        ("/invite?token=nope", "[data-testid=invite]"),
-    ] {
-        b.goto(path).await;
-        b.wait(ready).await;
-        fits_the_phone(&b, path).await;
-    }
     b.goto("/sign-in").await;
-    b.wait("#login-form").await;
-    b.screenshot("phone-dark-sign-in").await;
+    for theme in THEMES {
+        choose_theme(&b, theme).await;
+        for (path, ready) in [
+            ("/sign-in", "#login-form"),
+            ("/sign-in?error=access_denied", "#login-form"),
+            ("/invite?token=nope", "[data-testid=invite]"),
+        ] {
+            b.goto(path).await;
+            b.wait(ready).await;
+            fits_the_phone(&b, path, theme).await;
+            if theme == "dark" && path == "/sign-in" {
+                b.screenshot("phone-dark-sign-in").await;
+            }
+        }
+    }
 
     b.sign_in("root", PASSWORD).await;
     let repo = BareRepo::new();
@@ -845,20 +857,9 @@ async fn every_page_fits_a_phone_in_the_dark_theme() {
     for section in ["tokens", "keys", "git-hosts", "connectors", "accounts"] {
         pages.push((format!("/settings/{section}"), "[data-testid=settings]"));
     }
-    for (path, ready) in &pages {
-        b.goto(path).await;
-        b.wait(ready).await;
-        // Let the page's reads land before measuring.
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        fits_the_phone(&b, path).await;
-        if path == "/" {
-            b.screenshot("phone-dark-home").await;
-        }
-    }
-    // Each tab of the task page.
+    // The task page's icons come from the sprite the server serves, each one there.
     b.goto(&task_page).await;
     b.wait("[data-testid=task-page]").await;
-    // Its icons come from the sprite the server serves, each one there.
     let sprite = reqwest::get(server.url("/icons.svg")).await.expect("GET /icons.svg");
     assert_eq!(sprite.status(), 200);
     let sprite = sprite.text().await.unwrap();
@@ -875,22 +876,38 @@ async fn every_page_fits_a_phone_in_the_dark_theme() {
     for icon in shown {
         assert!(sprite.contains(&format!("<symbol id=\"{icon}\"")), "{icon} is not in the sprite");
     }
-    for tab in ["timeline", "chat", "changes", "pr", "terminal", "preview", "editor"] {
-        let button = format!("[data-testid=tab-{tab}]");
-        if !b.exists(&button).await {
-            continue;
+
+    for theme in THEMES {
+        choose_theme(&b, theme).await;
+        for (path, ready) in &pages {
+            b.goto(path).await;
+            b.wait(ready).await;
+            // Let the page's reads land before measuring.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            fits_the_phone(&b, path, theme).await;
+            if theme == "dark" && path == "/" {
+                b.screenshot("phone-dark-home").await;
+            }
         }
-        b.click(&button).await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        fits_the_phone(&b, &format!("{task_page} ({tab})")).await;
-        if tab == "timeline" {
-            b.screenshot("phone-dark-task").await;
+        // Each tab of the task page.
+        b.goto(&task_page).await;
+        b.wait("[data-testid=task-page]").await;
+        for tab in ["timeline", "chat", "changes", "pr", "terminal", "preview", "editor"] {
+            let button = format!("[data-testid=tab-{tab}]");
+            if !b.exists(&button).await {
+                continue;
+            }
+            b.click(&button).await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            fits_the_phone(&b, &format!("{task_page}, tab {tab}"), theme).await;
+            if theme == "dark" && tab == "timeline" {
+                b.screenshot("phone-dark-task").await;
+            }
         }
-    }
-    // The sidebar, opened from the menu button on a phone, fits too.
-    if b.exists("[data-testid=sidebar-toggle]").await {
+        // The sidebar, opened from the menu button on a phone, fits too.
         b.click("[data-testid=sidebar-toggle]").await;
         tokio::time::sleep(Duration::from_millis(300)).await;
-        fits_the_phone(&b, "the open sidebar").await;
+        fits_the_phone(&b, "the open sidebar", theme).await;
+        b.click("[data-testid=sidebar-toggle]").await;
     }
 }
