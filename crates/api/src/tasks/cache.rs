@@ -181,12 +181,14 @@ pub async fn forget_after_writes(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let cache =
-        req.app_data::<actix_web::web::Data<crate::state::AppState>>().map(|s| s.tasks.clone());
     let res = next.call(req).await?;
+    // A read (nearly every request) pays one extensions lookup and nothing more.
     let wrote = res.request().extensions().get::<Wrote>().copied();
-    if let (Some(cache), Some(Wrote(user))) = (cache, wrote) {
-        cache.forget(user, None);
+    if let Some(Wrote(user)) = wrote {
+        let state = res.request().app_data::<actix_web::web::Data<crate::state::AppState>>();
+        if let Some(state) = state {
+            state.tasks.forget(user, None);
+        }
     }
     Ok(res)
 }

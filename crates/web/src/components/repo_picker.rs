@@ -298,7 +298,7 @@ fn repo_row(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -317,7 +317,8 @@ mod tests {
         assert_eq!(owner_label(&o), "acme (you)");
     }
 
-    fn credential(host: &str, kind: GitHostKind) -> GitCredential {
+    /// A stored credential for `host`, as the API lists it (other components' tests use it too).
+    pub(crate) fn credential(host: &str, kind: GitHostKind) -> GitCredential {
         GitCredential {
             host: host.into(),
             kind,

@@ -265,15 +265,7 @@ mod tests {
 
     #[test]
     fn the_pull_request_switch_speaks_the_forges_words() {
-        let host = |host: &str, kind| GitCredential {
-            host: host.into(),
-            kind,
-            api_url: None,
-            token_last4: "abcd".into(),
-            created_at: chrono::Utc::now(),
-            updated_at: chrono::Utc::now(),
-            last_used_at: None,
-        };
+        use crate::components::repo_picker::tests::credential as host;
         use shared::git_hosts::GitHostKind::{Gitea, Gitlab};
         let hosts = [host("gitlab.example.test", Gitlab), host("git.example.test:3000", Gitea)];
         let noun = |repos: &[&str]| {
